@@ -1,0 +1,63 @@
+"""One settings object per process, from environment variables prefixed `COMPLAINTS_` (or `.env`).
+
+`TEMPORAL_ADDRESS` and `TEMPORAL_NAMESPACE` are also read without the prefix, as the Temporal
+tooling and docker-compose name them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COMPLAINTS_", env_file=".env", extra="ignore")
+
+    temporal_address: str = Field(
+        default="localhost:7233",
+        validation_alias=AliasChoices("COMPLAINTS_TEMPORAL_ADDRESS", "TEMPORAL_ADDRESS"),
+        description="Temporal frontend host:port.",
+    )
+    temporal_namespace: str = Field(
+        default="default",
+        validation_alias=AliasChoices("COMPLAINTS_TEMPORAL_NAMESPACE", "TEMPORAL_NAMESPACE"),
+        description="Temporal namespace.",
+    )
+    task_queue: str = Field(default="complaints", description="Task queue of the worker.")
+    temporal_rpc_timeout_seconds: float = Field(
+        default=5.0, description="Deadline of every Temporal call made by the API."
+    )
+    database_url: str = Field(
+        default="",
+        description="PostgreSQL URL; empty = the embedded PostgreSQL under data_dir/pg.",
+    )
+    data_dir: Path = Field(default=ROOT / ".data", description="Where embedded data lives.")
+    db_pool_min: int = Field(default=1, description="Minimum connections per process.")
+    db_pool_max: int = Field(default=10, description="Maximum connections per process.")
+    tokens_file: Path = Field(
+        default=ROOT / "api" / "dev_tokens.json", description="Bearer tokens -> role, unit, center."
+    )
+    policy: str = Field(default="default", description="Policy for new cases (domain/policies.py).")
+    api_host: str = Field(default="127.0.0.1", description="API bind address.")
+    api_port: int = Field(default=8000, description="API port.")
+    api_workers: int = Field(default=1, description="uvicorn worker processes.")
+    max_body_bytes: int = Field(default=1024 * 1024, description="Request body limit (413 above).")
+    notify_channel: str = Field(default="log", description="log | smtp | webhook.")
+    smtp_host: str = Field(default="localhost", description="SMTP server for notify_channel=smtp.")
+    smtp_port: int = Field(default=25, description="SMTP port.")
+    smtp_sender: str = Field(default="complaints@localhost", description="From address.")
+    webhook_url: str = Field(default="", description="SMS gateway URL for notify_channel=webhook.")
+    max_concurrent_workflow_tasks: int = Field(default=100, description="Worker setting.")
+    max_concurrent_activities: int = Field(default=100, description="Worker setting.")
+    max_cached_workflows: int = Field(default=1000, description="Worker sticky cache size.")
+    graceful_shutdown_seconds: float = Field(default=30.0, description="Worker drain time.")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,632 @@
+"""The complaint's vocabulary: enums, messages and the non-personal case record.
+
+Everything here may travel through Temporal, so nothing here may hold a complainant's
+identity (R-32, R-33): the complainant is only a reference (`complainant_ref`) to a row in
+PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    """R-01 intake channels."""
+
+    HOTLINE = "hotline"
+    WEB = "web"
+    WINDOW = "window"
+    LETTER = "letter"
+    EMAIL = "email"
+    INSPECTION = "inspection"
+    OTHER = "other"
+
+
+class Form(StrEnum):
+    """R-02 oral or written."""
+
+    ORAL = "oral"
+    WRITTEN = "written"
+
+
+class Category(StrEnum):
+    """R-07 complaint categories."""
+
+    ATTITUDE = "attitude"
+    NO_ANSWER = "no_answer"
+    REPEAT_VISITS = "repeat_visits"
+    REFUSED_ACCEPTANCE = "refused_acceptance"
+    OVERDUE_APPROVAL = "overdue_approval"
+    ARBITRARY_RETURN = "arbitrary_return"
+    BUCK_PASSING = "buck_passing"
+    ABSENT = "absent"
+    INEFFICIENCY = "inefficiency"
+    ILLEGAL_FEE = "illegal_fee"
+    CORRUPTION = "corruption"
+    RETALIATION = "retaliation"
+    ABUSE_OF_POWER = "abuse_of_power"
+    OTHER = "other"
+
+
+CATEGORY_LABELS: dict[Category, str] = {
+    Category.ATTITUDE: "服务态度差",
+    Category.NO_ANSWER: "不能及时准确解答",
+    Category.REPEAT_VISITS: "未一次性告知造成多次往返",
+    Category.REFUSED_ACCEPTANCE: "材料齐全故意不受理",
+    Category.OVERDUE_APPROVAL: "承诺时限内未办结",
+    Category.ARBITRARY_RETURN: "随意退件",
+    Category.BUCK_PASSING: "推诿扯皮",
+    Category.ABSENT: "擅离职守",
+    Category.INEFFICIENCY: "效率低下",
+    Category.ILLEGAL_FEE: "违规收费",
+    Category.CORRUPTION: "吃拿卡要/以权谋私",
+    Category.RETALIATION: "刁难打击报复投诉人",
+    Category.ABUSE_OF_POWER: "滥用职权/不作为乱作为",
+    Category.OTHER: "其他",
+}
+
+
+class Grade(StrEnum):
+    """R-08 grades."""
+
+    BASIC = "basic"
+    INTERMEDIATE = "intermediate"
+    MAJOR = "major"
+
+
+class Status(StrEnum):
+    """Where a case stands (DESIGN.md, stable)."""
+
+    REGISTERED = "registered"
+    INVESTIGATING = "investigating"
+    OPINION_PENDING = "opinion_pending"
+    OPINION_REVIEW = "opinion_review"
+    REFERRED = "referred"
+    DECIDED = "decided"
+    AWAITING_CALLBACK = "awaiting_callback"
+    APPEALED = "appealed"
+    ARCHIVED = "archived"
+
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.REGISTERED: "已登记 registered",
+    Status.INVESTIGATING: "调查处理中 investigating",
+    Status.OPINION_PENDING: "待拟办 opinion pending",
+    Status.OPINION_REVIEW: "待领导审批 opinion review",
+    Status.REFERRED: "已转办 referred",
+    Status.DECIDED: "已作出处理决定 decided",
+    Status.AWAITING_CALLBACK: "待回访 awaiting callback",
+    Status.APPEALED: "申诉中 appealed",
+    Status.ARCHIVED: "已归档 archived",
+}
+
+
+class Outcome(StrEnum):
+    """How an archived case ended."""
+
+    CONCLUDED = "concluded"
+    NOT_ACCEPTED = "not_accepted"
+    FORWARDED = "forwarded"
+    TRANSFERRED = "transferred"
+    MERGED = "merged"
+
+
+class Role(StrEnum):
+    """Who acts on a case."""
+
+    INTAKE = "intake"
+    HANDLER = "handler"
+    LEADER = "leader"
+    SUPERVISOR = "supervisor"
+    AUDITOR = "auditor"
+    UNIT = "unit"
+    COMPLAINANT = "complainant"
+    SYSTEM = "system"
+
+
+class Action(StrEnum):
+    """Handler actions, each a Workflow Update of the same name (DESIGN.md REST contract)."""
+
+    ACCEPT = "accept"
+    REJECT = "reject"
+    FORWARD = "forward"
+    SUBMIT_OPINION = "submit-opinion"
+    APPROVE_OPINION = "approve-opinion"
+    REPORT_RESULT = "report-result"
+    REQUEST_EXTENSION = "request-extension"
+    RETURN_REFERRAL = "return-referral"
+    LINK_DUPLICATE = "link-duplicate"
+    RESOLVE_SUPERVISION = "resolve-supervision"
+    GIVE_FEEDBACK = "give-feedback"
+    RECORD_SATISFACTION = "record-satisfaction"
+    APPEAL = "appeal"
+
+
+class Route(StrEnum):
+    """R-13..R-16 handling routes chosen at acceptance."""
+
+    SELF = "self"
+    REFERRAL = "referral"
+    JOINT = "joint"
+    DISCIPLINE = "discipline"
+
+
+class Finding(StrEnum):
+    """R-23."""
+
+    SUBSTANTIATED = "substantiated"
+    PARTIALLY_SUBSTANTIATED = "partially_substantiated"
+    UNSUBSTANTIATED = "unsubstantiated"
+
+
+class Measure(StrEnum):
+    """R-24."""
+
+    ORAL_WARNING = "oral_warning"
+    WRITTEN_WARNING = "written_warning"
+    ORDER_TO_CORRECT = "order_to_correct"
+    CIRCULATE_CRITICISM = "circulate_criticism"
+    RECOMMEND_DISCIPLINE = "recommend_discipline"
+    ADMINISTRATIVE_PENALTY = "administrative_penalty"
+    REMEDY = "remedy"
+    NONE = "none"
+
+
+class Rating(StrEnum):
+    """R-27 callback answers; `no_response` is set by the workflow when the window ends."""
+
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    DISSATISFIED = "dissatisfied"
+    NO_RESPONSE = "no_response"
+
+
+class SupervisionChoice(StrEnum):
+    """R-28, R-31."""
+
+    UPHOLD = "uphold"
+    REHANDLE = "rehandle"
+    TAKE_OVER = "take_over"
+
+
+class EscalationSource(StrEnum):
+    """R-29 why a case is supervised."""
+
+    OVERDUE = "overdue"
+    MAJOR = "major"
+    LEADER = "leader"
+    MEDIA = "media"
+    HOT_ISSUE = "hot_issue"
+    APPEAL = "appeal"
+    MANUAL = "manual"
+
+
+class DeadlineKind(StrEnum):
+    """Every clock a case can run (RULES.md, Policies)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    ACCEPTANCE = "acceptance"
+    OPINION = "opinion"
+    HANDLING = "handling"
+    OVERALL = "overall"
+    RETURN_WINDOW = "return_window"
+    CALLBACK = "callback"
+    SUPERVISION = "supervision"
+
+
+DEADLINE_LABELS: dict[DeadlineKind, str] = {
+    DeadlineKind.ACKNOWLEDGEMENT: "确认告知 acknowledgement",
+    DeadlineKind.ACCEPTANCE: "受理决定 acceptance decision",
+    DeadlineKind.OPINION: "拟办意见 referral opinion",
+    DeadlineKind.HANDLING: "办理 handling",
+    DeadlineKind.OVERALL: "总办结期限 overall limit",
+    DeadlineKind.RETURN_WINDOW: "退单期限 return window",
+    DeadlineKind.CALLBACK: "回访期 callback window",
+    DeadlineKind.SUPERVISION: "督办答复 supervision response",
+}
+
+
+class LimitUnit(StrEnum):
+    """How a policy limit is counted (R-41, R-42)."""
+
+    WORKING_DAYS = "working_days"
+    DAYS = "days"
+    HOURS = "hours"
+    MINUTES = "minutes"
+
+
+class DeadlineState(StrEnum):
+    OPEN = "open"
+    MET = "met"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class Model(BaseModel):
+    """Base for every message: unknown fields are refused, so a typo is an error, not a no-op."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Actor(Model):
+    """Who performs an action: a staff id (never a complainant's identity) and a role."""
+
+    id: str = Field(min_length=1, max_length=100, examples=["handler-01"])
+    role: Role
+    unit: str | None = Field(default=None, description="Unit code, for handling-unit users.")
+
+
+# --- workflow input ---------------------------------------------------------------------
+
+
+class ComplaintInput(Model):
+    """Start input of `ComplaintWorkflow`. Non-personal by construction (R-33)."""
+
+    number: str
+    complainant_ref: str = Field(description="Opaque key of the complainant row in PostgreSQL.")
+    channel: Channel
+    form: Form
+    category: Category
+    grade: Grade = Grade.BASIC
+    respondent_unit: str = Field(description="Unit code of the respondent (被投诉单位).")
+    respondent_unit_name: str = ""
+    summary: str = Field(default="", max_length=500, description="Non-personal summary.")
+    received_at: datetime
+    registered_by: Actor
+    policy: str = "default"
+    policy_version: int = 1
+    center: str = "default"
+
+
+# --- action inputs (one per Workflow Update) ---------------------------------------------
+
+
+class ActionInput(Model):
+    actor: Actor
+
+
+class AcceptInput(ActionInput):
+    route: Route
+    note: str = Field(default="", max_length=2000)
+    units: list[str] = Field(default_factory=list, description="Participating units (joint).")
+
+
+class RejectInput(ActionInput):
+    reason: str = Field(min_length=1, max_length=2000)
+    basis: str = Field(min_length=1, max_length=2000)
+    guidance: str = Field(min_length=1, max_length=2000)
+
+
+class ForwardInput(ActionInput):
+    to: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class SubmitOpinionInput(ActionInput):
+    handling_unit: str = Field(min_length=1, max_length=100)
+    opinion: str = Field(min_length=1, max_length=4000)
+
+
+class ApproveOpinionInput(ActionInput):
+    approved: bool
+    comment: str = Field(default="", max_length=2000)
+
+
+class ReportResultInput(ActionInput):
+    finding: Finding
+    measures: list[Measure] = Field(min_length=1)
+    remedy: str = Field(default="", max_length=2000)
+    responsible: str = Field(default="", max_length=2000, description="R-25 handling of the responsible persons.")
+    report: str = Field(min_length=1, max_length=8000)
+
+
+class RequestExtensionInput(ActionInput):
+    days: int = Field(ge=1, le=20)
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class ReturnReferralInput(ActionInput):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LinkDuplicateInput(ActionInput):
+    primary: str = Field(min_length=1, max_length=64)
+
+
+class ResolveSupervisionInput(ActionInput):
+    action: SupervisionChoice
+    comment: str = Field(default="", max_length=2000)
+
+
+class GiveFeedbackInput(ActionInput):
+    message: str = Field(min_length=1, max_length=8000)
+    appeal_route: str = Field(min_length=1, max_length=2000)
+
+
+class RecordSatisfactionInput(ActionInput):
+    rating: Rating
+    comment: str = Field(default="", max_length=2000)
+
+
+class AppealInput(ActionInput):
+    reason: str = Field(min_length=1, max_length=4000)
+
+
+ACTION_INPUTS: dict[Action, type[ActionInput]] = {
+    Action.ACCEPT: AcceptInput,
+    Action.REJECT: RejectInput,
+    Action.FORWARD: ForwardInput,
+    Action.SUBMIT_OPINION: SubmitOpinionInput,
+    Action.APPROVE_OPINION: ApproveOpinionInput,
+    Action.REPORT_RESULT: ReportResultInput,
+    Action.REQUEST_EXTENSION: RequestExtensionInput,
+    Action.RETURN_REFERRAL: ReturnReferralInput,
+    Action.LINK_DUPLICATE: LinkDuplicateInput,
+    Action.RESOLVE_SUPERVISION: ResolveSupervisionInput,
+    Action.GIVE_FEEDBACK: GiveFeedbackInput,
+    Action.RECORD_SATISFACTION: RecordSatisfactionInput,
+    Action.APPEAL: AppealInput,
+}
+
+
+# --- signal inputs (validated inside the handler; a bad one is recorded as ignored) ------
+
+
+class DecideExtensionInput(BaseModel):
+    approved: bool
+    days: int | None = Field(default=None, ge=1, le=20)
+    comment: str = Field(default="", max_length=2000)
+    actor: Actor | None = None
+
+
+class EscalateInput(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    source: EscalationSource = EscalationSource.MANUAL
+    actor: Actor | None = None
+
+
+class DuplicateLinkedInput(BaseModel):
+    """Internal signal from a duplicate case to its primary (R-45)."""
+
+    number: str
+    complainant_ref: str
+
+
+# --- the case record ----------------------------------------------------------------------
+
+
+class Deadline(Model):
+    """One clock of the case, with its exact due instant (R-41..R-43)."""
+
+    kind: DeadlineKind
+    start: datetime
+    amount: int
+    unit: LimitUnit
+    due_at: datetime
+    remind_at: datetime | None = None
+    provisional: bool = False
+    state: DeadlineState = DeadlineState.OPEN
+    reminded: bool = False
+    overdue: bool = False
+    extended_days: int = 0
+    closed_at: datetime | None = None
+
+    @property
+    def on_time(self) -> bool | None:
+        if self.state != DeadlineState.MET or self.closed_at is None:
+            return None
+        return self.closed_at <= self.due_at
+
+
+class ActionRecord(Model):
+    """One entry of the case file: who did what, when, with what effect."""
+
+    seq: int
+    action: str
+    actor: Actor
+    at: datetime
+    status_before: Status
+    status_after: Status
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class IgnoredSignal(Model):
+    signal: str
+    at: datetime
+    reason: str
+
+
+class Escalation(Model):
+    source: EscalationSource
+    reason: str
+    at: datetime
+    by: Actor | None = None
+    resolved_at: datetime | None = None
+    resolution: SupervisionChoice | None = None
+
+
+class Extension(Model):
+    requested_at: datetime
+    requested_by: Actor
+    days: int
+    reason: str
+    decided_at: datetime | None = None
+    approved: bool | None = None
+    approved_days: int = 0
+    comment: str = ""
+
+
+class Decision(Model):
+    finding: Finding
+    measures: list[Measure]
+    remedy: str = ""
+    responsible: str = ""
+    report: str
+    decided_at: datetime
+    decided_by: Actor
+
+
+class Feedback(Model):
+    message: str
+    appeal_route: str
+    at: datetime
+
+
+class Satisfaction(Model):
+    rating: Rating
+    comment: str = ""
+    at: datetime
+
+
+class CaseState(Model):
+    """What the `state` Query returns and the workflow's result: the whole non-personal file."""
+
+    number: str
+    center: str = "default"
+    status: Status
+    outcome: Outcome | None = None
+    channel: Channel
+    form: Form
+    category: Category
+    grade: Grade
+    respondent_unit: str
+    respondent_unit_name: str = ""
+    summary: str = ""
+    complainant_ref: str
+    policy: str
+    policy_version: int
+    received_at: datetime
+    registered_at: datetime
+    accepted_at: datetime | None = None
+    archived_at: datetime | None = None
+    route: Route | None = None
+    handling_unit: str | None = None
+    joint_units: list[str] = Field(default_factory=list)
+    forwarded_to: str | None = None
+    opinion: str | None = None
+    proposed_unit: str | None = None
+    returns: int = 0
+    deadlines: list[Deadline] = Field(default_factory=list)
+    overdue: bool = False
+    supervised: bool = False
+    escalations: list[Escalation] = Field(default_factory=list)
+    extensions: list[Extension] = Field(default_factory=list)
+    extended_days: int = 0
+    decision: Decision | None = None
+    feedback: Feedback | None = None
+    satisfaction: Satisfaction | None = None
+    primary: str | None = None
+    linked: list[DuplicateLinkedInput] = Field(default_factory=list)
+    actions: list[ActionRecord] = Field(default_factory=list)
+    ignored_signals: list[IgnoredSignal] = Field(default_factory=list)
+    allowed_actions: dict[str, list[str]] = Field(default_factory=dict)
+    version: int = 0
+
+    def open_deadline(self, kind: DeadlineKind) -> Deadline | None:
+        for d in self.deadlines:
+            if d.kind == kind and d.state == DeadlineState.OPEN:
+                return d
+        return None
+
+    def open_deadlines(self) -> list[Deadline]:
+        return [d for d in self.deadlines if d.state == DeadlineState.OPEN]
+
+    def open_escalations(self) -> list[Escalation]:
+        return [e for e in self.escalations if e.resolved_at is None]
+
+    def next_due(self) -> datetime | None:
+        dues = [d.due_at for d in self.open_deadlines() if d.kind != DeadlineKind.RETURN_WINDOW]
+        return min(dues) if dues else None
+
+
+# --- activity messages --------------------------------------------------------------------
+
+
+class DeadlineSpec(Model):
+    kind: DeadlineKind
+    start: datetime
+    amount: int
+    unit: LimitUnit
+    extra_days: int = Field(default=0, description="Approved extension, in days (R-18, R-19).")
+
+
+class ComputedDeadline(Model):
+    kind: DeadlineKind
+    due_at: datetime
+    remind_at: datetime | None
+    provisional: bool
+
+
+class ComputeDeadlinesInput(Model):
+    specs: list[DeadlineSpec]
+
+
+class ComputeDeadlinesResult(Model):
+    deadlines: list[ComputedDeadline]
+
+
+class Recipient(StrEnum):
+    COMPLAINANT = "complainant"
+    UNIT = "unit"
+    HANDLER = "handler"
+    LEADER = "leader"
+    SUPERVISOR = "supervisor"
+
+
+class NotificationKind(StrEnum):
+    ACKNOWLEDGEMENT = "acknowledgement"
+    ACCEPTED = "accepted"
+    NOT_ACCEPTED = "not_accepted"
+    FORWARDED = "forwarded"
+    TRANSFERRED = "transferred"
+    MERGED = "merged"
+    OPINION_FOR_APPROVAL = "opinion_for_approval"
+    REFERRAL = "referral"
+    REFERRAL_RETURNED = "referral_returned"
+    REMINDER = "reminder"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_DECIDED = "extension_decided"
+    DECIDED = "decided"
+    FEEDBACK = "feedback"
+    APPEAL = "appeal"
+    SUPERVISION_RESOLVED = "supervision_resolved"
+    ARCHIVED = "archived"
+
+
+class Notification(Model):
+    """One outbox entry. `key` is unique: an activity retry never makes a second row."""
+
+    key: str
+    number: str
+    kind: NotificationKind
+    recipient: Recipient
+    unit: str | None = None
+    complainant_ref: str | None = None
+    about_case: str | None = Field(default=None, description="Linked duplicate this note is for.")
+    data: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class NotifyInput(Model):
+    notifications: list[Notification]
+
+
+class ProjectInput(Model):
+    state: CaseState
+    events: list[ActionRecord] = Field(default_factory=list)
+
+
+class ArchiveInput(Model):
+    state: CaseState
+
+
+class ArchiveResult(Model):
+    number: str
+    sha256: str
+    prev_sha256: str | None = None

@@ -1,0 +1,78 @@
+"""Runs the Temporal worker for complaints: `python worker.py [--log-only]`.
+
+Connects to `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` (defaults `localhost:7233`, `default`),
+registers `ComplaintWorkflow` and the activities, and drains gracefully on SIGTERM/SIGINT: no new
+tasks are taken and running activities get `graceful_shutdown_seconds` to finish.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities import build_activities
+from config import Settings, get_settings
+from workflows.complaint import ComplaintWorkflow
+
+log = logging.getLogger("complaints.worker")
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+def build_worker(client: Client, settings: Settings, pool: object | None) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ComplaintWorkflow],
+        activities=build_activities(pool, client),
+        max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
+        max_concurrent_activities=settings.max_concurrent_activities,
+        max_cached_workflows=settings.max_cached_workflows,
+        graceful_shutdown_timeout=timedelta(seconds=settings.graceful_shutdown_seconds),
+    )
+
+
+async def open_pool(settings: Settings) -> object | None:
+    from db import create_pool  # imported late: --log-only needs no PostgreSQL driver set-up
+
+    return await create_pool(settings)
+
+
+async def main(log_only: bool = False) -> None:
+    settings = get_settings()
+    client = await connect(settings)
+    pool = None if log_only else await open_pool(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    worker = build_worker(client, settings, pool)
+    log.info("worker on %s/%s task queue %s (%s)", settings.temporal_address,
+             settings.temporal_namespace, settings.task_queue, "log only" if log_only else "PostgreSQL")
+    async with worker:
+        await stop.wait()
+        log.info("stopping: draining running tasks")
+    if pool is not None:
+        await pool.close()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--log-only", action="store_true",
+                        help="no PostgreSQL: notifications, projections and archives go to the log")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(main(log_only=args.log_only))
