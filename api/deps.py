@@ -1,0 +1,167 @@
+"""FastAPI dependencies as `Annotated` aliases: settings, pool, Temporal client, the caller."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import asyncpg
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+
+from api.auth import STAFF_ROLES, TokenStore, User
+from api.errors import ApiError, not_found, unavailable
+from api.schemas import NUMBER_EXAMPLE
+from config import Settings
+from domain.models import Role
+
+log = logging.getLogger("complaints.api")
+
+#: Complaint numbers as the API issues them, and anything else a workflow id may look like;
+#: whatever does not match is an unknown complaint (404), never sent to Temporal.
+NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+
+class Resources:
+    """What a running app holds: settings, tokens, the pool and the Temporal client.
+
+    Both connections are made on first use when not given, and a pool that could not be made
+    (PostgreSQL down at start-up) is retried on the next request, so the API starts and answers
+    503 rather than refusing to boot.
+    """
+
+    def __init__(
+        self, settings: Settings, *, pool: asyncpg.Pool | None, client: Client | None
+    ) -> None:
+        self.settings = settings
+        self.tokens = TokenStore(settings.tokens_file)
+        self.pool = pool
+        self.client = client
+        self.owns_pool = pool is None
+        self._lock = asyncio.Lock()
+
+    async def get_pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            async with self._lock:
+                if self.pool is None:
+                    self.pool = await self._create_pool()
+        return self.pool
+
+    async def _create_pool(self) -> asyncpg.Pool:
+        from db import create_pool  # the colleague-owned runner; imported when first needed
+
+        try:
+            return await asyncio.wait_for(create_pool(self.settings), timeout=10)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
+            log.warning("PostgreSQL unavailable: %s: %s", type(e).__name__, e)
+            raise unavailable("database_unavailable", "the database is unavailable") from e
+
+    async def get_client(self) -> Client:
+        if self.client is None:
+            async with self._lock:
+                if self.client is None:
+                    s = self.settings
+                    # lazy: no I/O now; an unreachable server fails each call, within its deadline
+                    self.client = await Client.connect(
+                        s.temporal_address, namespace=s.temporal_namespace,
+                        data_converter=pydantic_data_converter, lazy=True,
+                    )
+        return self.client
+
+    async def close(self) -> None:
+        if self.owns_pool and self.pool is not None:
+            await self.pool.close()
+            self.pool = None
+
+
+def get_resources(request: Request) -> Resources:
+    res: Resources = request.app.state.resources
+    return res
+
+
+ResourcesDep = Annotated[Resources, Depends(get_resources)]
+
+
+def get_settings(res: ResourcesDep) -> Settings:
+    return res.settings
+
+
+async def get_pool(res: ResourcesDep) -> asyncpg.Pool:
+    return await res.get_pool()
+
+
+async def get_client(res: ResourcesDep) -> Client:
+    return await res.get_client()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+TemporalDep = Annotated[Client, Depends(get_client)]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A staff token from the token file, e.g. `dev-handler` (DESIGN.md dev tokens).",
+)
+
+
+def current_user(
+    res: ResourcesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    """The caller, from `Authorization: Bearer <token>`; 401 if missing or unknown."""
+    user = res.tokens.lookup(credentials.credentials) if credentials else None
+    if user is None:
+        raise ApiError(
+            401, "unauthorized", "a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require(*roles: Role) -> Callable[[User], Awaitable[User]]:
+    """A dependency admitting only `roles` (403 for other roles)."""
+    allowed = frozenset(roles)
+
+    async def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise ApiError(
+                403, "forbidden",
+                f"role {user.role.value!r} may not do this; allowed: "
+                + ", ".join(sorted(r.value for r in allowed)),
+            )
+        return user
+
+    return check
+
+
+StaffUser = Annotated[User, Depends(require(*STAFF_ROLES))]
+IntakeUser = Annotated[User, Depends(require(Role.INTAKE, Role.HANDLER))]
+HistoryUser = Annotated[
+    User, Depends(require(Role.AUDITOR, Role.HANDLER, Role.LEADER, Role.SUPERVISOR))
+]
+LeaderUser = Annotated[User, Depends(require(Role.LEADER))]
+EscalatorUser = Annotated[User, Depends(require(Role.SUPERVISOR, Role.LEADER))]
+
+
+def complaint_number(
+    number: Annotated[
+        str,
+        Path(max_length=64, description="The complaint number.", examples=[NUMBER_EXAMPLE]),
+    ],
+) -> str:
+    """The `{number}` path parameter; one that cannot be a complaint number is a 404."""
+    if not NUMBER_RE.match(number):
+        raise not_found()
+    return number
+
+
+ComplaintNumber = Annotated[str, Depends(complaint_number)]
+

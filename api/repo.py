@@ -1,0 +1,257 @@
+"""What the API reads and writes in PostgreSQL (migrations/0001_init.sql), as plain SQL.
+
+jsonb values cross as text (`$n::text::jsonb` in, `col::text` out), so these queries work
+whatever JSON codec the pool was given.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import asyncpg
+
+
+class Conn(Protocol):
+    """What a query needs: an `asyncpg.Connection` or an `asyncpg.Pool`."""
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]: ...
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None: ...
+    async def fetchval(self, query: str, *args: Any) -> Any: ...
+    async def execute(self, query: str, *args: Any) -> str: ...
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+NEXT_NUMBER = "SELECT nextval('complaint_number_seq')"
+
+INSERT_COMPLAINANT = """
+INSERT INTO complainants (ref, name, phone, email, address, id_number, anonymous, agent)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+"""
+
+#: The columns a workflow start needs; returned by the insert and re-read on a retry.
+_START_COLUMNS = """
+    number, center, complainant_ref, channel, form, category, grade, respondent_unit,
+    respondent_unit_name, summary, received_at, policy, policy_version, workflow_started
+"""
+
+INSERT_COMPLAINT = f"""
+INSERT INTO complaints (
+    number, center, complainant_ref, access_code_hash, status, channel, form, category, grade,
+    respondent_unit, respondent_unit_name, respondent_staff, facts, evidence, summary,
+    policy, policy_version, received_at)
+VALUES ($1, $2, $3, $4, 'registered', $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb, $14,
+        $15, $16, $17)
+RETURNING {_START_COLUMNS}
+"""
+
+INSERT_INTAKE_KEY = "INSERT INTO intake_keys (key, number, request_hash) VALUES ($1, $2, $3)"
+
+SELECT_INTAKE_KEY = "SELECT number, request_hash FROM intake_keys WHERE key = $1 FOR UPDATE"
+
+#: A retry rotates the access code (it is never stored in clear) and re-reads the start input.
+ROTATE_ACCESS_CODE = f"""
+UPDATE complaints SET access_code_hash = $2, updated_at = now()
+WHERE number = $1
+RETURNING {_START_COLUMNS}
+"""
+
+MARK_STARTED = (
+    "UPDATE complaints SET workflow_started = true, updated_at = now() "
+    "WHERE number = $1 AND NOT workflow_started"
+)
+
+# --- one case ---------------------------------------------------------------------------------
+
+SELECT_CASE = """
+SELECT number, center, status, handling_unit, workflow_started, access_code_hash
+FROM complaints WHERE number = $1
+"""
+
+#: Personal data and the original file (R-32, R-33): read only together with LOG_ACCESS.
+SELECT_CASE_FILE = """
+SELECT c.facts, c.evidence::text AS evidence, c.respondent_staff,
+       p.name, p.phone, p.email, p.address, p.id_number, p.anonymous, p.agent::text AS agent
+FROM complaints c JOIN complainants p ON p.ref = c.complainant_ref
+WHERE c.number = $1
+"""
+
+LOG_ACCESS = """
+INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, $4)
+"""
+
+# --- lists ------------------------------------------------------------------------------------
+
+_FILTERS = """
+FROM complaints
+WHERE center = $1 AND workflow_started
+  AND ($2::text IS NULL OR status = $2)
+  AND ($3::text IS NULL OR handling_unit = $3)
+  AND ($4::text IS NULL OR category = $4)
+  AND ($5::text IS NULL OR channel = $5)
+  AND ($6::boolean IS NULL OR overdue = $6)
+  AND ($7::boolean IS NULL OR supervised = $7)
+  AND ($8::text IS NULL OR number ILIKE $8 || '%' OR summary ILIKE '%' || $8 || '%')
+"""
+
+COUNT_COMPLAINTS = "SELECT count(*) " + _FILTERS
+
+LIST_COMPLAINTS = (
+    """
+SELECT number, status, outcome, channel, form, category, grade, respondent_unit,
+       respondent_unit_name, summary, route, handling_unit, received_at, registered_at,
+       next_due, overdue, supervised
+"""
+    + _FILTERS
+    + """
+ORDER BY registered_at DESC, number DESC
+LIMIT $9 OFFSET $10
+"""
+)
+
+#: The outbox of one case, without contact data (complainant_ref, last_error).
+LIST_NOTIFICATIONS = """
+SELECT id, key, kind, recipient, unit, about_case, data::text AS data, created_at, status,
+       attempts, sent_at, channel
+FROM notifications WHERE number = $1 ORDER BY id
+"""
+
+
+# --- rows -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """The non-personal columns the API checks before going to Temporal."""
+
+    number: str
+    center: str
+    status: str
+    handling_unit: str | None
+    workflow_started: bool
+    access_code_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseFile:
+    """The personal part of a case: the complainant and the original file."""
+
+    facts: str
+    evidence: list[str]
+    respondent_staff: str | None
+    complainant: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ListFilter:
+    """`GET /v1/complaints` filters; None means "any"."""
+
+    center: str
+    status: str | None = None
+    handling_unit: str | None = None
+    category: str | None = None
+    channel: str | None = None
+    overdue: bool | None = None
+    supervised: bool | None = None
+    q: str | None = None
+
+    def args(self) -> tuple[Any, ...]:
+        q = None if self.q is None else _escape_like(self.q)
+        return (self.center, self.status, self.handling_unit, self.category, self.channel,
+                self.overdue, self.supervised, q)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+async def get_case(conn: Conn, number: str) -> CaseRow | None:
+    """The case's row, or None."""
+    row = await conn.fetchrow(SELECT_CASE, number)
+    return None if row is None else CaseRow(**dict(row))
+
+
+async def read_case_file(
+    conn: asyncpg.Connection, number: str, *, actor_id: str, actor_role: str, what: str
+) -> CaseFile | None:
+    """Read the personal data of a case, logging the access in the same transaction."""
+    async with conn.transaction():
+        row = await conn.fetchrow(SELECT_CASE_FILE, number)
+        if row is None:
+            return None
+        await conn.execute(LOG_ACCESS, actor_id, actor_role, number, what)
+    agent = _json(row["agent"])
+    return CaseFile(
+        facts=row["facts"],
+        evidence=list(_json(row["evidence"]) or []),
+        respondent_staff=row["respondent_staff"],
+        complainant={
+            "name": row["name"], "phone": row["phone"], "email": row["email"],
+            "address": row["address"], "id_number": row["id_number"],
+            "anonymous": row["anonymous"], "agent": agent,
+        },
+    )
+
+
+async def list_cases(
+    conn: Conn, f: ListFilter, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the read model and the number of all matching rows."""
+    args = f.args()
+    total = await conn.fetchval(COUNT_COMPLAINTS, *args)
+    rows = await conn.fetch(LIST_COMPLAINTS, *args, limit, offset)
+    return [dict(r) for r in rows], int(total)
+
+
+async def list_notifications(conn: Conn, number: str) -> list[dict[str, Any]]:
+    """The outbox rows of a case, oldest first."""
+    rows = await conn.fetch(LIST_NOTIFICATIONS, number)
+    return [{**dict(r), "data": _json(r["data"]) or {}} for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class NewCase:
+    """What intake writes: the complainant row and the complaint row."""
+
+    center: str
+    complainant_ref: str
+    access_code_hash: str
+    complainant: dict[str, Any]
+    channel: str
+    form: str
+    category: str
+    grade: str
+    respondent_unit: str
+    respondent_unit_name: str
+    respondent_staff: str | None
+    facts: str
+    evidence: list[str]
+    summary: str
+    policy: str
+    policy_version: int
+    received_at: datetime
+
+
+async def insert_case(conn: asyncpg.Connection, number: str, c: NewCase) -> asyncpg.Record:
+    """Insert complainant and complaint (call inside a transaction); returns the start columns."""
+    p = c.complainant
+    agent = None if p.get("agent") is None else json.dumps(p["agent"], ensure_ascii=False)
+    await conn.execute(
+        INSERT_COMPLAINANT, c.complainant_ref, p.get("name"), p.get("phone"), p.get("email"),
+        p.get("address"), p.get("id_number"), bool(p.get("anonymous")), agent,
+    )
+    row = await conn.fetchrow(
+        INSERT_COMPLAINT, number, c.center, c.complainant_ref, c.access_code_hash, c.channel,
+        c.form, c.category, c.grade, c.respondent_unit, c.respondent_unit_name,
+        c.respondent_staff, c.facts, json.dumps(c.evidence, ensure_ascii=False), c.summary,
+        c.policy, c.policy_version, c.received_at,
+    )
+    assert row is not None
+    return row

