@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import logging
 import signal
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 
 from activities import build_activities
 from config import Settings, get_settings
+from domain import workdays
 from workflows.complaint import ComplaintWorkflow
 
 log = logging.getLogger("complaints.worker")
@@ -62,6 +63,11 @@ async def main(log_only: bool = False) -> None:
     worker = build_worker(client, settings, pool)
     log.info("worker on %s/%s task queue %s (%s)", settings.temporal_address,
              settings.temporal_namespace, settings.task_queue, "log only" if log_only else "PostgreSQL")
+    missing = workdays.missing_years(datetime.now(workdays.BEIJING).date())
+    if missing:  # operators are warned from 1 December
+        log.warning("official holiday data missing for %s: add domain/holidays/<year>.toml "
+                    "(see domain/holidays/README.md), then `python -m activities.deadlines "
+                    "recompute --all`", ", ".join(map(str, missing)))
     async with worker:
         await stop.wait()
         log.info("stopping: draining running tasks")

@@ -46,6 +46,68 @@ def compute(spec: DeadlineSpec) -> ComputedDeadline:
     )
 
 
+_stamp: tuple[tuple[str, float], ...] | None = None
+
+
+def _reload_if_holiday_files_changed() -> None:
+    """Operators add `<year>.toml` while workers run: pick it up without a restart (R-43)."""
+    global _stamp
+    folder = workdays.holidays_dir()
+    stamp = tuple(sorted((p.name, p.stat().st_mtime) for p in folder.glob("*.toml")))
+    if _stamp is not None and stamp != _stamp:
+        workdays.reload_calendar()
+    _stamp = stamp
+
+
 @activity.defn(name="compute_deadlines")
 async def compute_deadlines(inp: ComputeDeadlinesInput) -> ComputeDeadlinesResult:
+    _reload_if_holiday_files_changed()
     return ComputeDeadlinesResult(deadlines=[compute(s) for s in inp.specs])
+
+
+async def recompute_all(client: object) -> int:
+    """Signal `recompute-deadlines` to every running case (R-43: one command for all)."""
+    from temporalio.client import Client
+
+    assert isinstance(client, Client)
+    count = 0
+    query = 'WorkflowType="ComplaintWorkflow" AND ExecutionStatus="Running"'
+    async for wf in client.list_workflows(query):
+        await client.get_workflow_handle(wf.id).signal("recompute-deadlines", {})
+        count += 1
+    return count
+
+
+def _main() -> None:
+    import argparse
+    import asyncio
+
+    parser = argparse.ArgumentParser(
+        prog="python -m activities.deadlines",
+        description="Deadline maintenance. After adding domain/holidays/<year>.toml, run "
+        "`recompute --all` so every open case recomputes its provisional deadlines (R-43).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    rec = sub.add_parser("recompute", help="signal recompute-deadlines")
+    rec.add_argument("--all", action="store_true", required=True, help="every running case")
+    sub.add_parser("check", help="warn when this or next year's holiday data is missing")
+    args = parser.parse_args()
+
+    if args.command == "check":
+        from datetime import datetime
+
+        missing = workdays.missing_years(datetime.now(workdays.BEIJING).date())
+        print("holiday data missing for: " + ", ".join(map(str, missing)) if missing else "ok")
+        raise SystemExit(1 if missing else 0)
+
+    async def run() -> int:
+        from config import get_settings
+        from worker import connect
+
+        return await recompute_all(await connect(get_settings()))
+
+    print(f"recompute-deadlines sent to {asyncio.run(run())} running case(s)")
+
+
+if __name__ == "__main__":
+    _main()

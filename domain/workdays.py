@@ -37,6 +37,7 @@ __all__ = [
     "missing_years",
     "reload_calendar",
     "set_holidays_dir",
+    "holidays_dir",
     "working_days_between",
 ]
 
@@ -90,7 +91,7 @@ def reload_calendar() -> None:
         _years.clear()
 
 
-def _holidays_dir() -> Path:
+def holidays_dir() -> Path:
     if _dir_override is not None:
         return _dir_override
     env = os.environ.get(_ENV_VAR)
@@ -127,7 +128,7 @@ def _parse(path: Path, year: int) -> dict[str, frozenset[date]]:
 def _file(year: int) -> dict[str, frozenset[date]] | None:
     """The validated ``<year>.toml`` of the holidays directory, or None (absent or invalid)."""
     if year not in _files:
-        path = _holidays_dir() / f"{year}.toml"
+        path = holidays_dir() / f"{year}.toml"
         parsed = None
         if path.is_file():
             try:
@@ -147,7 +148,7 @@ def _load(year: int) -> _Year:
     own = _file(year)
     if own is not None:
         hol, work = own["holidays"], own["workdays"]
-        official, source = True, str(_holidays_dir() / f"{year}.toml")
+        official, source = True, str(holidays_dir() / f"{year}.toml")
     elif _cc_covers(year):
         hol = frozenset(d for d in chinese_calendar.holidays if d.year == year)
         work = frozenset(d for d in chinese_calendar.workdays if d.year == year)
@@ -172,7 +173,7 @@ def _year(year: int) -> _Year:
                     "are provisional; add %d.toml to %s (see README.md there)",
                     year,
                     year,
-                    _holidays_dir(),
+                    holidays_dir(),
                 )
         return _years[year]
 
