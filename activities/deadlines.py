@@ -23,6 +23,7 @@ REMINDED = frozenset(
         DeadlineKind.HANDLING,
         DeadlineKind.OVERALL,
         DeadlineKind.SUPERVISION,
+        DeadlineKind.DOCUMENT_REPLY,
     }
 )
 

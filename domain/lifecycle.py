@@ -16,7 +16,9 @@ from domain.models import (
     CaseState,
     Category,
     DeadlineKind,
+    InvestigationKind,
     Rating,
+    RecordInvestigationInput,
     RecordSatisfactionInput,
     RequestExtensionInput,
     ResolveSupervisionInput,
@@ -50,6 +52,7 @@ TRANSITIONS: dict[Action, dict[Status, frozenset[Role]]] = {
     Action.GIVE_FEEDBACK: {S.DECIDED: frozenset({H})},  # R-26
     Action.RECORD_SATISFACTION: {S.AWAITING_CALLBACK: frozenset({H, C})},  # R-27
     Action.APPEAL: {S.AWAITING_CALLBACK: frozenset({H, C})},  # R-28
+    Action.RECORD_INVESTIGATION: {S.INVESTIGATING: frozenset({H}), S.REFERRED: frozenset({U})},  # R-21
 }
 
 #: Which supervision resolutions make sense in which status (R-28, R-31).
@@ -82,7 +85,8 @@ def role_allowed(action: Action, status: Status, role: Role) -> bool:
 
 def _guard(action: Action, state: CaseState, actor: Actor, now: datetime) -> str | None:
     """State conditions beyond the table; returns why the action is not possible, or None."""
-    if action in (Action.REPORT_RESULT, Action.REQUEST_EXTENSION, Action.RETURN_REFERRAL) and (
+    if action in (Action.REPORT_RESULT, Action.REQUEST_EXTENSION, Action.RETURN_REFERRAL,
+                  Action.RECORD_INVESTIGATION) and (
         actor.role == Role.UNIT and actor.unit != state.handling_unit
     ):
         return f"the case is assigned to unit {state.handling_unit!r}, not {actor.unit!r}"
@@ -163,6 +167,10 @@ def _check_body(action: Action, state: CaseState, inp: ActionInput, max_ext: int
         )
     if isinstance(inp, RecordSatisfactionInput) and inp.rating == Rating.NO_RESPONSE:
         raise NotAllowed("invalid_body", "rating: 'no_response' is set only when the window ends")
+    if (isinstance(inp, RecordInvestigationInput)
+            and inp.kind == InvestigationKind.EXPLANATION_RECEIVED
+            and state.open_deadline(DeadlineKind.DOCUMENT_REPLY) is None):
+        raise NotAllowed("invalid_body", "kind: no request for documents is waiting for a reply")
     if isinstance(inp, ResolveSupervisionInput):
         choices = SUPERVISION_CHOICES.get(state.status, frozenset())
         if inp.action not in choices:

@@ -144,6 +144,33 @@ class Action(StrEnum):
     GIVE_FEEDBACK = "give-feedback"
     RECORD_SATISFACTION = "record-satisfaction"
     APPEAL = "appeal"
+    RECORD_INVESTIGATION = "record-investigation"
+
+
+class InvestigationKind(StrEnum):
+    """R-21, R-22 investigation steps and powers."""
+
+    REQUEST_DOCUMENTS = "request_documents"  # 调取材料/要求书面说明, with a reply deadline
+    EXPLANATION_RECEIVED = "explanation_received"
+    EVIDENCE_COLLECTED = "evidence_collected"
+    EXPERT_OPINION = "expert_opinion"  # 专家或第三方意见
+    SITE_VISIT = "site_visit"
+    ORDER_TO_STOP = "order_to_stop"  # 责令停止违法行为
+    ORDER_TO_REMEDY = "order_to_remedy"  # 责令补救
+    RECOMMEND_DISCIPLINE = "recommend_discipline"  # 建议任免机关给予处分
+
+
+INVESTIGATION_LABELS: dict[InvestigationKind, str] = {
+    InvestigationKind.REQUEST_DOCUMENTS: "要求提供材料或说明 request documents",
+    InvestigationKind.EXPLANATION_RECEIVED: "收到说明 explanation received",
+    InvestigationKind.EVIDENCE_COLLECTED: "收集证据 evidence collected",
+    InvestigationKind.EXPERT_OPINION: "专家/第三方意见 expert opinion",
+    InvestigationKind.SITE_VISIT: "现场核查 site visit",
+    InvestigationKind.ORDER_TO_STOP: "责令停止 order to stop",
+    InvestigationKind.ORDER_TO_REMEDY: "责令补救 order to remedy",
+    InvestigationKind.RECOMMEND_DISCIPLINE: "建议处分 recommend discipline",
+}
+
 
 
 class Route(StrEnum):
@@ -216,6 +243,7 @@ class DeadlineKind(StrEnum):
     RETURN_WINDOW = "return_window"
     CALLBACK = "callback"
     SUPERVISION = "supervision"
+    DOCUMENT_REPLY = "document_reply"
 
 
 DEADLINE_LABELS: dict[DeadlineKind, str] = {
@@ -227,6 +255,7 @@ DEADLINE_LABELS: dict[DeadlineKind, str] = {
     DeadlineKind.RETURN_WINDOW: "退单期限 return window",
     DeadlineKind.CALLBACK: "回访期 callback window",
     DeadlineKind.SUPERVISION: "督办答复 supervision response",
+    DeadlineKind.DOCUMENT_REPLY: "材料/说明答复 respondent's reply",
 }
 
 
@@ -280,6 +309,7 @@ class ComplaintInput(Model):
     policy: str = "default"
     policy_version: int = 1
     center: str = "default"
+    origin_case: str | None = None
 
 
 # --- action inputs (one per Workflow Update) ---------------------------------------------
@@ -304,6 +334,10 @@ class RejectInput(ActionInput):
 class ForwardInput(ActionInput):
     to: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=2000)
+    to_center: str | None = Field(
+        default=None, max_length=64,
+        description="Code of another complaint center that opens a linked case (R-12, R-46).",
+    )
 
 
 class SubmitOpinionInput(ActionInput):
@@ -354,6 +388,16 @@ class RecordSatisfactionInput(ActionInput):
 
 class AppealInput(ActionInput):
     reason: str = Field(min_length=1, max_length=4000)
+    to_center: str | None = Field(
+        default=None, max_length=64,
+        description="Center that reviews the appeal: the parent center (R-46); default this one.",
+    )
+
+
+class RecordInvestigationInput(ActionInput):
+    kind: InvestigationKind
+    note: str = Field(min_length=1, max_length=4000, description="What was asked, found or ordered.")
+    party: str = Field(default="", max_length=200, description="Unit or expert concerned.")
 
 
 ACTION_INPUTS: dict[Action, type[ActionInput]] = {
@@ -370,6 +414,7 @@ ACTION_INPUTS: dict[Action, type[ActionInput]] = {
     Action.GIVE_FEEDBACK: GiveFeedbackInput,
     Action.RECORD_SATISFACTION: RecordSatisfactionInput,
     Action.APPEAL: AppealInput,
+    Action.RECORD_INVESTIGATION: RecordInvestigationInput,
 }
 
 
@@ -482,6 +527,17 @@ class Satisfaction(Model):
     at: datetime
 
 
+class InvestigationStep(Model):
+    seq: int
+    kind: InvestigationKind
+    note: str
+    party: str = ""
+    at: datetime
+    by: Actor
+    reply_due: datetime | None = None
+    answered_late: bool | None = None
+
+
 class CaseState(Model):
     """What the `state` Query returns and the workflow's result: the whole non-personal file."""
 
@@ -507,6 +563,8 @@ class CaseState(Model):
     handling_unit: str | None = None
     joint_units: list[str] = Field(default_factory=list)
     forwarded_to: str | None = None
+    forwarded_case: str | None = Field(default=None, description="Linked case opened at another center.")
+    origin_case: str | None = Field(default=None, description="Case forwarded here from another center.")
     opinion: str | None = None
     proposed_unit: str | None = None
     returns: int = 0
@@ -516,12 +574,14 @@ class CaseState(Model):
     escalations: list[Escalation] = Field(default_factory=list)
     extensions: list[Extension] = Field(default_factory=list)
     extended_days: int = 0
+    investigation: list[InvestigationStep] = Field(default_factory=list)
     decision: Decision | None = None
     feedback: Feedback | None = None
     satisfaction: Satisfaction | None = None
     primary: str | None = None
     linked: list[DuplicateLinkedInput] = Field(default_factory=list)
     actions: list[ActionRecord] = Field(default_factory=list)
+    appeal_center: str | None = Field(default=None, description="Parent center handling the appeal.")
     ignored_signals: list[IgnoredSignal] = Field(default_factory=list)
     allowed_actions: dict[str, list[str]] = Field(default_factory=dict)
     version: int = 0

@@ -49,6 +49,9 @@ DEFAULT_V1 = Policy(
         DeadlineKind.RETURN_WINDOW: Limit(amount=1, unit=WD),
         DeadlineKind.CALLBACK: Limit(amount=5, unit=WD),
         DeadlineKind.SUPERVISION: Limit(amount=5, unit=WD),
+        # Added later for document requests; no earlier v1 case ever had this clock,
+        # so adding it changes no running deadline.
+        DeadlineKind.DOCUMENT_REPLY: Limit(amount=5, unit=WD),
     },
     max_extension_days=20,
 )
@@ -69,6 +72,7 @@ BENCH_V1 = Policy(
         DeadlineKind.RETURN_WINDOW: Limit(amount=1, unit=M),
         DeadlineKind.CALLBACK: Limit(amount=2, unit=M),
         DeadlineKind.SUPERVISION: Limit(amount=2, unit=M),
+        DeadlineKind.DOCUMENT_REPLY: Limit(amount=2, unit=M),
     },
     remind=False,
 )

@@ -60,6 +60,8 @@ with workflow.unsafe.imports_passed_through():
         GiveFeedbackInput,
         Grade,
         IgnoredSignal,
+        InvestigationKind,
+        InvestigationStep,
         LinkDuplicateInput,
         Notification,
         NotificationKind,
@@ -68,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         ProjectInput,
         Rating,
         Recipient,
+        RecordInvestigationInput,
         RecordSatisfactionInput,
         RejectInput,
         ReportResultInput,
@@ -116,14 +119,16 @@ _M = TypeVar("_M", bound=BaseModel)
 #: What a signal handler sees when the sender gave no input at all (e.g. the CLI without --input).
 NO_INPUT = RawValue(Payload())
 
-#: Deadlines whose passing marks the case overdue and escalates it (R-30).
-ESCALATING = frozenset(
+#: Deadlines whose passing marks the case overdue and sends the overdue warning (R-30); all but
+#: the respondent's document reply also escalate the case to supervision.
+OVERDUE_MARKED = frozenset(
     {
         DeadlineKind.ACCEPTANCE,
         DeadlineKind.OPINION,
         DeadlineKind.HANDLING,
         DeadlineKind.OVERALL,
         DeadlineKind.SUPERVISION,
+        DeadlineKind.DOCUMENT_REPLY,
     }
 )
 
@@ -200,6 +205,7 @@ class ComplaintWorkflow:
             respondent_unit_name=inp.respondent_unit_name,
             summary=inp.summary,
             complainant_ref=inp.complainant_ref,
+            origin_case=inp.origin_case,
             policy=inp.policy,
             policy_version=inp.policy_version,
             received_at=inp.received_at,
@@ -328,6 +334,14 @@ class ComplaintWorkflow:
     def _validate_appeal(self, inp: AppealInput) -> None:
         self._validate(Action.APPEAL, inp)
 
+    @workflow.update(name="record-investigation", description="调查核实 Record an investigation step or power used (R-21, R-22); a document request starts the respondent's reply clock.")
+    async def record_investigation(self, inp: RecordInvestigationInput) -> CaseState:
+        return await self._act(Action.RECORD_INVESTIGATION, inp)
+
+    @record_investigation.validator
+    def _validate_record_investigation(self, inp: RecordInvestigationInput) -> None:
+        self._validate(Action.RECORD_INVESTIGATION, inp)
+
     def _validate(self, action: Action, inp: ActionInput) -> None:
         if self.s is None:
             raise ApplicationError("the case is still being registered", type="invalid_status")
@@ -379,7 +393,7 @@ class ComplaintWorkflow:
         self.state.forwarded_to = inp.to
         self._notify(NotificationKind.FORWARDED, Recipient.COMPLAINANT, to=inp.to, reason=inp.reason)
         self._archive(Outcome.FORWARDED)
-        return {"to": inp.to, "reason": inp.reason}
+        return {"to": inp.to, "reason": inp.reason, "to_center": inp.to_center}
 
     async def _do_link_duplicate(self, inp: LinkDuplicateInput) -> dict[str, Any]:
         link = DuplicateLinkedInput(number=self.state.number, complainant_ref=self.state.complainant_ref)
@@ -426,6 +440,7 @@ class ComplaintWorkflow:
         self._close(DeadlineKind.HANDLING)
         self._close(DeadlineKind.OVERALL)  # the decision is what the 30 days are for
         self._close(DeadlineKind.RETURN_WINDOW, DeadlineState.CANCELLED)
+        self._close(DeadlineKind.DOCUMENT_REPLY, DeadlineState.CANCELLED)
         if inp.actor.role == Role.UNIT:
             self._notify(NotificationKind.DECIDED, Recipient.HANDLER, finding=inp.finding.value)
         return {"finding": inp.finding.value, "measures": [m.value for m in inp.measures]}
@@ -460,7 +475,7 @@ class ComplaintWorkflow:
         else:
             # handle again with a fresh handling deadline, by the unit or by the center.
             for kind in (DeadlineKind.OPINION, DeadlineKind.RETURN_WINDOW, DeadlineKind.CALLBACK,
-                         DeadlineKind.HANDLING):
+                         DeadlineKind.HANDLING, DeadlineKind.DOCUMENT_REPLY):
                 self._close(kind, DeadlineState.CANCELLED)
             if inp.action == SupervisionChoice.TAKE_OVER:
                 s.handling_unit = None
@@ -494,14 +509,34 @@ class ComplaintWorkflow:
         # A dissatisfied complainant may still appeal until the callback window ends.
         return {"rating": inp.rating.value, "comment": inp.comment}
 
+    async def _do_record_investigation(self, inp: RecordInvestigationInput) -> dict[str, Any]:
+        s, now = self.state, workflow.now()
+        step = InvestigationStep(seq=len(s.investigation) + 1, kind=inp.kind, note=inp.note,
+                                 party=inp.party, at=now, by=inp.actor)
+        detail: dict[str, Any] = {"kind": inp.kind.value, "note": inp.note, "party": inp.party}
+        if inp.kind == InvestigationKind.REQUEST_DOCUMENTS:  # the respondent must answer
+            await self._open_deadlines((DeadlineKind.DOCUMENT_REPLY, now))
+            reply = s.open_deadline(DeadlineKind.DOCUMENT_REPLY)
+            step.reply_due = reply.due_at if reply else None
+            detail["reply_due"] = step.reply_due.isoformat() if step.reply_due else None
+        elif inp.kind == InvestigationKind.EXPLANATION_RECEIVED:
+            reply = s.open_deadline(DeadlineKind.DOCUMENT_REPLY)
+            step.answered_late = bool(reply and now > reply.due_at)
+            detail["answered_late"] = step.answered_late
+            self._close(DeadlineKind.DOCUMENT_REPLY)
+        s.investigation.append(step)
+        return detail
+
     async def _do_appeal(self, inp: AppealInput) -> dict[str, Any]:
         s, now = self.state, workflow.now()
+        s.appeal_center = inp.to_center or s.center
         s.status = Status.APPEALED
         self._close(DeadlineKind.CALLBACK)
         s.escalations.append(Escalation(source=EscalationSource.APPEAL, reason=inp.reason, at=now, by=inp.actor))
         await self._open_deadlines((DeadlineKind.SUPERVISION, now))
-        self._notify(NotificationKind.APPEAL, Recipient.SUPERVISOR, reason=inp.reason)
-        return {"reason": inp.reason}
+        self._notify(NotificationKind.APPEAL, Recipient.SUPERVISOR, reason=inp.reason,
+                     center=s.appeal_center)
+        return {"reason": inp.reason, "center": s.appeal_center}
 
     # ------------------------------------------------------------------ signals
 
@@ -700,10 +735,12 @@ class ComplaintWorkflow:
             elif d.kind == DeadlineKind.RETURN_WINDOW:
                 d.state, d.closed_at = DeadlineState.EXPIRED, now
                 self._changed()
-            elif d.kind in ESCALATING:  # overdue warning and escalation, once per deadline
+            elif d.kind in OVERDUE_MARKED:  # overdue warning and escalation, once per deadline
                 d.overdue = True
                 self._warn(NotificationKind.OVERDUE, d)
-                if d.kind == DeadlineKind.SUPERVISION:
+                if d.kind == DeadlineKind.DOCUMENT_REPLY:  # the respondent is late, not the office
+                    self._record("overdue", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat()})
+                elif d.kind == DeadlineKind.SUPERVISION:
                     self._notify(NotificationKind.OVERDUE, Recipient.LEADER, deadline=d.kind.value)
                     self._record("overdue", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat()})
                 else:
@@ -712,7 +749,8 @@ class ComplaintWorkflow:
 
     def _warn(self, kind: NotificationKind, d: Deadline) -> None:
         s = self.state
-        to = Recipient.UNIT if s.status == Status.REFERRED and d.kind == DeadlineKind.HANDLING else Recipient.HANDLER
+        by_unit = s.status == Status.REFERRED and d.kind in (DeadlineKind.HANDLING, DeadlineKind.DOCUMENT_REPLY)
+        to = Recipient.UNIT if by_unit else Recipient.HANDLER
         data = {"deadline": d.kind.value, "due_at": d.due_at.isoformat()}
         self._notify(kind, to, unit=s.handling_unit if to == Recipient.UNIT else None, **data)
         self._notify(kind, Recipient.SUPERVISOR, **data)

@@ -42,6 +42,7 @@ BODIES = {
     Action.GIVE_FEEDBACK: {"message": "m", "appeal_route": "a"},
     Action.RECORD_SATISFACTION: {"rating": "satisfied"},
     Action.APPEAL: {"reason": "r"},
+    Action.RECORD_INVESTIGATION: {"kind": "site_visit", "note": "n"},
 }
 
 
@@ -114,5 +115,6 @@ def test_return_window_closes_after_one_working_day() -> None:
 def test_allowed_actions_for_a_referred_case() -> None:
     assert lifecycle.allowed_by_role(case(Status.REFERRED), NOW) == {
         "handler": [], "leader": [], "supervisor": ["resolve-supervision"],
-        "unit": ["report-result", "request-extension", "return-referral"], "complainant": [],
+        "unit": ["report-result", "request-extension", "return-referral", "record-investigation"],
+        "complainant": [],
     }

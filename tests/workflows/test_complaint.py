@@ -421,7 +421,7 @@ async def test_invalid_update_rejected_with_nothing_in_history(client, task_queu
 async def test_state_lists_allowed_actions_per_role(client, task_queue, env):
     async with running_worker(client, task_queue):
         h, s = await referred_case(client, task_queue, env)
-        assert set(s.allowed_actions["unit"]) == {"report-result", "request-extension", "return-referral"}
+        assert set(s.allowed_actions["unit"]) == {"report-result", "request-extension", "return-referral", "record-investigation"}
         assert s.allowed_actions["handler"] == []
         assert s.allowed_actions["leader"] == []
 
@@ -457,3 +457,40 @@ async def test_provisional_deadlines_recomputed_after_holiday_data_added(client,
 
 def test_official_data_covers_today() -> None:
     assert workdays.has_official_data(date(2026, 11, 27).year)
+
+
+# --- investigation (R-21, R-22) -----------------------------------------------------------
+
+
+async def test_document_request_answered_late_marked_overdue_and_reminded_once(client, task_queue, env):
+    async with running_worker(client, task_queue) as sink:
+        h, _ = await referred_case(client, task_queue, env)
+        s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="request_documents",
+                      note="请被投诉窗口提交书面说明", party="办税服务厅")
+        step = s.investigation[-1]
+        reply = next(d for d in s.deadlines if d.kind.value == "document_reply")
+        assert step.reply_due == reply.due_at == workdays.add_working_days(step.at, 5)
+        await env.sleep(reply.due_at - await now(env) + timedelta(hours=2))
+        s = await state(h)
+        reply = next(d for d in s.deadlines if d.kind.value == "document_reply")
+        assert reply.overdue and reply.reminded and s.overdue
+        # The late reply is the respondent's fault: marked and warned, not escalated for it.
+        assert "overdue" not in [e.source.value for e in s.escalations if "材料" in e.reason]
+        await env.sleep(timedelta(days=1))
+        s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="explanation_received", note="已收到说明")
+        assert s.investigation[-1].answered_late is True
+        assert [a.detail.get("deadline") for a in s.actions if a.action == "reminder"].count("document_reply") == 1
+        assert [a.detail.get("deadline") for a in s.actions if a.action == "overdue"].count("document_reply") == 1
+        warned = [n for n in sink.notifications if n.kind.value == "overdue" and n.data.get("deadline") == "document_reply"]
+        assert {n.recipient.value for n in warned} == {"unit", "supervisor"} and len(warned) == 2
+        s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="order_to_remedy", note="责令补办")
+        assert [i.kind.value for i in s.investigation] == ["request_documents", "explanation_received", "order_to_remedy"]
+
+
+async def test_explanation_without_request_refused(client, task_queue, env):
+    async with running_worker(client, task_queue):
+        h = await start_case(client, task_queue, received_at=await now(env))
+        await act(h, Action.ACCEPT, HANDLER, route="self")
+        with pytest.raises(WorkflowUpdateFailedError) as e:
+            await act(h, Action.RECORD_INVESTIGATION, HANDLER, kind="explanation_received", note="x")
+        assert "no request for documents" in str(e.value.cause)
