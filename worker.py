@@ -68,11 +68,36 @@ async def main(log_only: bool = False) -> None:
         log.warning("official holiday data missing for %s: add domain/holidays/<year>.toml "
                     "(see domain/holidays/README.md), then `python -m activities.deadlines "
                     "recompute --all`", ", ".join(map(str, missing)))
+    sender = start_sender(pool, settings, stop)
     async with worker:
         await stop.wait()
         log.info("stopping: draining running tasks")
+    await stop_sender(sender, settings)
     if pool is not None:
         await pool.close()  # type: ignore[attr-defined]
+
+
+def start_sender(
+    pool: object | None, settings: Settings, stop: asyncio.Event
+) -> asyncio.Task[None] | None:
+    """Deliver the outbox in the background (activities/sender.py) when there is a database."""
+    if pool is None:
+        return None
+    from activities.sender import check_settings, run_sender
+
+    check_settings(settings)  # a misconfigured channel stops the worker at start, not silently
+    task = run_sender(pool, settings, stop)  # type: ignore[arg-type]
+    return asyncio.create_task(task, name="outbox-sender")
+
+
+async def stop_sender(task: asyncio.Task[None] | None, settings: Settings) -> None:
+    """Let the sender finish its round (it has seen `stop`), cancelling it if it lingers."""
+    if task is None:
+        return
+    try:
+        await asyncio.wait_for(task, timeout=settings.graceful_shutdown_seconds)
+    except TimeoutError:
+        log.warning("sender did not stop in time; cancelled")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import compute_deadlines
@@ -10,8 +11,15 @@ from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 
 
-def build_activities(pool: Any | None = None, client: Any | None = None) -> list[Callable[..., Any]]:
-    """The activities the worker registers; without a pool they log instead of writing."""
+def build_activities(
+    pool: Any | None = None, client: Any | None = None
+) -> list[Callable[..., Any]]:
+    """The activities the worker registers; without a pool they log instead of writing.
+
+    Args:
+        pool: an asyncpg pool from `db.create_pool`; None = log only (workflow tests).
+        client: the worker's Temporal client, used to export a case's history into its archive.
+    """
     return [
         compute_deadlines,
         NotifyActivities(pool).notify,

@@ -1,16 +1,89 @@
-"""The archive (R-35): the whole case file, hashed and chained, kept unchanged."""
+"""The archive (R-35): the whole case file, hashed and chained, kept unchanged.
+
+A case file is one JSON document: the non-personal `CaseState`, the original complaint and the
+complainant's personal data from PostgreSQL (the archive lives in PostgreSQL, where personal
+data is allowed), every action record, every outbox entry, and the workflow's Temporal history.
+Its canonical text (`canonical_json`) is hashed with SHA-256; each row also records the hash of
+the row archived before it (and the document includes it, so the hash covers the link), making
+the archive a chain in which a changed or missing row shows. The database refuses UPDATE,
+DELETE and TRUNCATE on `archives` (migration 0001).
+
+CLI:
+    python -m activities.archive verify --all       every archive, in chain order
+    python -m activities.archive verify NUMBER...   the named cases
+Exit code 1 if any archive fails.
+"""
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import hashlib
 import json
 import logging
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 
-from domain.models import ArchiveInput, ArchiveResult
+from domain.models import ArchiveInput, ArchiveResult, CaseState
+
+if TYPE_CHECKING:
+    import asyncpg
+    from temporalio.client import Client
+
+    from db import Connection
 
 log = logging.getLogger("complaints.archive")
+
+#: Identifies the layout of the archived document; bump it when the layout changes.
+FORMAT = "complaints.case-file/1"
+
+SELECT_ARCHIVE = """
+SELECT id, number, archived_at, document, canonical, sha256, prev_sha256
+FROM archives WHERE number = $1
+"""
+SELECT_ARCHIVE_RESULT = "SELECT number, sha256, prev_sha256 FROM archives WHERE number = $1"
+SELECT_PREVIOUS_HASH = "SELECT sha256 FROM archives WHERE id < $1 ORDER BY id DESC LIMIT 1"
+SELECT_ALL_ARCHIVES = """
+SELECT id, number, archived_at, document, canonical, sha256, prev_sha256
+FROM archives ORDER BY id
+"""
+SELECT_COMPLAINT = """
+SELECT number, center, complainant_ref, status, channel, form, category, grade,
+       respondent_unit, respondent_unit_name, respondent_staff, facts, evidence, summary,
+       received_at, registered_at
+FROM complaints WHERE number = $1
+"""
+SELECT_COMPLAINANT = """
+SELECT ref, name, phone, email, address, id_number, anonymous, agent, created_at
+FROM complainants WHERE ref = $1
+"""
+SELECT_EVENTS = """
+SELECT seq, action, actor_id, actor_role, actor_unit, at, status_before, status_after, detail
+FROM case_events WHERE number = $1 ORDER BY seq
+"""
+SELECT_NOTIFICATIONS = """
+SELECT key, kind, recipient, unit, complainant_ref, about_case, data, created_at,
+       status, attempts, sent_at, channel
+FROM notifications WHERE number = $1 ORDER BY id
+"""
+# The chain must be linear: one archiving transaction at a time reads the last hash and
+# appends. EXCLUSIVE mode blocks other writers but not readers.
+LOCK_ARCHIVES = "LOCK TABLE archives IN EXCLUSIVE MODE"
+SELECT_LAST_HASH = "SELECT sha256 FROM archives ORDER BY id DESC LIMIT 1"
+# A round trip through jsonb, so the hashed text is exactly what the stored document gives back.
+NORMALIZE_JSONB = "SELECT $1::jsonb"
+INSERT_ARCHIVE = """
+INSERT INTO archives (number, document, canonical, sha256, prev_sha256)
+VALUES ($1, $2, $3, $4, $5)
+"""
+
+#: Replays an archived Temporal history against the workflow code: True (replays), False
+#: (does not), None (not checked). Given the case number and the history as exported JSON.
+HistoryCheck = Callable[[str, dict[str, Any] | None], Awaitable[bool | None]]
 
 
 def canonical_json(doc: object) -> str:
@@ -18,16 +91,254 @@ def canonical_json(doc: object) -> str:
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def sha256_hex(text: str) -> str:
+    """SHA-256 of the UTF-8 bytes of `text`, in hex."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def jsonable(value: Any) -> Any:
+    """A database value as JSON: instants as ISO 8601, records as objects."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def record(row: asyncpg.Record | Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """An asyncpg record as a JSON object (None stays None)."""
+    return None if row is None else {k: jsonable(v) for k, v in dict(row).items()}
+
+
+# ------------------------------------------------------------------ building the case file
+
+
+async def fetch_history(client: Client | None, number: str) -> dict[str, Any] | None:
+    """The workflow's Temporal history as exported JSON (`temporal workflow show -o json`).
+
+    Args:
+        client: the worker's Temporal client; None (tests, log-only) = no history.
+        number: the complaint number, which is the workflow id.
+    """
+    if client is None:
+        return None
+    history = await client.get_workflow_handle(number).fetch_history()
+    exported: dict[str, Any] = json.loads(history.to_json())
+    return exported
+
+
+async def gather_file(
+    conn: Connection, state: CaseState, history: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The case file without its chain link (`prev_sha256` is added under the lock)."""
+    complaint = record(await conn.fetchrow(SELECT_COMPLAINT, state.number))
+    complainant = record(await conn.fetchrow(SELECT_COMPLAINANT, state.complainant_ref))
+    return {
+        "format": FORMAT,
+        "number": state.number,
+        "archived_at": jsonable(state.archived_at),
+        "case": state.model_dump(mode="json"),
+        "complaint": complaint,
+        "complainant": complainant,
+        "events": [record(r) for r in await conn.fetch(SELECT_EVENTS, state.number)],
+        "notifications": [record(r) for r in await conn.fetch(SELECT_NOTIFICATIONS, state.number)],
+        "history": history,
+    }
+
+
+async def existing_result(conn: Connection, number: str) -> ArchiveResult | None:
+    """The archive row of `number` as an `ArchiveResult`, if it is archived already."""
+    row = await conn.fetchrow(SELECT_ARCHIVE_RESULT, number)
+    return None if row is None else ArchiveResult(**dict(row))
+
+
+async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveResult:
+    """Link `doc` to the chain, hash it and insert it, in one transaction.
+
+    Idempotent: if the case was archived meanwhile, the stored row is returned unchanged.
+    """
+    number: str = doc["number"]
+    async with conn.transaction():
+        await conn.execute(LOCK_ARCHIVES)
+        if (done := await existing_result(conn, number)) is not None:
+            return done
+        prev = await conn.fetchval(SELECT_LAST_HASH)
+        document = await conn.fetchval(NORMALIZE_JSONB, {**doc, "prev_sha256": prev})
+        canonical = canonical_json(document)
+        digest = sha256_hex(canonical)
+        await conn.execute(INSERT_ARCHIVE, number, document, canonical, digest, prev)
+    return ArchiveResult(number=number, sha256=digest, prev_sha256=prev)
+
+
+async def archive(
+    pool: asyncpg.Pool, state: CaseState, client: Client | None = None
+) -> ArchiveResult:
+    """Archive one case (R-35); a case archived before is returned as stored.
+
+    Args:
+        pool: a pool from `db.create_pool` (JSON codec registered).
+        state: the final, non-personal case record from the workflow.
+        client: Temporal client to export the workflow history with; None = no history.
+    """
+    async with pool.acquire() as conn:
+        if (done := await existing_result(conn, state.number)) is not None:
+            return done
+    history = await fetch_history(client, state.number)
+    async with pool.acquire() as conn:
+        doc = await gather_file(conn, state, history)
+        return await append(conn, doc)
+
+
 class ArchiveActivities:
     """Archives the case file into PostgreSQL or, without a pool, logs its hash."""
 
-    def __init__(self, pool: object | None = None, client: object | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool | None = None, client: Client | None = None) -> None:
         self.pool = pool
         self.client = client
 
     @activity.defn(name="archive_case")
     async def archive_case(self, inp: ArchiveInput) -> ArchiveResult:
-        doc = {"case": inp.state.model_dump(mode="json")}
-        digest = hashlib.sha256(canonical_json(doc).encode()).hexdigest()
-        log.info("archive %s sha256=%s", inp.state.number, digest)
-        return ArchiveResult(number=inp.state.number, sha256=digest)
+        """Archive the case file; returns its hash and the previous archive's hash."""
+        if self.pool is None:
+            doc = {"case": inp.state.model_dump(mode="json")}
+            digest = sha256_hex(canonical_json(doc))
+            log.info("archive %s sha256=%s", inp.state.number, digest)
+            return ArchiveResult(number=inp.state.number, sha256=digest)
+        result = await archive(self.pool, inp.state, self.client)
+        log.info("archived %s sha256=%s prev=%s", result.number, result.sha256, result.prev_sha256)
+        return result
+
+
+# ------------------------------------------------------------------ verification
+
+
+async def verify_history(number: str, history: dict[str, Any] | None) -> bool | None:
+    """Replay the archived Temporal history against today's workflow code.
+
+    The boundary where history replay plugs in (to be implemented, e.g. with
+    `temporalio.worker.Replayer` and `WorkflowHistory.from_json`). Until then: None, meaning
+    "not checked"; a verification result reports it as such and does not fail on it.
+
+    Args:
+        number: the case number (the workflow id).
+        history: the `history` member of the archived document (None if none was exported).
+    """
+    return None
+
+
+def check_row(row: asyncpg.Record | Mapping[str, Any], expected_prev: str | None) -> dict[str, Any]:
+    """Check one archive row against its stored hash and its predecessor's hash.
+
+    Args:
+        row: an `archives` row with `document` decoded to Python objects.
+        expected_prev: the sha256 of the row before it by id (None for the first row).
+
+    Returns:
+        `{"id", "number", "sha256", "canonical_hash_ok", "document_hash_ok", "prev_ok",
+        "history_replay", "ok"}`.
+    """
+    document = row["document"]
+    stored_prev = row["prev_sha256"]
+    linked = document.get("prev_sha256") if isinstance(document, dict) else None
+    result: dict[str, Any] = {
+        "id": row["id"],
+        "number": row["number"],
+        "sha256": row["sha256"],
+        "canonical_hash_ok": sha256_hex(row["canonical"]) == row["sha256"],
+        "document_hash_ok": sha256_hex(canonical_json(document)) == row["sha256"],
+        "prev_ok": stored_prev == expected_prev and linked == stored_prev,
+        "expected_prev": expected_prev,
+        "history_replay": None,
+    }
+    result["ok"] = all(result[k] for k in ("canonical_hash_ok", "document_hash_ok", "prev_ok"))
+    return result
+
+
+async def _with_replay(result: dict[str, Any], row: asyncpg.Record | Mapping[str, Any],
+                       replay: HistoryCheck) -> dict[str, Any]:
+    document = row["document"]
+    history = document.get("history") if isinstance(document, dict) else None
+    result["history_replay"] = await replay(row["number"], history)
+    if result["history_replay"] is False:
+        result["ok"] = False
+    return result
+
+
+async def verify_archive(
+    pool: asyncpg.Pool, number: str, *, replay: HistoryCheck = verify_history
+) -> dict[str, Any]:
+    """Verify one case's archive: both hashes, the chain link, and (later) history replay.
+
+    Args:
+        pool: a pool from `db.create_pool`.
+        number: the complaint number.
+        replay: the history check (`verify_history` by default, which does not check yet).
+
+    Returns:
+        The `check_row` result; `{"number", "ok": False, "error": "not archived"}` if missing.
+    """
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_ARCHIVE, number)
+        if row is None:
+            return {"number": number, "ok": False, "error": "not archived"}
+        prev = await conn.fetchval(SELECT_PREVIOUS_HASH, row["id"])
+    return await _with_replay(check_row(row, prev), row, replay)
+
+
+async def verify_all(
+    pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history
+) -> list[dict[str, Any]]:
+    """Verify every archive in chain (id) order; see `verify_archive`."""
+    results: list[dict[str, Any]] = []
+    prev: str | None = None
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        async for row in conn.cursor(SELECT_ALL_ARCHIVES, prefetch=50):
+            results.append(await _with_replay(check_row(row, prev), row, replay))
+            prev = row["sha256"]
+    return results
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    """One line per failure, then the totals."""
+    failed = [r for r in results if not r["ok"]]
+    replayed = sum(1 for r in results if r.get("history_replay") is not None)
+    lines = [f"FAIL {json.dumps(r, ensure_ascii=False, default=str)}" for r in failed]
+    lines.append(f"archives verified: {len(results)}, ok: {len(results) - len(failed)}, "
+                 f"failed: {len(failed)}, history replayed: {replayed}")
+    return "\n".join(lines)
+
+
+async def _cli_verify(numbers: list[str], check_all: bool) -> list[dict[str, Any]]:
+    from config import get_settings
+    from db import create_pool
+
+    pool = await create_pool(get_settings())
+    try:
+        if check_all:
+            return await verify_all(pool)
+        return [await verify_archive(pool, n) for n in numbers]
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m activities.archive verify (--all | NUMBER...)`; exit 1 if any fails."""
+    parser = argparse.ArgumentParser(prog="python -m activities.archive", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="recompute hashes and check the chain")
+    verify.add_argument("numbers", nargs="*", help="complaint numbers")
+    verify.add_argument("--all", action="store_true", help="every archive, in chain order")
+    args = parser.parse_args(argv)
+    if not args.all and not args.numbers:
+        parser.error("give complaint numbers or --all")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    results = asyncio.run(_cli_verify(args.numbers, args.all))
+    print(summary(results))
+    return 1 if any(not r["ok"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,25 +1,74 @@
-"""The outbox: one row per notification, keyed so a retried activity never adds a second one."""
+"""The outbox: one row per notification, keyed so a retried activity never adds a second one.
+
+This activity only records what is to be said to whom; `activities.sender` delivers the rows
+(and is the only place that looks up a complainant's contact, R-33).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 
-from domain.models import NotifyInput
+from domain.models import Notification, NotifyInput
+
+if TYPE_CHECKING:
+    import asyncpg
+
+    from db import Connection
 
 log = logging.getLogger("complaints.notify")
+
+INSERT_NOTIFICATION = """
+INSERT INTO notifications (key, number, kind, recipient, unit, complainant_ref, about_case,
+                           data, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+ON CONFLICT (key) DO NOTHING
+RETURNING id
+"""
+
+
+def notification_args(n: Notification) -> tuple[Any, ...]:
+    """Parameters of `INSERT_NOTIFICATION` (`data` as a Python object for the jsonb codec)."""
+    return (
+        n.key, n.number, n.kind.value, n.recipient.value, n.unit, n.complainant_ref,
+        n.about_case, n.model_dump(mode="json")["data"], n.created_at,
+    )
+
+
+async def enqueue(conn: Connection, notifications: list[Notification]) -> int:
+    """Insert the notifications in one transaction, skipping keys already present.
+
+    Args:
+        conn: a connection with the JSON codec of `db.init_connection`.
+        notifications: the batch from the workflow.
+
+    Returns:
+        How many rows are new.
+    """
+    new = 0
+    async with conn.transaction():
+        for n in notifications:
+            if await conn.fetchval(INSERT_NOTIFICATION, *notification_args(n)) is not None:
+                new += 1
+    return new
 
 
 class NotifyActivities:
     """Writes notifications to the outbox (PostgreSQL) or, without a pool, to the log."""
 
-    def __init__(self, pool: object | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool | None = None) -> None:
         self.pool = pool
 
     @activity.defn(name="notify")
     async def notify(self, inp: NotifyInput) -> int:
-        for n in inp.notifications:
-            log.info("notification %s", json.dumps(n.model_dump(mode="json"), ensure_ascii=False))
-        return len(inp.notifications)
+        """Add the batch to the outbox; returns the number of new rows (0 on a retry)."""
+        if self.pool is None:
+            for n in inp.notifications:
+                log.info("notification %s",
+                         json.dumps(n.model_dump(mode="json"), ensure_ascii=False))
+            return len(inp.notifications)
+        async with self.pool.acquire() as conn:
+            return await enqueue(conn, inp.notifications)

@@ -55,3 +55,5 @@ def task_queue() -> str:
 @pytest.fixture
 def client(env: WorkflowEnvironment) -> Client:
     return env.client
+
+from tests.fixtures_pg import *  # noqa: E402,F401,F403

