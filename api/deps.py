@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
@@ -15,6 +14,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.auth import STAFF_ROLES, TokenStore, User
+from api.cases import NUMBER_RE, CaseService
 from api.errors import ApiError, not_found, unavailable
 from api.schemas import NUMBER_EXAMPLE
 from config import Settings
@@ -22,9 +22,8 @@ from domain.models import Role
 
 log = logging.getLogger("complaints.api")
 
-#: Complaint numbers as the API issues them, and anything else a workflow id may look like;
-#: whatever does not match is an unknown complaint (404), never sent to Temporal.
-NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+#: How long a request waits for a pool that could not be opened at start-up.
+POOL_RETRY_SECONDS = 5.0
 
 
 class Resources:
@@ -43,27 +42,29 @@ class Resources:
         self.pool = pool
         self.client = client
         self.owns_pool = pool is None
-        self._lock = asyncio.Lock()
+        self._pool_lock = asyncio.Lock()
+        self._client_lock = asyncio.Lock()
 
-    async def get_pool(self) -> asyncpg.Pool:
+    async def get_pool(self, *, timeout: float | None = POOL_RETRY_SECONDS) -> asyncpg.Pool:
+        """The pool, opened now if needed (`timeout` None: wait as long as it takes)."""
         if self.pool is None:
-            async with self._lock:
+            async with self._pool_lock:
                 if self.pool is None:
-                    self.pool = await self._create_pool()
+                    self.pool = await self._create_pool(timeout)
         return self.pool
 
-    async def _create_pool(self) -> asyncpg.Pool:
-        from db import create_pool  # the colleague-owned runner; imported when first needed
+    async def _create_pool(self, timeout: float | None) -> asyncpg.Pool:
+        from db import create_pool  # imported late: only an app opening its own pool needs it
 
         try:
-            return await asyncio.wait_for(create_pool(self.settings), timeout=10)
+            return await asyncio.wait_for(create_pool(self.settings), timeout)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as e:
             log.warning("PostgreSQL unavailable: %s: %s", type(e).__name__, e)
             raise unavailable("database_unavailable", "the database is unavailable") from e
 
     async def get_client(self) -> Client:
         if self.client is None:
-            async with self._lock:
+            async with self._client_lock:
                 if self.client is None:
                     s = self.settings
                     # lazy: no I/O now; an unreachable server fails each call, within its deadline
@@ -165,3 +166,10 @@ def complaint_number(
 
 ComplaintNumber = Annotated[str, Depends(complaint_number)]
 
+
+
+def get_cases(pool: PoolDep, client: TemporalDep, settings: SettingsDep) -> CaseService:
+    return CaseService(pool, client, settings)
+
+
+Cases = Annotated[CaseService, Depends(get_cases)]

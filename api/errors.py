@@ -1,15 +1,16 @@
 """Every failure translated to HTTP in one place: `{"error": {"code", "message", ...}}`.
 
-| what went wrong | status | code |
-|---|---|---|
-| no or unknown token | 401 | `unauthorized` |
-| role may not do this (`lifecycle.NotAllowed("forbidden")`, or an Update refused so) | 403 | `forbidden` |
-| unknown complaint, wrong access code, unknown route | 404 | `not_found` |
-| action not allowed in this status or state | 409 | `invalid_status`, `invalid_state` |
-| body too large | 413 | `payload_too_large` |
-| invalid body or parameters (field-level messages) | 422 | `validation_error`, `invalid_body` |
-| Temporal or PostgreSQL down or too slow | 503 + `Retry-After` | `temporal_unavailable`, `temporal_timeout`, `database_unavailable` |
-| a bug | 500 | `internal_error` (generic message; the details go to the log) |
+- 401 `unauthorized`: no or unknown token.
+- 403 `forbidden`: the role may not do this (`lifecycle.NotAllowed("forbidden")`, or an Update
+  refused with that type).
+- 404 `not_found`: unknown complaint, wrong access code, unknown route.
+- 409 `invalid_status`, `invalid_state`: the action is not allowed now (with `status` and the
+  caller's `allowed_actions`).
+- 413 `payload_too_large`: body over `settings.max_body_bytes`.
+- 422 `validation_error`, `invalid_body`: invalid body or parameters (field-level messages).
+- 503 + `Retry-After` `temporal_unavailable`, `temporal_timeout`, `database_unavailable`:
+  Temporal, the worker or PostgreSQL down or too slow.
+- 500 `internal_error`: a bug (generic message; the details go to the log).
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ _TRANSIENT_RPC = frozenset(
 )
 
 #: asyncpg errors that mean "PostgreSQL is down or out of connections", not "the SQL is wrong".
-_DB_DOWN: tuple[type[BaseException], ...] = (
+_DB_DOWN: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
@@ -78,7 +79,7 @@ class ApiError(Exception):
 
     def __init__(
         self,
-        status: int,
+        http_status: int,
         code: str,
         message: str,
         *,
@@ -86,7 +87,7 @@ class ApiError(Exception):
         **extra: Any,
     ) -> None:
         super().__init__(message)
-        self.status = status
+        self.http_status = http_status
         self.code = code
         self.message = message
         self.headers = headers or {}
@@ -100,7 +101,7 @@ def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
 
 def render(e: ApiError) -> JSONResponse:
     return JSONResponse(
-        error_body(e.code, e.message, **e.extra), status_code=e.status, headers=e.headers
+        error_body(e.code, e.message, **e.extra), status_code=e.http_status, headers=e.headers
     )
 
 
@@ -150,6 +151,14 @@ def from_temporal(e: TemporalError) -> ApiError:
     if isinstance(e, RPCError):
         if e.status == RPCStatusCode.NOT_FOUND:
             return not_found()
+        if e.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED):
+            # A query or update waits for a worker to run the workflow: no answer in time
+            # usually means no worker is running.
+            return unavailable(
+                "temporal_timeout",
+                f"Temporal did not answer in time ({e.status.name}; is the worker running?); "
+                "an action may still be applied: check the case before retrying",
+            )
         if e.status in _TRANSIENT_RPC:
             return unavailable(
                 "temporal_unavailable", f"Temporal is unavailable ({e.status.name}): {e.message}"
@@ -192,7 +201,8 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
         where = loc[0] if loc and loc[0] in ("body", "query", "path", "header") else None
         field = ".".join(loc[1:] if where else loc) or (where or "body")
         out.append(
-            {"field": field, "location": where, "message": err.get("msg", ""), "type": err.get("type")}
+            {"field": field, "location": where, "message": err.get("msg", ""),
+             "type": err.get("type")}
         )
     return out
 

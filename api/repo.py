@@ -9,9 +9,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from asyncpg.pool import PoolConnectionProxy
+
+    #: A connection of its own or one borrowed from a pool.
+    Connection = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 
 class Conn(Protocol):
@@ -63,6 +69,13 @@ MARK_STARTED = (
     "UPDATE complaints SET workflow_started = true, updated_at = now() "
     "WHERE number = $1 AND NOT workflow_started"
 )
+
+#: Undo a registration whose number is already taken in Temporal (sequence set back).
+DELETE_INTAKE_KEYS = "DELETE FROM intake_keys WHERE number = $1"
+DELETE_COMPLAINT = (
+    "DELETE FROM complaints WHERE number = $1 AND NOT workflow_started RETURNING complainant_ref"
+)
+DELETE_COMPLAINANT = "DELETE FROM complainants WHERE ref = $1"
 
 # --- one case ---------------------------------------------------------------------------------
 
@@ -179,7 +192,7 @@ async def get_case(conn: Conn, number: str) -> CaseRow | None:
 
 
 async def read_case_file(
-    conn: asyncpg.Connection, number: str, *, actor_id: str, actor_role: str, what: str
+    conn: Connection, number: str, *, actor_id: str, actor_role: str, what: str
 ) -> CaseFile | None:
     """Read the personal data of a case, logging the access in the same transaction."""
     async with conn.transaction():
@@ -239,7 +252,7 @@ class NewCase:
     received_at: datetime
 
 
-async def insert_case(conn: asyncpg.Connection, number: str, c: NewCase) -> asyncpg.Record:
+async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Record:
     """Insert complainant and complaint (call inside a transaction); returns the start columns."""
     p = c.complainant
     agent = None if p.get("agent") is None else json.dumps(p["agent"], ensure_ascii=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -51,7 +51,9 @@ class FieldProblem(BaseModel):
         default=None, description="body, query, path or header.", examples=["body"]
     )
     message: str = Field(description="What is wrong.", examples=["Field required"])
-    type: str | None = Field(default=None, description="Machine-readable kind.", examples=["missing"])
+    type: str | None = Field(
+        default=None, description="Machine-readable kind.", examples=["missing"]
+    )
 
 
 class ErrorDetail(BaseModel):
@@ -83,18 +85,23 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def _err(description: str) -> dict[str, Any]:
+def err_doc(description: str) -> dict[str, Any]:
     return {"model": ErrorResponse, "description": description}
 
 
+#: FastAPI's `responses=`: status -> {"model", "description"}.
+Responses = dict[int | str, dict[str, Any]]
+
 #: Reusable `responses=` entries for the OpenAPI document.
-R401 = {401: _err("No or unknown bearer token.")}
-R403 = {403: _err("The caller's role may not do this.")}
-R404 = {404: _err("Unknown complaint (or one the caller may not see).")}
-R409 = {409: _err("Not allowed in the case's current status; lists status and allowed actions.")}
-R422 = {422: _err("Invalid body or parameters, with field-level messages.")}
-R503 = {503: _err("Temporal or PostgreSQL is down or too slow; see Retry-After.")}
-STAFF_ERRORS: dict[int | str, dict[str, Any]] = {**R401, **R403, **R404, **R503}
+R401: Responses = {401: err_doc("No or unknown bearer token.")}
+R403: Responses = {403: err_doc("The caller's role may not do this.")}
+R404: Responses = {404: err_doc("Unknown complaint (or one the caller may not see).")}
+R409: Responses = {
+    409: err_doc("Not allowed in the case's current status; lists status and allowed actions.")
+}
+R422: Responses = {422: err_doc("Invalid body or parameters, with field-level messages.")}
+R503: Responses = {503: err_doc("Temporal or PostgreSQL is down or too slow; see Retry-After.")}
+STAFF_ERRORS: Responses = {**R401, **R403, **R404, **R503}
 
 
 # --- intake ---------------------------------------------------------------------------------
@@ -246,7 +253,9 @@ class ComplaintListItem(BaseModel):
 
     number: str = Field(examples=[NUMBER_EXAMPLE], description="Complaint number.")
     status: str = Field(examples=["referred"], description="Status (read model, may lag a moment).")
-    status_label: str = Field(examples=["已转办 referred"], description="Status in Chinese and English.")
+    status_label: str = Field(
+        examples=["已转办 referred"], description="Status in Chinese and English."
+    )
     outcome: str | None = Field(default=None, examples=[None], description="Outcome once archived.")
     channel: str = Field(examples=["hotline"], description="R-01 channel.")
     form: str = Field(examples=["written"], description="R-02 form.")
@@ -257,7 +266,9 @@ class ComplaintListItem(BaseModel):
     respondent_unit_name: str = Field(examples=["某区税务局"], description="Respondent unit name.")
     summary: str = Field(examples=["服务态度差 · 某区税务局"], description="Non-personal summary.")
     route: str | None = Field(default=None, examples=["referral"], description="Handling route.")
-    handling_unit: str | None = Field(default=None, examples=["tax-bureau"], description="承办单位.")
+    handling_unit: str | None = Field(
+        default=None, examples=["tax-bureau"], description="承办单位 handling unit."
+    )
     received_at: datetime = Field(description="When received.")
     registered_at: datetime = Field(description="When registered.")
     next_due: datetime | None = Field(default=None, description="The nearest open deadline.")
@@ -328,6 +339,8 @@ _CASE_DOCS: dict[str, str] = {
     "escalations": "Supervision escalations and appeals.",
     "extensions": "Extension requests and decisions (R-18..R-20).",
     "extended_days": "Days granted by extensions so far (≤ 20, R-19).",
+    "investigation": "Investigation steps: documents requested and replies, evidence, orders "
+                     "(R-21, R-22).",
     "decision": "The finding and measures (R-23..R-25).",
     "feedback": "What the complainant was told (R-26).",
     "satisfaction": "The callback answer (R-27).",
@@ -348,7 +361,9 @@ class CaseView(CaseState):
     allowed_actions: list[str] = Field(  # type: ignore[assignment]
         default_factory=list, examples=[["accept", "reject", "forward", "link-duplicate"]]
     )
-    status_label: str = Field(description="Status in Chinese and English.", examples=["已登记 registered"])
+    status_label: str = Field(
+        description="Status in Chinese and English.", examples=["已登记 registered"]
+    )
     category_label: str = Field(description="Category in Chinese.", examples=["服务态度差"])
     complainant: ComplainantOut | None = Field(
         default=None,
@@ -363,8 +378,8 @@ class CaseView(CaseState):
     )
 
 
-for _name, _doc in _CASE_DOCS.items():
-    CaseView.model_fields[_name].description = _doc
+for _name, _field in CaseView.model_fields.items():
+    _field.description = _field.description or _CASE_DOCS.get(_name)
 CaseView.model_rebuild(force=True)
 
 
@@ -410,10 +425,12 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
          "remedy": "Remedy for the complainant (R-25).",
          "report": "The written result report."},
         {"finding": "substantiated", "measures": ["written_warning"],
-         "remedy": "当场补办", "responsible": "对窗口人员书面警告", "report": "经查属实，已书面警告"},
+         "remedy": "当场补办", "responsible": "对窗口人员书面警告",
+         "report": "经查属实，已书面警告"},
     ),
     Action.REQUEST_EXTENSION: (
-        "申请延期 Ask the leader for more days; decided by the decide-extension signal (R-18, R-19).",
+        "申请延期 Ask the leader for more days; decided by the decide-extension signal "
+        "(R-18, R-19).",
         {"days": "Days asked for; all extensions together at most 20 (R-19).",
          "reason": "Why more time is needed."},
         {"days": 10, "reason": "需调取外单位材料"},
@@ -436,7 +453,8 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
     Action.GIVE_FEEDBACK: (
         "反馈 Tell the complainant the result, the reasons and how to appeal (R-26).",
         {"message": "Result and reasons.", "appeal_route": "How to appeal."},
-        {"message": "经查投诉属实，已对相关人员书面警告。", "appeal_route": "如不服可向市效能投诉中心申诉"},
+        {"message": "经查投诉属实，已对相关人员书面警告。",
+         "appeal_route": "如不服可向市效能投诉中心申诉"},
     ),
     Action.RECORD_SATISFACTION: (
         "回访 Record the callback answer (R-27).",
@@ -446,8 +464,18 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
     ),
     Action.APPEAL: (
         "申诉 Appeal the decision; the supervisor reviews it (R-28).",
-        {"reason": "Why the decision is contested."},
+        {"reason": "Why the decision is contested.",
+         "to_center": "Center that reviews the appeal (the parent center, R-46); "
+                      "default this one."},
         {"reason": "处理结果与事实不符"},
+    ),
+    Action.RECORD_INVESTIGATION: (
+        "调查核实 Record an investigation step: documents requested (with a reply deadline), "
+        "explanation received, evidence, expert opinion, site visit, orders (R-21, R-22).",
+        {"kind": "The step or power used.", "note": "What was asked, found or ordered.",
+         "party": "Unit or expert concerned."},
+        {"kind": "request_documents", "note": "请被投诉单位3日内提供书面说明",
+         "party": "tax-bureau"},
     ),
 }
 
@@ -464,7 +492,8 @@ def _body_model(
         info.description = info.description or docs.get(fname)
         fields[fname] = (info.annotation, info)
     model: type[Model] = create_model(name, __base__=Model, __doc__=doc, **fields)
-    model.model_config["json_schema_extra"] = {"examples": [example]}
+    if example:
+        model.model_config["json_schema_extra"] = {"examples": [example]}
     model.model_rebuild(force=True)
     return model
 
@@ -473,28 +502,38 @@ def _camel(action: Action) -> str:
     return "".join(p.capitalize() for p in action.value.split("-"))
 
 
+def _docs(action: Action) -> tuple[str, dict[str, str], dict[str, Any]]:
+    # An action added to the domain before it is documented here still gets its route.
+    return _ACTION_DOCS.get(action, (f"The {action.value!r} action.", {}, {}))
+
+
 #: The body of `POST /v1/complaints/{number}/actions/{action}`, one model per action.
 ACTION_BODIES: dict[Action, type[Model]] = {
-    a: _body_model(f"{_camel(a)}Body", ACTION_INPUTS[a], doc, docs, ex)
-    for a, (doc, docs, ex) in _ACTION_DOCS.items()
+    a: _body_model(f"{_camel(a)}Body", ACTION_INPUTS[a], *_docs(a)) for a in Action
 }
-ACTION_DOCS: dict[Action, str] = {a: doc for a, (doc, _, _) in _ACTION_DOCS.items()}
+ACTION_DOCS: dict[Action, str] = {a: _docs(a)[0] for a in Action}
 
-DecideExtensionBody = _body_model(
-    "DecideExtensionBody", DecideExtensionInput,
-    "延期审批 The leader's decision on the pending extension request (R-18..R-20).",
-    {"approved": "Approve or refuse.", "days": "Days approved (default: as requested).",
-     "comment": "Leader's comment."},
-    {"approved": True, "days": 10, "comment": "同意延期"},
-)
-EscalateBody = _body_model(
-    "EscalateBody", EscalateInput,
-    "督办 Put the case under supervision (R-29).",
-    {"reason": "Why.", "source": "leader 领导批示, media 媒体曝光, hot_issue 热点, manual."},
-    {"reason": "媒体报道", "source": "media"},
-)
-SatisfactionBody = ACTION_BODIES[Action.RECORD_SATISFACTION]
-AppealBody = ACTION_BODIES[Action.APPEAL]
+if TYPE_CHECKING:  # derived at run time; to a type checker they are plain models
+    DecideExtensionBody = Model
+    EscalateBody = Model
+    SatisfactionBody = Model
+    AppealBody = Model
+else:
+    DecideExtensionBody = _body_model(
+        "DecideExtensionBody", DecideExtensionInput,
+        "延期审批 The leader's decision on the pending extension request (R-18..R-20).",
+        {"approved": "Approve or refuse.", "days": "Days approved (default: as requested).",
+         "comment": "Leader's comment."},
+        {"approved": True, "days": 10, "comment": "同意延期"},
+    )
+    EscalateBody = _body_model(
+        "EscalateBody", EscalateInput,
+        "督办 Put the case under supervision (R-29).",
+        {"reason": "Why.", "source": "leader 领导批示, media 媒体曝光, hot_issue 热点, manual."},
+        {"reason": "媒体报道", "source": "media"},
+    )
+    SatisfactionBody = ACTION_BODIES[Action.RECORD_SATISFACTION]
+    AppealBody = ACTION_BODIES[Action.APPEAL]
 
 
 class SignalAccepted(BaseModel):
@@ -513,7 +552,9 @@ class SignalAccepted(BaseModel):
 class TimelineEntry(BaseModel):
     """One step of the case file."""
 
-    seq: int | None = Field(description="Action sequence (none for an ignored signal).", examples=[3])
+    seq: int | None = Field(
+        description="Action sequence (none for an ignored signal).", examples=[3]
+    )
     at: datetime = Field(description="When (Beijing time).", examples=["2026-11-27T10:05:00+08:00"])
     at_beijing: str = Field(description="When, for reading.", examples=["2026-11-27 10:05"])
     who: str = Field(description="Actor id.", examples=["handler-01"])
@@ -521,7 +562,9 @@ class TimelineEntry(BaseModel):
     unit: str | None = Field(default=None, description="Actor unit (handling units).")
     what: str = Field(description="Action, signal or system event.", examples=["accept"])
     status_before: str | None = Field(default=None, examples=["registered"], description="Before.")
-    status_after: str | None = Field(default=None, examples=["opinion_pending"], description="After.")
+    status_after: str | None = Field(
+        default=None, examples=["opinion_pending"], description="After."
+    )
     detail: dict[str, Any] = Field(default_factory=dict, description="What was decided or said.")
     ignored: bool = Field(default=False, description="A signal that did not apply.")
 
@@ -614,7 +657,9 @@ class PublicProgress(BaseModel):
     deadlines: list[PublicDeadline] = Field(description="Open deadlines.")
     decision: PublicDecision | None = Field(default=None, description="The finding, once decided.")
     feedback: PublicFeedback | None = Field(default=None, description="The feedback, once given.")
-    satisfaction: PublicSatisfaction | None = Field(default=None, description="The callback answer.")
+    satisfaction: PublicSatisfaction | None = Field(
+        default=None, description="The callback answer."
+    )
     allowed_actions: list[str] = Field(
         description="What the complainant may do now: record-satisfaction, appeal.",
         examples=[["record-satisfaction", "appeal"]],

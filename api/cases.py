@@ -1,0 +1,566 @@
+"""What the routes do with a case: PostgreSQL for personal data and the read model, Temporal
+for everything about where the case stands (it is the source of truth).
+
+Every Temporal call has `rpc_timeout` and a hard `asyncio.wait_for` deadline of
+`settings.temporal_rpc_timeout_seconds` (see `errors.temporal_call`), so nothing hangs when
+Temporal or the worker is down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import json
+import logging
+import re
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+from temporalio.client import Client
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from api import repo
+from api.auth import User
+from api.errors import ApiError, from_not_allowed, not_found, temporal_call, validation_error
+from api.schemas import (
+    BEIJING,
+    FINDING_LABELS,
+    CaseView,
+    ComplaintCreate,
+    ComplaintCreated,
+    ComplaintListItem,
+    ComplaintsPublic,
+    NotificationOut,
+    NotificationsPublic,
+    PublicDeadline,
+    PublicDecision,
+    PublicFeedback,
+    PublicProgress,
+    PublicSatisfaction,
+)
+from config import Settings
+from domain import lifecycle, policies
+from domain.models import (
+    ACTION_INPUTS,
+    CATEGORY_LABELS,
+    DEADLINE_LABELS,
+    STATUS_LABELS,
+    Action,
+    ActionInput,
+    Actor,
+    CaseState,
+    Category,
+    ComplaintInput,
+    DeadlineKind,
+    Form,
+    Grade,
+    LinkDuplicateInput,
+    Model,
+    Role,
+    Status,
+)
+
+log = logging.getLogger("complaints.api")
+
+#: Unambiguous characters for access codes: no 0/O, 1/I/L.
+ACCESS_CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+ACCESS_CODE_LENGTH = 8
+
+#: Roles that see the complainant's identity and the original facts (every read is logged).
+FILE_ROLES = frozenset({Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
+
+#: Clocks the complainant is shown; internal ones (the unit's return window, the respondent's
+#: reply to a request for documents) are not.
+PUBLIC_DEADLINES = frozenset({
+    DeadlineKind.ACCEPTANCE, DeadlineKind.OPINION, DeadlineKind.HANDLING, DeadlineKind.OVERALL,
+    DeadlineKind.CALLBACK, DeadlineKind.SUPERVISION,
+})
+
+COMPLAINANT = Actor(id="complainant", role=Role.COMPLAINANT)
+
+#: Complaint numbers as the API issues them, and anything else a workflow id may look like;
+#: whatever does not match is an unknown complaint (404), never sent to Temporal.
+NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+
+#: How many numbers a registration tries when numbers collide with existing workflows.
+NUMBER_ATTEMPTS = 3
+
+_DUMMY_HASH = hashlib.sha256(b"no such complaint").hexdigest()
+
+
+def hash_code(code: str) -> str:
+    """sha256 hex of a normalised access code, as stored in `complaints.access_code_hash`."""
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def new_access_code() -> str:
+    return "".join(secrets.choice(ACCESS_CODE_ALPHABET) for _ in range(ACCESS_CODE_LENGTH))
+
+
+def format_number(seq: int, now: datetime) -> str:
+    """`TS-YYYYMMDD-NNNNN`, dated in Beijing."""
+    return f"TS-{now.astimezone(BEIJING):%Y%m%d}-{seq:05d}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def number_conflict() -> ApiError:
+    return ApiError(500, "number_conflict",
+                    "new complaint numbers collide with existing cases; operators must advance "
+                    "complaint_number_seq")
+
+
+def may_ever(action: Action, role: Role) -> bool:
+    """Whether `role` may perform `action` in some status (else 403 without asking Temporal)."""
+    return any(role in roles for roles in lifecycle.TRANSITIONS[action].values())
+
+
+def effective_grade(body: ComplaintCreate) -> Grade:
+    """R-34: a complaint of retaliation is always major."""
+    return Grade.MAJOR if body.category == Category.RETALIATION else body.grade
+
+
+def intake_problems(body: ComplaintCreate, now: datetime) -> list[dict[str, Any]]:
+    """The registration rules beyond field types (R-02, R-03, R-04, R-32), as 422 fields."""
+    problems: list[dict[str, Any]] = []
+
+    def bad(field: str, message: str) -> None:
+        problems.append({"field": field, "location": "body", "message": message, "type": "rule"})
+
+    c = body.complainant
+    if c.anonymous:
+        for name in ("name", "phone", "address", "id_number"):
+            if getattr(c, name) is not None:
+                bad(f"complainant.{name}", "must be absent for an anonymous complaint (R-04)")
+    else:
+        for name in ("name", "phone"):
+            if getattr(c, name) is None:
+                bad(f"complainant.{name}", "required unless the complaint is anonymous (R-03)")
+    if effective_grade(body) == Grade.MAJOR and body.form == Form.ORAL:
+        why = " (retaliation is always major, R-34)" if body.grade != Grade.MAJOR else ""
+        bad("form", f"a major complaint must be written, not oral (R-02){why}")
+    if body.summary:
+        for name in ("name", "phone", "id_number"):
+            value = getattr(c, name)
+            if value and value in body.summary:
+                bad("summary", f"must not contain the complainant's {name} (R-32, R-33)")
+    received = received_at(body, now)
+    if received > now + timedelta(minutes=5):
+        bad("received_at", "must not be in the future")
+    return problems
+
+
+def received_at(body: ComplaintCreate, now: datetime) -> datetime:
+    """When it was received: as given (naive = Beijing time), or now."""
+    if body.received_at is None:
+        return now
+    if body.received_at.tzinfo is None:
+        return body.received_at.replace(tzinfo=BEIJING)
+    return body.received_at
+
+
+def request_hash(body: ComplaintCreate) -> str:
+    """Fingerprint of an intake body, to tell a retry from a different request."""
+    text = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def default_summary(body: ComplaintCreate) -> str:
+    return f"{CATEGORY_LABELS[body.category]} · {body.respondent.unit_name}"
+
+
+def _label(labels: dict[Any, str], enum: type[Any], value: str | None) -> str:
+    try:
+        return labels[enum(value)]
+    except (ValueError, KeyError):
+        return value or ""
+
+
+class CaseService:
+    """One request's view of the system: the pool, the Temporal client and the settings."""
+
+    def __init__(self, pool: asyncpg.Pool, client: Client, settings: Settings) -> None:
+        self.pool = pool
+        self.client = client
+        self.settings = settings
+        self.timeout = settings.temporal_rpc_timeout_seconds
+        self.rpc = timedelta(seconds=self.timeout)
+
+    # ------------------------------------------------------------------ Temporal
+
+    async def query(self, number: str, *, timeout: float | None = None) -> CaseState:
+        """The `state` query: where the case stands now (404 if there is no such workflow)."""
+        t = timeout or self.timeout
+        handle = self.client.get_workflow_handle(number)
+        state: CaseState = await temporal_call(
+            handle.query("state", result_type=CaseState, rpc_timeout=timedelta(seconds=t)),
+            timeout=t, what="the state query",
+        )
+        return state
+
+    async def _start(self, row: asyncpg.Record, registered_by: Actor) -> bool:
+        """Start the case's workflow; False if the number is taken by another workflow."""
+        inp = ComplaintInput(
+            number=row["number"], complainant_ref=row["complainant_ref"], channel=row["channel"],
+            form=row["form"], category=row["category"], grade=row["grade"],
+            respondent_unit=row["respondent_unit"],
+            respondent_unit_name=row["respondent_unit_name"], summary=row["summary"],
+            received_at=row["received_at"], registered_by=registered_by, policy=row["policy"],
+            policy_version=row["policy_version"], center=row["center"],
+        )
+        category = Category(inp.category)
+        # What Temporal and its Web UI show: never a name, phone, address or the facts (R-33).
+        summary = f"{inp.number} · {CATEGORY_LABELS[category]} · {inp.respondent_unit}"
+        details = (
+            f"**{inp.number}**\n\n类别 category: {CATEGORY_LABELS[category]} ({category.value})"
+            f"\n\n等级 grade: {inp.grade.value} · 渠道 channel: {inp.channel.value}"
+            f" · 形式 form: {inp.form.value}"
+            f"\n\n被投诉单位 respondent: {inp.respondent_unit_name} ({inp.respondent_unit})"
+        )
+
+        async def start() -> bool:
+            try:
+                await self.client.start_workflow(
+                    "ComplaintWorkflow", inp, id=inp.number, task_queue=self.settings.task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=summary, static_details=details, rpc_timeout=self.rpc,
+                )
+            except WorkflowAlreadyStartedError:
+                # Our earlier try got through before failing, or the number belongs to another
+                # case (a number sequence set back): only the start input can tell.
+                return await self._started_with(inp.number, inp.complainant_ref)
+            return True
+
+        started: bool = await temporal_call(
+            start(), timeout=self.timeout, what="the workflow start"
+        )
+        return started
+
+    async def _started_with(self, number: str, complainant_ref: str) -> bool:
+        """Whether workflow `number` was started for this complainant row."""
+        handle = self.client.get_workflow_handle(number)
+        async for event in handle.fetch_history_events(rpc_timeout=self.rpc):
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [inp] = await self.client.data_converter.decode(payloads, [ComplaintInput])
+            return bool(inp.complainant_ref == complainant_ref)
+        return False
+
+    async def _registered(self, number: str) -> CaseState | None:
+        """The state once the workflow has registered the case (deadlines computed), or None."""
+        loop = asyncio.get_running_loop()
+        until = loop.time() + self.timeout
+        delay = 0.02
+        while (left := until - loop.time()) > 0.05:
+            try:
+                state = await self.query(number, timeout=left)
+            except ApiError as e:
+                if e.code != "case_not_ready":
+                    log.warning("deadlines of %s not available: %s", number, e.message)
+                    return None
+            else:
+                if any(a.action == "register" for a in state.actions):
+                    return state
+            await asyncio.sleep(min(delay, max(until - loop.time(), 0)))
+            delay = min(delay * 2, 0.25)
+        return None
+
+    # ------------------------------------------------------------------ intake
+
+    async def register(
+        self, body: ComplaintCreate, user: User, *, key: str | None
+    ) -> ComplaintCreated:
+        """Register a complaint: PostgreSQL first (one transaction), then the workflow."""
+        now = utcnow()
+        problems = intake_problems(body, now)
+        if problems:
+            raise validation_error(problems)
+        code = new_access_code()
+        scoped_key = f"{user.center}:{key}" if key else None
+        for _ in range(NUMBER_ATTEMPTS):
+            row = await self._insert(body, user, now, hash_code(code), scoped_key)
+            if row["workflow_started"] or await self._start(row, user.actor()):
+                break
+            log.error("complaint number %s is already used by another workflow: is the number "
+                      "sequence behind? registering under a new number", row["number"])
+            await self._discard(row["number"])
+        else:
+            raise number_conflict()
+        await self.pool.execute(repo.MARK_STARTED, row["number"])
+        state = await self._registered(row["number"])
+        deadlines = {
+            d.kind.value: d.due_at.astimezone(BEIJING)
+            for d in (state.open_deadlines() if state else [])
+        }
+        return ComplaintCreated(
+            number=row["number"], access_code=code,
+            status=state.status if state else Status.REGISTERED,
+            grade=state.grade if state else Grade(row["grade"]), deadlines=deadlines,
+        )
+
+    async def _discard(self, number: str) -> None:
+        """Remove a registration whose number turned out to be taken (before any workflow ran)."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            await conn.execute(repo.DELETE_INTAKE_KEYS, number)
+            ref = await conn.fetchval(repo.DELETE_COMPLAINT, number)
+            await conn.execute(repo.DELETE_COMPLAINANT, ref)
+
+    async def _insert(
+        self, body: ComplaintCreate, user: User, now: datetime, code_hash: str, key: str | None
+    ) -> asyncpg.Record:
+        """Insert complainant, complaint and idempotency key, or find the earlier try."""
+        fingerprint = request_hash(body)
+        policy = policies.latest(self.settings.policy)
+        new = repo.NewCase(
+            center=user.center, complainant_ref=f"cref-{uuid.uuid4().hex}",
+            access_code_hash=code_hash,
+            complainant=body.complainant.model_dump(mode="json"),
+            channel=body.channel.value, form=body.form.value, category=body.category.value,
+            grade=effective_grade(body).value, respondent_unit=body.respondent.unit_code,
+            respondent_unit_name=body.respondent.unit_name,
+            respondent_staff=body.respondent.staff_name, facts=body.facts,
+            evidence=list(body.evidence), summary=body.summary or default_summary(body),
+            policy=policy.name, policy_version=policy.version, received_at=received_at(body, now),
+        )
+        for _ in range(NUMBER_ATTEMPTS + 1):
+            try:
+                async with self.pool.acquire() as conn, conn.transaction():
+                    if key is not None:
+                        earlier = await conn.fetchrow(repo.SELECT_INTAKE_KEY, key)
+                        if earlier is not None:
+                            if not hmac.compare_digest(earlier["request_hash"], fingerprint):
+                                raise ApiError(
+                                    409, "idempotency_conflict",
+                                    "this Idempotency-Key was used for a different complaint",
+                                    number=earlier["number"],
+                                )
+                            row = await conn.fetchrow(
+                                repo.ROTATE_ACCESS_CODE, earlier["number"], code_hash
+                            )
+                            assert row is not None
+                            return row
+                    number = format_number(await conn.fetchval(repo.NEXT_NUMBER), now)
+                    row = await repo.insert_case(conn, number, new)
+                    if key is not None:
+                        await conn.execute(repo.INSERT_INTAKE_KEY, key, number, fingerprint)
+                    return row
+            except asyncpg.UniqueViolationError as e:
+                if e.constraint_name == "intake_keys_pkey" and key is not None:
+                    continue  # a concurrent request with the same key won: read its result
+                if e.constraint_name == "complaints_pkey":
+                    log.error("complaint number %s is already in PostgreSQL: is the number "
+                              "sequence behind? taking the next one", number)
+                    continue
+                raise
+        raise number_conflict()
+
+    # ------------------------------------------------------------------ reading
+
+    async def load(self, number: str, user: User) -> CaseState:
+        """The case if the caller may see it: same center; a unit only its own cases (R-33)."""
+        state = await self.query(number)
+        if state.center != user.center:
+            raise not_found()
+        if user.role == Role.UNIT and state.handling_unit != user.unit:
+            raise not_found()
+        return state
+
+    async def view(self, state: CaseState, user: User, *, with_file: bool) -> CaseView:
+        """The case redacted for the caller; with the personal file (logged) for FILE_ROLES."""
+        unit = user.role == Role.UNIT
+        data = state.model_dump()
+        data["allowed_actions"] = lifecycle.allowed_actions(state, user.actor(), utcnow())
+        data["status_label"] = STATUS_LABELS[state.status]
+        data["category_label"] = CATEGORY_LABELS[state.category]
+        data["linked"] = [
+            {"number": x.number, "complainant_ref": None if unit else x.complainant_ref}
+            for x in state.linked
+        ]
+        if unit:
+            data["complainant_ref"] = None
+        if with_file and user.role in FILE_ROLES:
+            async with self.pool.acquire() as conn:
+                f = await repo.read_case_file(
+                    conn, state.number, actor_id=user.id, actor_role=user.role.value,
+                    what="complainant, facts",
+                )
+            if f is not None:
+                data.update(complainant=f.complainant, facts=f.facts, evidence=f.evidence,
+                            respondent_staff=f.respondent_staff)
+        return CaseView.model_validate(data)
+
+    async def search(
+        self, user: User, f: repo.ListFilter, *, page: int, page_size: int
+    ) -> ComplaintsPublic:
+        """A page of the read model; a unit sees only the cases it handles."""
+        if user.role == Role.UNIT:
+            if f.handling_unit not in (None, user.unit):
+                return ComplaintsPublic(data=[], count=0, page=page, page_size=page_size)
+            f = dataclasses.replace(f, handling_unit=user.unit)
+        rows, count = await repo.list_cases(
+            self.pool, f, limit=page_size, offset=(page - 1) * page_size
+        )
+        items = [
+            ComplaintListItem(
+                **r,
+                status_label=_label(STATUS_LABELS, Status, r["status"]),
+                category_label=_label(CATEGORY_LABELS, Category, r["category"]),
+            )
+            for r in rows
+        ]
+        return ComplaintsPublic(data=items, count=count, page=page, page_size=page_size)
+
+    async def notifications(self, number: str, user: User) -> NotificationsPublic:
+        """The outbox rows of a case (no contact data)."""
+        row = await repo.get_case(self.pool, number)
+        if row is None or row.center != user.center:
+            raise not_found()
+        rows = await repo.list_notifications(self.pool, number)
+        return NotificationsPublic(data=[NotificationOut(**r) for r in rows], count=len(rows))
+
+    # ------------------------------------------------------------------ acting
+
+    async def act(
+        self, action: Action, number: str, body: Model, user: User, *, key: str | None
+    ) -> CaseView:
+        """Check the action against the rules here, then run it as a Workflow Update."""
+        if not may_ever(action, user.role):
+            raise ApiError(403, "forbidden",
+                           f"role {user.role.value!r} may not perform {action.value!r}")
+        inp = ACTION_INPUTS[action].model_validate(
+            {**body.model_dump(), "actor": user.actor().model_dump()}
+        )
+        state = await self.load(number, user)
+        if isinstance(inp, LinkDuplicateInput):
+            await self._check_primary(state, inp.primary, user)
+        try:
+            self._check(action, state, inp)
+        except ApiError as refused:
+            if key is None or refused.http_status != 409:
+                raise
+            # A retry of an action that already ran finds the case moved on: the same Update
+            # id makes Temporal answer with the first result; anything else is the refusal.
+            try:
+                new = await self._update(number, action, inp, key)
+            except ApiError:
+                raise refused from None
+        else:
+            new = await self._update(number, action, inp, key)
+        return await self.view(new, user, with_file=False)
+
+    def _check(self, action: Action, state: CaseState, inp: ActionInput) -> None:
+        now = utcnow()
+        try:
+            cap = policies.get(state.policy, state.policy_version).max_extension_days
+        except KeyError:
+            cap = 20
+        try:
+            lifecycle.check(action, state, inp, now, max_extension_days=cap)
+        except lifecycle.NotAllowed as e:
+            raise from_not_allowed(
+                e, status=state.status.value,
+                allowed=lifecycle.allowed_actions(state, inp.actor, now),
+            ) from None
+
+    async def _check_primary(self, state: CaseState, primary: str, user: User) -> None:
+        """R-45: the primary must be another open case of this center."""
+        if primary == state.number:
+            raise ApiError(422, "invalid_body", "primary: a case cannot be linked to itself")
+        missing = ApiError(422, "invalid_body", f"primary: case {primary} does not exist")
+        if not NUMBER_RE.match(primary):
+            raise missing
+        try:
+            other = await self.query(primary)
+        except ApiError as e:
+            if e.http_status == 404:
+                raise missing from None
+            raise
+        if other.center != user.center:
+            raise missing
+        if other.status == Status.ARCHIVED:
+            raise ApiError(409, "invalid_state",
+                           f"primary: case {primary} is archived; link to an open case",
+                           status=state.status.value)
+
+    async def _update(
+        self, number: str, action: Action, inp: ActionInput, key: str | None
+    ) -> CaseState:
+        handle = self.client.get_workflow_handle(number)
+        # With an Idempotency-Key, a retried action is the same Update: Temporal runs it once.
+        update_id = None
+        if key:
+            update_id = f"{action.value}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+        state: CaseState = await temporal_call(
+            handle.execute_update(action.value, inp, id=update_id, result_type=CaseState,
+                                  rpc_timeout=self.rpc),
+            timeout=self.timeout, what=f"the {action.value!r} update",
+        )
+        return state
+
+    async def signal(self, name: str, number: str, inp: Any, user: User) -> None:
+        """Send a signal to an open case (fire and forget: the workflow records what it did)."""
+        row = await repo.get_case(self.pool, number)
+        if row is None or row.center != user.center or not row.workflow_started:
+            raise not_found()
+        closed = ApiError(409, "invalid_status", f"case {number} is archived; no signal applies",
+                          status=Status.ARCHIVED.value, allowed_actions=[])
+        if row.status == Status.ARCHIVED:
+            raise closed
+        handle = self.client.get_workflow_handle(number)
+        try:
+            await temporal_call(handle.signal(name, inp, rpc_timeout=self.rpc),
+                                timeout=self.timeout, what=f"the {name!r} signal")
+        except ApiError as e:
+            if e.http_status == 404:  # the read model lagged: the workflow has already completed
+                raise closed from None
+            raise
+
+    # ------------------------------------------------------------------ the complainant
+
+    async def public_state(self, number: str, code: str | None) -> CaseState:
+        """The case for its complainant; a wrong or missing code is the same 404 as no case."""
+        row = await repo.get_case(self.pool, number) if NUMBER_RE.match(number) else None
+        stored = row.access_code_hash if row is not None else _DUMMY_HASH
+        matches = hmac.compare_digest(stored, hash_code(code or ""))
+        if row is None or not code or not matches or not row.workflow_started:
+            raise not_found()
+        return await self.query(number)
+
+    async def public_act(
+        self, action: Action, number: str, code: str | None, body: Model
+    ) -> PublicProgress:
+        """The complainant's callback answer or appeal, as an Update by role `complainant`."""
+        state = await self.public_state(number, code)
+        inp = ACTION_INPUTS[action].model_validate(
+            {**body.model_dump(), "actor": COMPLAINANT.model_dump()}
+        )
+        self._check(action, state, inp)
+        return public_view(await self._update(number, action, inp, None))
+
+
+def public_view(state: CaseState) -> PublicProgress:
+    """What the complainant sees: no staff names, nothing about other people."""
+    d = state.decision
+    return PublicProgress(
+        number=state.number, status=state.status, status_label=STATUS_LABELS[state.status],
+        outcome=state.outcome, received_at=state.received_at.astimezone(BEIJING),
+        accepted_at=state.accepted_at.astimezone(BEIJING) if state.accepted_at else None,
+        deadlines=[
+            PublicDeadline(kind=x.kind, label=DEADLINE_LABELS[x.kind],
+                           due_at=x.due_at.astimezone(BEIJING))
+            for x in state.open_deadlines() if x.kind in PUBLIC_DEADLINES
+        ],
+        decision=PublicDecision(finding=d.finding, finding_label=FINDING_LABELS[d.finding],
+                                decided_at=d.decided_at) if d else None,
+        feedback=PublicFeedback(**state.feedback.model_dump()) if state.feedback else None,
+        satisfaction=PublicSatisfaction(**state.satisfaction.model_dump())
+        if state.satisfaction else None,
+        allowed_actions=lifecycle.allowed_actions(state, COMPLAINANT, utcnow()),
+    )

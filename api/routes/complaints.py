@@ -1,0 +1,195 @@
+"""`/v1/complaints`: intake, list, the case, its actions (Updates), signals, history, outbox."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+
+from api import repo
+from api.deps import (
+    Cases,
+    ComplaintNumber,
+    EscalatorUser,
+    HistoryUser,
+    IntakeUser,
+    LeaderUser,
+    StaffUser,
+)
+from api.errors import ApiError
+from api.schemas import (
+    ACTION_BODIES,
+    ACTION_DOCS,
+    R401,
+    R403,
+    R404,
+    R409,
+    R422,
+    R503,
+    STAFF_ERRORS,
+    CaseView,
+    ComplaintCreate,
+    ComplaintCreated,
+    ComplaintsPublic,
+    DecideExtensionBody,
+    EscalateBody,
+    NotificationsPublic,
+    Responses,
+    SignalAccepted,
+    Timeline,
+    err_doc,
+)
+from api.timeline import build_timeline
+from domain.models import Action, Category, Channel, DecideExtensionInput, EscalateInput, Status
+
+router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key", min_length=1, max_length=200,
+        description="Makes retries safe: the same key and body give the same case (and a fresh "
+        "access code); the same key with another body is a 409. On an action, a retry with the "
+        "same key is the same Workflow Update, applied once.",
+        examples=["2f6c1d7e-intake-0001"],
+    ),
+]
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Register a complaint",
+    responses={**R401, **R403, 409: err_doc("Idempotency-Key reused with a different body."),
+               **R422, **R503},
+)
+async def create_complaint(
+    body: ComplaintCreate, user: IntakeUser, cases: Cases, idempotency_key: IdempotencyKey = None
+) -> ComplaintCreated:
+    """Register a complaint (R-03) and start its workflow; intake and handler roles."""
+    return await cases.register(body, user, key=idempotency_key)
+
+
+@router.get("", summary="List and filter cases", responses={**R401, **R403, **R422, **R503})
+async def list_complaints(
+    user: StaffUser,
+    cases: Cases,
+    status: Annotated[Status | None, Query(description="Only this status.")] = None,
+    unit: Annotated[
+        str | None, Query(max_length=64, description="Only this handling unit (承办单位).",
+                          examples=["tax-bureau"])
+    ] = None,
+    category: Annotated[Category | None, Query(description="Only this category.")] = None,
+    channel: Annotated[Channel | None, Query(description="Only this channel.")] = None,
+    overdue: Annotated[bool | None, Query(description="Only overdue (true) or not.")] = None,
+    supervised: Annotated[bool | None, Query(description="Only supervised (true) or not.")] = None,
+    q: Annotated[
+        str | None, Query(max_length=100, description="Number prefix, or words of the summary.",
+                          examples=["TS-20261127"])
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100, description="Rows per page (≤ 100).")] = 20,
+) -> ComplaintsPublic:
+    """Search the read model; a handling unit sees only its own cases, nobody the complainant."""
+    f = repo.ListFilter(
+        center=user.center, status=status, handling_unit=unit, category=category,
+        channel=channel, overdue=overdue, supervised=supervised, q=q or None,
+    )
+    return await cases.search(user, f, page=page, page_size=page_size)
+
+
+@router.get("/{number}", summary="One case", responses=STAFF_ERRORS)
+async def get_complaint(number: ComplaintNumber, user: StaffUser, cases: Cases) -> CaseView:
+    """The case from its workflow, with the caller's allowed actions; personal data by role."""
+    state = await cases.load(number, user)
+    return await cases.view(state, user, with_file=True)
+
+
+def _action_route(action: Action) -> Any:
+    async def run_action(
+        number: ComplaintNumber,
+        body: Any,
+        user: StaffUser,
+        cases: Cases,
+        idempotency_key: IdempotencyKey = None,
+    ) -> CaseView:
+        return await cases.act(action, number, body, user, key=idempotency_key)
+
+    # FastAPI validates the body against this annotation: each action gets its own model.
+    run_action.__annotations__["body"] = ACTION_BODIES[action]
+    run_action.__name__ = "action_" + action.value.replace("-", "_")
+    run_action.__doc__ = ACTION_DOCS[action]
+    return run_action
+
+
+_ACTION_ERRORS: Responses = {**STAFF_ERRORS, **R409, **R422}
+
+for _action in Action:  # one route per Workflow Update, each with its own body schema
+    router.add_api_route(
+        f"/{{number}}/actions/{_action.value}",
+        _action_route(_action),
+        methods=["POST"],
+        response_model=CaseView,
+        summary=f"Action: {_action.value}",
+        description=ACTION_DOCS[_action]
+        + "\n\nChecked against the rules (`domain.lifecycle`) before Temporal is asked; "
+        "200 with the new state.",
+        responses=_ACTION_ERRORS,
+        tags=["actions"],
+    )
+
+
+@router.post("/{number}/actions/{action}", include_in_schema=False)
+async def unknown_action(number: str, action: str) -> None:
+    """Any other action name: 404 listing the valid ones."""
+    raise ApiError(404, "unknown_action", f"unknown action {action!r}",
+                   valid_actions=[a.value for a in Action])
+
+
+@router.post(
+    "/{number}/signals/decide-extension",
+    status_code=202,
+    summary="Signal: decide-extension",
+    responses={**STAFF_ERRORS, **R409, **R422},
+    tags=["signals"],
+)
+async def decide_extension(
+    number: ComplaintNumber, body: DecideExtensionBody, user: LeaderUser, cases: Cases
+) -> SignalAccepted:
+    """延期审批 The leader decides the pending extension request (R-18..R-20); 202."""
+    inp = DecideExtensionInput(**body.model_dump(), actor=user.actor())
+    await cases.signal("decide-extension", number, inp, user)
+    return SignalAccepted()
+
+
+@router.post(
+    "/{number}/signals/escalate",
+    status_code=202,
+    summary="Signal: escalate",
+    responses={**STAFF_ERRORS, **R409, **R422},
+    tags=["signals"],
+)
+async def escalate(
+    number: ComplaintNumber, body: EscalateBody, user: EscalatorUser, cases: Cases
+) -> SignalAccepted:
+    """督办 Put the case under supervision (R-29); supervisor or leader; 202."""
+    inp = EscalateInput(**body.model_dump(), actor=user.actor())
+    await cases.signal("escalate", number, inp, user)
+    return SignalAccepted()
+
+
+@router.get("/{number}/history", summary="Timeline of the case", responses=STAFF_ERRORS)
+async def get_history(number: ComplaintNumber, user: HistoryUser, cases: Cases) -> Timeline:
+    """Who did what, when (Beijing time), with what effect; auditor, handler, leader, supervisor."""
+    return build_timeline(await cases.load(number, user))
+
+
+@router.get(
+    "/{number}/notifications", summary="Outbox of the case",
+    responses={**R401, **R403, **R404, **R503},
+)
+async def get_notifications(
+    number: ComplaintNumber, user: HistoryUser, cases: Cases
+) -> NotificationsPublic:
+    """The notifications written for the case, without contact data."""
+    return await cases.notifications(number, user)
