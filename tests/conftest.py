@@ -57,3 +57,5 @@ def client(env: WorkflowEnvironment) -> Client:
     return env.client
 
 from tests.fixtures_pg import *  # noqa: E402,F401,F403
+from tests.fixtures_dev import *  # noqa: E402,F403
+from tests.fixtures_browser import *  # noqa: E402,F403
