@@ -447,18 +447,18 @@ class DuplicateLinkedInput(BaseModel):
 class Deadline(Model):
     """One clock of the case, with its exact due instant (R-41..R-43)."""
 
-    kind: DeadlineKind
-    start: datetime
-    amount: int
-    unit: LimitUnit
-    due_at: datetime
-    remind_at: datetime | None = None
-    provisional: bool = False
-    state: DeadlineState = DeadlineState.OPEN
-    reminded: bool = False
-    overdue: bool = False
-    extended_days: int = 0
-    closed_at: datetime | None = None
+    kind: DeadlineKind = Field(description="Which stage this clock limits.")
+    start: datetime = Field(description="The event the clock counts from (not counted itself).")
+    amount: int = Field(description="The limit from the case's policy.")
+    unit: LimitUnit = Field(description="How the limit is counted.")
+    due_at: datetime = Field(description="End of the last day (23:59:59 Beijing time).")
+    remind_at: datetime | None = Field(default=None, description="When the reminder (催办) goes out.")
+    provisional: bool = Field(default=False, description="Counted without official holiday data (R-43).")
+    state: DeadlineState = Field(default=DeadlineState.OPEN, description="open, met, cancelled or expired.")
+    reminded: bool = Field(default=False, description="The reminder was sent (or its time passed).")
+    overdue: bool = Field(default=False, description="The due instant passed while the clock was open.")
+    extended_days: int = Field(default=0, description="Days added by approved extensions (R-18).")
+    closed_at: datetime | None = Field(default=None, description="When the stage was done or the clock stopped.")
 
     @property
     def on_time(self) -> bool | None:
@@ -470,31 +470,37 @@ class Deadline(Model):
 class ActionRecord(Model):
     """One entry of the case file: who did what, when, with what effect."""
 
-    seq: int
-    action: str
-    actor: Actor
-    at: datetime
+    seq: int = Field(description="Position in the case file, from 1.")
+    action: str = Field(description="An action, a signal, or a system event (reminder, overdue, …).")
+    actor: Actor = Field(description="Who: staff id and role; `system` for clocks.")
+    at: datetime = Field(description="When (workflow time).")
     status_before: Status
     status_after: Status
-    detail: dict[str, Any] = Field(default_factory=dict)
+    detail: dict[str, Any] = Field(default_factory=dict, description="What was decided or changed.")
 
 
 class IgnoredSignal(Model):
+    """A signal that changed nothing, and why (signals never fail a case)."""
+
     signal: str
     at: datetime
     reason: str
 
 
 class Escalation(Model):
-    source: EscalationSource
+    """One reason the case is under supervision (R-29)."""
+
+    source: EscalationSource = Field(description="overdue, major, leader, media, hot_issue, appeal, manual.")
     reason: str
     at: datetime
-    by: Actor | None = None
+    by: Actor | None = Field(default=None, description="Who escalated; empty for automatic ones.")
     resolved_at: datetime | None = None
-    resolution: SupervisionChoice | None = None
+    resolution: SupervisionChoice | None = Field(default=None, description="The supervisor's answer.")
 
 
 class Extension(Model):
+    """An extension request and the leader's decision (R-18..R-20)."""
+
     requested_at: datetime
     requested_by: Actor
     days: int
@@ -506,6 +512,8 @@ class Extension(Model):
 
 
 class Decision(Model):
+    """The handling decision (R-23..R-25)."""
+
     finding: Finding
     measures: list[Measure]
     remedy: str = ""
@@ -516,18 +524,24 @@ class Decision(Model):
 
 
 class Feedback(Model):
+    """What the complainant was told, with the appeal route (R-26)."""
+
     message: str
     appeal_route: str
     at: datetime
 
 
 class Satisfaction(Model):
+    """The callback answer (R-27)."""
+
     rating: Rating
     comment: str = ""
     at: datetime
 
 
 class InvestigationStep(Model):
+    """One investigation step or power used (R-21, R-22)."""
+
     seq: int
     kind: InvestigationKind
     note: str
