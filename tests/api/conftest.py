@@ -7,6 +7,8 @@ from `tests/conftest.py` and `tests/fixtures_pg.py`.
 
 from __future__ import annotations
 
+from tests.conftest import start_time_skipping
+
 import asyncio
 import base64
 import json
@@ -107,6 +109,15 @@ class Stack:
 
 def asgi_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server per module: the API stamps `received_at` with the wall clock, so
+    the server's clock must not have been skipped ahead by other modules' tests."""
+    e = await start_time_skipping()
+    yield e
+    await e.shutdown()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
