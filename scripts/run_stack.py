@@ -99,6 +99,7 @@ def main() -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started in the background (SIGINT ignored)
     try:
         # 2. Temporal dev server with the Web UI (skipped when TEMPORAL_ADDRESS points elsewhere).
         host, _, port = settings.temporal_address.partition(":")
