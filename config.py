@@ -56,6 +56,21 @@ class Settings(BaseSettings):
     max_concurrent_activities: int = Field(default=100, description="Worker setting.")
     max_cached_workflows: int = Field(default=1000, description="Worker sticky cache size.")
     graceful_shutdown_seconds: float = Field(default=30.0, description="Worker drain time.")
+    evidence_dir: Path = Field(
+        default=ROOT / ".data" / "evidence",
+        description="Where evidence files are stored, by SHA-256 (shared by every API process).",
+    )
+    evidence_max_file_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest evidence file (413 above)."
+    )
+    evidence_max_case_bytes: int = Field(
+        default=100 * 1024 * 1024, description="All evidence files of one case together."
+    )
+    disclosure_min_cases: int = Field(
+        default=3,
+        description="Public monthly figures show rates only for months with at least this many "
+        "concluded cases (or answered callbacks), so no single case can be read from them.",
+    )
 
 
 @lru_cache

@@ -85,10 +85,12 @@ def role_allowed(action: Action, status: Status, role: Role) -> bool:
 
 def _guard(action: Action, state: CaseState, actor: Actor, now: datetime) -> str | None:
     """State conditions beyond the table; returns why the action is not possible, or None."""
-    if action in (Action.REPORT_RESULT, Action.REQUEST_EXTENSION, Action.RETURN_REFERRAL,
-                  Action.RECORD_INVESTIGATION) and (
-        actor.role == Role.UNIT and actor.unit != state.handling_unit
-    ):
+    if action in (
+        Action.REPORT_RESULT,
+        Action.REQUEST_EXTENSION,
+        Action.RETURN_REFERRAL,
+        Action.RECORD_INVESTIGATION,
+    ) and (actor.role == Role.UNIT and actor.unit != state.handling_unit):
         return f"the case is assigned to unit {state.handling_unit!r}, not {actor.unit!r}"
     if action == Action.RETURN_REFERRAL:
         window = state.open_deadline(DeadlineKind.RETURN_WINDOW)
@@ -126,16 +128,15 @@ def allowed_by_role(state: CaseState, now: datetime) -> dict[str, list[str]]:
     return out
 
 
-def check(action: Action, state: CaseState, inp: ActionInput, now: datetime, *,
-          max_extension_days: int = 20) -> None:
+def check(
+    action: Action, state: CaseState, inp: ActionInput, now: datetime, *, max_extension_days: int = 20
+) -> None:
     """Raise `NotAllowed` unless `inp.actor` may perform `action` with this body now."""
     actor = inp.actor
     if state.status == Status.ARCHIVED:
         raise NotAllowed("invalid_status", f"case {state.number} is archived; no action is allowed")
     if not any(actor.role in roles for roles in TRANSITIONS[action].values()):
-        raise NotAllowed(
-            "forbidden", f"role {actor.role.value!r} may not perform {action.value!r}"
-        )
+        raise NotAllowed("forbidden", f"role {actor.role.value!r} may not perform {action.value!r}")
     if not role_allowed(action, state.status, actor.role):
         allowed = allowed_actions(state, actor, now)
         raise NotAllowed(
@@ -167,9 +168,11 @@ def _check_body(action: Action, state: CaseState, inp: ActionInput, max_ext: int
         )
     if isinstance(inp, RecordSatisfactionInput) and inp.rating == Rating.NO_RESPONSE:
         raise NotAllowed("invalid_body", "rating: 'no_response' is set only when the window ends")
-    if (isinstance(inp, RecordInvestigationInput)
-            and inp.kind == InvestigationKind.EXPLANATION_RECEIVED
-            and state.open_deadline(DeadlineKind.DOCUMENT_REPLY) is None):
+    if (
+        isinstance(inp, RecordInvestigationInput)
+        and inp.kind == InvestigationKind.EXPLANATION_RECEIVED
+        and state.open_deadline(DeadlineKind.DOCUMENT_REPLY) is None
+    ):
         raise NotAllowed("invalid_body", "kind: no request for documents is waiting for a reply")
     if isinstance(inp, ResolveSupervisionInput):
         choices = SUPERVISION_CHOICES.get(state.status, frozenset())

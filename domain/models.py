@@ -172,7 +172,6 @@ INVESTIGATION_LABELS: dict[InvestigationKind, str] = {
 }
 
 
-
 class Route(StrEnum):
     """R-13..R-16 handling routes chosen at acceptance."""
 
@@ -335,7 +334,8 @@ class ForwardInput(ActionInput):
     to: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=2000)
     to_center: str | None = Field(
-        default=None, max_length=64,
+        default=None,
+        max_length=64,
         description="Code of another complaint center that opens a linked case (R-12, R-46).",
     )
 
@@ -354,7 +354,9 @@ class ReportResultInput(ActionInput):
     finding: Finding
     measures: list[Measure] = Field(min_length=1)
     remedy: str = Field(default="", max_length=2000)
-    responsible: str = Field(default="", max_length=2000, description="R-25 handling of the responsible persons.")
+    responsible: str = Field(
+        default="", max_length=2000, description="R-25 handling of the responsible persons."
+    )
     report: str = Field(min_length=1, max_length=8000)
 
 
@@ -389,7 +391,8 @@ class RecordSatisfactionInput(ActionInput):
 class AppealInput(ActionInput):
     reason: str = Field(min_length=1, max_length=4000)
     to_center: str | None = Field(
-        default=None, max_length=64,
+        default=None,
+        max_length=64,
         description="Center that reviews the appeal: the parent center (R-46); default this one.",
     )
 
@@ -458,7 +461,9 @@ class Deadline(Model):
     reminded: bool = Field(default=False, description="The reminder was sent (or its time passed).")
     overdue: bool = Field(default=False, description="The due instant passed while the clock was open.")
     extended_days: int = Field(default=0, description="Days added by approved extensions (R-18).")
-    closed_at: datetime | None = Field(default=None, description="When the stage was done or the clock stopped.")
+    closed_at: datetime | None = Field(
+        default=None, description="When the stage was done or the clock stopped."
+    )
 
     @property
     def on_time(self) -> bool | None:

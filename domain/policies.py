@@ -77,9 +77,7 @@ BENCH_V1 = Policy(
     remind=False,
 )
 
-POLICIES: dict[tuple[str, int], Policy] = {
-    (p.name, p.version): p for p in (DEFAULT_V1, BENCH_V1)
-}
+POLICIES: dict[tuple[str, int], Policy] = {(p.name, p.version): p for p in (DEFAULT_V1, BENCH_V1)}
 
 
 def latest(name: str) -> Policy:

@@ -48,8 +48,8 @@ with workflow.unsafe.imports_passed_through():
         DeadlineKind,
         DeadlineSpec,
         DeadlineState,
-        Decision,
         DecideExtensionInput,
+        Decision,
         DuplicateLinkedInput,
         EscalateInput,
         Escalation,
@@ -167,10 +167,8 @@ class ComplaintWorkflow:
         while True:
             timeout = self._until_next_wakeup()
             try:
-                await workflow.wait_condition(
-                    lambda: self._dirty or bool(self._outbox), timeout=timeout
-                )
-            except asyncio.TimeoutError:
+                await workflow.wait_condition(lambda: self._dirty or bool(self._outbox), timeout=timeout)
+            except TimeoutError:
                 pass
             async with self._lock:
                 await self._fire_due()
@@ -179,9 +177,7 @@ class ComplaintWorkflow:
                 break
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._flush()
-        await workflow.execute_activity(
-            "archive_case", ArchiveInput(state=self._snapshot()), **ARCHIVE
-        )
+        await workflow.execute_activity("archive_case", ArchiveInput(state=self._snapshot()), **ARCHIVE)
         return self._snapshot()
 
     @property
@@ -228,7 +224,10 @@ class ComplaintWorkflow:
 
     # ------------------------------------------------------------------ updates
 
-    @workflow.update(name="accept", description="受理 Accept the complaint (R-10) and choose a route: self, referral, joint or discipline.")
+    @workflow.update(
+        name="accept",
+        description="受理 Accept the complaint (R-10) and choose a route: self, referral, joint or discipline.",
+    )
     async def accept(self, inp: AcceptInput) -> CaseState:
         return await self._act(Action.ACCEPT, inp)
 
@@ -236,7 +235,9 @@ class ComplaintWorkflow:
     def _validate_accept(self, inp: AcceptInput) -> None:
         self._validate(Action.ACCEPT, inp)
 
-    @workflow.update(name="reject", description="不予受理 Do not accept (R-11): reason, basis and where to go instead.")
+    @workflow.update(
+        name="reject", description="不予受理 Do not accept (R-11): reason, basis and where to go instead."
+    )
     async def reject(self, inp: RejectInput) -> CaseState:
         return await self._act(Action.REJECT, inp)
 
@@ -252,7 +253,9 @@ class ComplaintWorkflow:
     def _validate_forward(self, inp: ForwardInput) -> None:
         self._validate(Action.FORWARD, inp)
 
-    @workflow.update(name="link-duplicate", description="重复件合并 Link this repeat complaint to an open case (R-45).")
+    @workflow.update(
+        name="link-duplicate", description="重复件合并 Link this repeat complaint to an open case (R-45)."
+    )
     async def link_duplicate(self, inp: LinkDuplicateInput) -> CaseState:
         return await self._act(Action.LINK_DUPLICATE, inp)
 
@@ -262,7 +265,9 @@ class ComplaintWorkflow:
         if inp.primary == self.state.number:
             raise ApplicationError("primary: a case cannot be linked to itself", type="invalid_body")
 
-    @workflow.update(name="submit-opinion", description="拟办意见 Propose the handling unit and opinion (R-14).")
+    @workflow.update(
+        name="submit-opinion", description="拟办意见 Propose the handling unit and opinion (R-14)."
+    )
     async def submit_opinion(self, inp: SubmitOpinionInput) -> CaseState:
         return await self._act(Action.SUBMIT_OPINION, inp)
 
@@ -270,7 +275,9 @@ class ComplaintWorkflow:
     def _validate_submit_opinion(self, inp: SubmitOpinionInput) -> None:
         self._validate(Action.SUBMIT_OPINION, inp)
 
-    @workflow.update(name="approve-opinion", description="领导审批 Leader approves or sends back the opinion (R-14).")
+    @workflow.update(
+        name="approve-opinion", description="领导审批 Leader approves or sends back the opinion (R-14)."
+    )
     async def approve_opinion(self, inp: ApproveOpinionInput) -> CaseState:
         return await self._act(Action.APPROVE_OPINION, inp)
 
@@ -278,7 +285,9 @@ class ComplaintWorkflow:
     def _validate_approve_opinion(self, inp: ApproveOpinionInput) -> None:
         self._validate(Action.APPROVE_OPINION, inp)
 
-    @workflow.update(name="report-result", description="处理决定 Report the finding and measures (R-23..R-25).")
+    @workflow.update(
+        name="report-result", description="处理决定 Report the finding and measures (R-23..R-25)."
+    )
     async def report_result(self, inp: ReportResultInput) -> CaseState:
         return await self._act(Action.REPORT_RESULT, inp)
 
@@ -286,7 +295,9 @@ class ComplaintWorkflow:
     def _validate_report_result(self, inp: ReportResultInput) -> None:
         self._validate(Action.REPORT_RESULT, inp)
 
-    @workflow.update(name="request-extension", description="申请延期 Ask the leader for more days (R-18, R-19).")
+    @workflow.update(
+        name="request-extension", description="申请延期 Ask the leader for more days (R-18, R-19)."
+    )
     async def request_extension(self, inp: RequestExtensionInput) -> CaseState:
         return await self._act(Action.REQUEST_EXTENSION, inp)
 
@@ -294,7 +305,9 @@ class ComplaintWorkflow:
     def _validate_request_extension(self, inp: RequestExtensionInput) -> None:
         self._validate(Action.REQUEST_EXTENSION, inp)
 
-    @workflow.update(name="return-referral", description="退单 The handling unit returns a misdirected referral (R-44).")
+    @workflow.update(
+        name="return-referral", description="退单 The handling unit returns a misdirected referral (R-44)."
+    )
     async def return_referral(self, inp: ReturnReferralInput) -> CaseState:
         return await self._act(Action.RETURN_REFERRAL, inp)
 
@@ -302,7 +315,10 @@ class ComplaintWorkflow:
     def _validate_return_referral(self, inp: ReturnReferralInput) -> None:
         self._validate(Action.RETURN_REFERRAL, inp)
 
-    @workflow.update(name="resolve-supervision", description="督办处理 Supervisor upholds, orders rehandling or takes over (R-28, R-31).")
+    @workflow.update(
+        name="resolve-supervision",
+        description="督办处理 Supervisor upholds, orders rehandling or takes over (R-28, R-31).",
+    )
     async def resolve_supervision(self, inp: ResolveSupervisionInput) -> CaseState:
         return await self._act(Action.RESOLVE_SUPERVISION, inp)
 
@@ -310,7 +326,10 @@ class ComplaintWorkflow:
     def _validate_resolve_supervision(self, inp: ResolveSupervisionInput) -> None:
         self._validate(Action.RESOLVE_SUPERVISION, inp)
 
-    @workflow.update(name="give-feedback", description="反馈 Tell the complainant the result, reasons and how to appeal (R-26).")
+    @workflow.update(
+        name="give-feedback",
+        description="反馈 Tell the complainant the result, reasons and how to appeal (R-26).",
+    )
     async def give_feedback(self, inp: GiveFeedbackInput) -> CaseState:
         return await self._act(Action.GIVE_FEEDBACK, inp)
 
@@ -334,7 +353,10 @@ class ComplaintWorkflow:
     def _validate_appeal(self, inp: AppealInput) -> None:
         self._validate(Action.APPEAL, inp)
 
-    @workflow.update(name="record-investigation", description="调查核实 Record an investigation step or power used (R-21, R-22); a document request starts the respondent's reply clock.")
+    @workflow.update(
+        name="record-investigation",
+        description="调查核实 Record an investigation step or power used (R-21, R-22); a document request starts the respondent's reply clock.",
+    )
     async def record_investigation(self, inp: RecordInvestigationInput) -> CaseState:
         return await self._act(Action.RECORD_INVESTIGATION, inp)
 
@@ -346,8 +368,9 @@ class ComplaintWorkflow:
         if self.s is None:
             raise ApplicationError("the case is still being registered", type="invalid_status")
         try:
-            lifecycle.check(action, self.state, inp, workflow.now(),
-                            max_extension_days=self._policy.max_extension_days)
+            lifecycle.check(
+                action, self.state, inp, workflow.now(), max_extension_days=self._policy.max_extension_days
+            )
         except lifecycle.NotAllowed as e:
             raise _fail(e) from None
 
@@ -426,15 +449,25 @@ class ComplaintWorkflow:
         s.status, s.handling_unit = Status.REFERRED, s.proposed_unit
         await self._open_deadlines((DeadlineKind.HANDLING, now), (DeadlineKind.RETURN_WINDOW, now))
         # R-32: the unit gets the non-personal summary, never the original file.
-        self._notify(NotificationKind.REFERRAL, Recipient.UNIT, unit=s.handling_unit,
-                     summary=s.summary, opinion=s.opinion)
+        self._notify(
+            NotificationKind.REFERRAL,
+            Recipient.UNIT,
+            unit=s.handling_unit,
+            summary=s.summary,
+            opinion=s.opinion,
+        )
         return {"approved": True, "comment": inp.comment, "handling_unit": s.handling_unit}
 
     async def _do_report_result(self, inp: ReportResultInput) -> dict[str, Any]:
         s, now = self.state, workflow.now()
         s.decision = Decision(
-            finding=inp.finding, measures=inp.measures, remedy=inp.remedy,
-            responsible=inp.responsible, report=inp.report, decided_at=now, decided_by=inp.actor,
+            finding=inp.finding,
+            measures=inp.measures,
+            remedy=inp.remedy,
+            responsible=inp.responsible,
+            report=inp.report,
+            decided_at=now,
+            decided_by=inp.actor,
         )
         s.status = Status.DECIDED
         self._close(DeadlineKind.HANDLING)
@@ -474,8 +507,13 @@ class ComplaintWorkflow:
                 self._archive(Outcome.CONCLUDED)
         else:
             # R-31: handle again with a fresh handling deadline, by the unit or by the center.
-            for kind in (DeadlineKind.OPINION, DeadlineKind.RETURN_WINDOW, DeadlineKind.CALLBACK,
-                         DeadlineKind.HANDLING, DeadlineKind.DOCUMENT_REPLY):
+            for kind in (
+                DeadlineKind.OPINION,
+                DeadlineKind.RETURN_WINDOW,
+                DeadlineKind.CALLBACK,
+                DeadlineKind.HANDLING,
+                DeadlineKind.DOCUMENT_REPLY,
+            ):
                 self._close(kind, DeadlineState.CANCELLED)
             if inp.action == SupervisionChoice.TAKE_OVER:
                 s.handling_unit = None
@@ -483,8 +521,12 @@ class ComplaintWorkflow:
             s.decision = s.feedback = s.satisfaction = None
             await self._open_deadlines((DeadlineKind.HANDLING, now))
             recipient = Recipient.UNIT if s.handling_unit else Recipient.HANDLER
-            self._notify(NotificationKind.SUPERVISION_RESOLVED, recipient, unit=s.handling_unit,
-                         action=inp.action.value)
+            self._notify(
+                NotificationKind.SUPERVISION_RESOLVED,
+                recipient,
+                unit=s.handling_unit,
+                action=inp.action.value,
+            )
         return {"action": inp.action.value, "comment": inp.comment}
 
     async def _do_give_feedback(self, inp: GiveFeedbackInput) -> dict[str, Any]:
@@ -492,12 +534,20 @@ class ComplaintWorkflow:
         s.feedback = Feedback(message=inp.message, appeal_route=inp.appeal_route, at=now)
         s.status = Status.AWAITING_CALLBACK
         await self._open_deadlines((DeadlineKind.CALLBACK, now))
-        data = {"message": inp.message, "appeal_route": inp.appeal_route,
-                "finding": s.decision.finding.value if s.decision else None}
+        data = {
+            "message": inp.message,
+            "appeal_route": inp.appeal_route,
+            "finding": s.decision.finding.value if s.decision else None,
+        }
         self._notify(NotificationKind.FEEDBACK, Recipient.COMPLAINANT, **data)
         for dup in s.linked:  # R-45: the linked complainants get the same feedback
-            self._notify(NotificationKind.FEEDBACK, Recipient.COMPLAINANT,
-                         complainant_ref=dup.complainant_ref, about_case=dup.number, **data)
+            self._notify(
+                NotificationKind.FEEDBACK,
+                Recipient.COMPLAINANT,
+                complainant_ref=dup.complainant_ref,
+                about_case=dup.number,
+                **data,
+            )
         return {"appeal_route": inp.appeal_route}
 
     async def _do_record_satisfaction(self, inp: RecordSatisfactionInput) -> dict[str, Any]:
@@ -511,8 +561,9 @@ class ComplaintWorkflow:
 
     async def _do_record_investigation(self, inp: RecordInvestigationInput) -> dict[str, Any]:
         s, now = self.state, workflow.now()
-        step = InvestigationStep(seq=len(s.investigation) + 1, kind=inp.kind, note=inp.note,
-                                 party=inp.party, at=now, by=inp.actor)
+        step = InvestigationStep(
+            seq=len(s.investigation) + 1, kind=inp.kind, note=inp.note, party=inp.party, at=now, by=inp.actor
+        )
         detail: dict[str, Any] = {"kind": inp.kind.value, "note": inp.note, "party": inp.party}
         if inp.kind == InvestigationKind.REQUEST_DOCUMENTS:  # R-22: the respondent must answer
             await self._open_deadlines((DeadlineKind.DOCUMENT_REPLY, now))
@@ -532,15 +583,19 @@ class ComplaintWorkflow:
         s.appeal_center = inp.to_center or s.center
         s.status = Status.APPEALED
         self._close(DeadlineKind.CALLBACK)
-        s.escalations.append(Escalation(source=EscalationSource.APPEAL, reason=inp.reason, at=now, by=inp.actor))
+        s.escalations.append(
+            Escalation(source=EscalationSource.APPEAL, reason=inp.reason, at=now, by=inp.actor)
+        )
         await self._open_deadlines((DeadlineKind.SUPERVISION, now))
-        self._notify(NotificationKind.APPEAL, Recipient.SUPERVISOR, reason=inp.reason,
-                     center=s.appeal_center)
+        self._notify(NotificationKind.APPEAL, Recipient.SUPERVISOR, reason=inp.reason, center=s.appeal_center)
         return {"reason": inp.reason, "center": s.appeal_center}
 
     # ------------------------------------------------------------------ signals
 
-    @workflow.signal(name="decide-extension", description='延期审批 Leader decides the pending extension request (R-18..R-20). Input: {"approved": true, "days": 10, "comment": "..."}')
+    @workflow.signal(
+        name="decide-extension",
+        description='延期审批 Leader decides the pending extension request (R-18..R-20). Input: {"approved": true, "days": 10, "comment": "..."}',
+    )
     async def decide_extension(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("decide-extension", payload, DecideExtensionInput)
         if inp is None:
@@ -563,8 +618,10 @@ class ComplaintWorkflow:
             return
         cap = self._policy.max_extension_days
         if inp.approved and s.extended_days + days > cap:
-            self._ignore("decide-extension",
-                         f"would extend by {s.extended_days + days} days in total; at most {cap} (R-19)")
+            self._ignore(
+                "decide-extension",
+                f"would extend by {s.extended_days + days} days in total; at most {cap} (R-19)",
+            )
             return
         before = s.status
         pending.decided_at, pending.approved, pending.comment = now, inp.approved, inp.comment
@@ -577,13 +634,29 @@ class ComplaintWorkflow:
                     d.extended_days += days
                     await self._recompute(d)
                     moved[d.kind.value] = d.due_at.isoformat()
-        self._notify(NotificationKind.EXTENSION_DECIDED, Recipient.UNIT if s.handling_unit else Recipient.HANDLER,
-                     unit=s.handling_unit, approved=inp.approved, days=days if inp.approved else 0)
-        self._record("decide-extension", inp.actor or Actor(id="leader", role=Role.LEADER), before,
-                     {"approved": inp.approved, "days": days if inp.approved else 0,
-                      "comment": inp.comment, "deadlines": moved})
+        self._notify(
+            NotificationKind.EXTENSION_DECIDED,
+            Recipient.UNIT if s.handling_unit else Recipient.HANDLER,
+            unit=s.handling_unit,
+            approved=inp.approved,
+            days=days if inp.approved else 0,
+        )
+        self._record(
+            "decide-extension",
+            inp.actor or Actor(id="leader", role=Role.LEADER),
+            before,
+            {
+                "approved": inp.approved,
+                "days": days if inp.approved else 0,
+                "comment": inp.comment,
+                "deadlines": moved,
+            },
+        )
 
-    @workflow.signal(name="escalate", description='督办 Put the case under supervision (R-29). Input: {"reason": "...", "source": "leader|media|hot_issue|manual"}')
+    @workflow.signal(
+        name="escalate",
+        description='督办 Put the case under supervision (R-29). Input: {"reason": "...", "source": "leader|media|hot_issue|manual"}',
+    )
     async def escalate(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("escalate", payload, EscalateInput)
         if inp is None:
@@ -594,12 +667,19 @@ class ComplaintWorkflow:
                     self._ignore("escalate", "the case is archived")
                     return
                 await self._escalate(inp.source, inp.reason, inp.actor)
-                self._record("escalate", inp.actor or Actor(id="supervisor", role=Role.SUPERVISOR),
-                             self.state.status, {"source": inp.source.value, "reason": inp.reason})
+                self._record(
+                    "escalate",
+                    inp.actor or Actor(id="supervisor", role=Role.SUPERVISOR),
+                    self.state.status,
+                    {"source": inp.source.value, "reason": inp.reason},
+                )
             except Exception as e:
                 self._ignore("escalate", f"could not apply: {e}")
 
-    @workflow.signal(name="recompute-deadlines", description="重算期限 Recompute provisional deadlines after operators added a year's holiday data (R-43). Input: {}")
+    @workflow.signal(
+        name="recompute-deadlines",
+        description="重算期限 Recompute provisional deadlines after operators added a year's holiday data (R-43). Input: {}",
+    )
     async def recompute_deadlines(self, payload: RawValue = NO_INPUT) -> None:
         async with self._lock:
             try:
@@ -611,12 +691,18 @@ class ComplaintWorkflow:
                     if d.provisional:
                         await self._recompute(d)
                         moved[d.kind.value] = d.due_at.isoformat()
-                self._record("recompute-deadlines", Actor(id="operator", role=Role.SYSTEM),
-                             self.state.status, {"deadlines": moved})
+                self._record(
+                    "recompute-deadlines",
+                    Actor(id="operator", role=Role.SYSTEM),
+                    self.state.status,
+                    {"deadlines": moved},
+                )
             except Exception as e:
                 self._ignore("recompute-deadlines", f"could not apply: {e}")
 
-    @workflow.signal(name="duplicate-linked", description="Internal: a repeat complaint was linked to this case (R-45).")
+    @workflow.signal(
+        name="duplicate-linked", description="Internal: a repeat complaint was linked to this case (R-45)."
+    )
     async def duplicate_linked(self, payload: RawValue = NO_INPUT) -> None:
         inp = self._parse_signal("duplicate-linked", payload, DuplicateLinkedInput)
         if inp is None:
@@ -647,7 +733,9 @@ class ComplaintWorkflow:
 
     # ------------------------------------------------------------------ query
 
-    @workflow.query(name="state", description="The case: status, deadlines, actions, allowed actions per role.")
+    @workflow.query(
+        name="state", description="The case: status, deadlines, actions, allowed actions per role."
+    )
     def get_state(self) -> CaseState:
         if self.s is None:
             raise ApplicationError("the case is still being registered")
@@ -662,13 +750,16 @@ class ComplaintWorkflow:
 
     def _spec(self, kind: DeadlineKind, start: datetime, extra_days: int = 0) -> DeadlineSpec:
         limit = self._policy.limit(kind)
-        return DeadlineSpec(kind=kind, start=start, amount=limit.amount, unit=limit.unit,
-                            extra_days=extra_days)
+        return DeadlineSpec(
+            kind=kind, start=start, amount=limit.amount, unit=limit.unit, extra_days=extra_days
+        )
 
     async def _compute(self, *specs: DeadlineSpec) -> ComputeDeadlinesResult:
         return await workflow.execute_activity(
-            "compute_deadlines", ComputeDeadlinesInput(specs=list(specs)),
-            result_type=ComputeDeadlinesResult, **COMPUTE,
+            "compute_deadlines",
+            ComputeDeadlinesInput(specs=list(specs)),
+            result_type=ComputeDeadlinesResult,
+            **COMPUTE,
         )
 
     async def _open_deadlines(self, *kinds: tuple[DeadlineKind, datetime]) -> None:
@@ -677,17 +768,28 @@ class ComplaintWorkflow:
         result = await self._compute(*specs)
         for spec, c in zip(specs, result.deadlines, strict=True):
             self._close(spec.kind, DeadlineState.CANCELLED)
-            self.state.deadlines.append(Deadline(
-                kind=spec.kind, start=spec.start, amount=spec.amount, unit=spec.unit,
-                due_at=c.due_at, remind_at=c.remind_at if self._policy.remind else None,
-                provisional=c.provisional,
-            ))
+            self.state.deadlines.append(
+                Deadline(
+                    kind=spec.kind,
+                    start=spec.start,
+                    amount=spec.amount,
+                    unit=spec.unit,
+                    due_at=c.due_at,
+                    remind_at=c.remind_at if self._policy.remind else None,
+                    provisional=c.provisional,
+                )
+            )
         self._changed()
 
     async def _recompute(self, d: Deadline) -> None:
         """Recompute one open clock in place (extension or new holiday data); re-arms it."""
-        c = (await self._compute(DeadlineSpec(kind=d.kind, start=d.start, amount=d.amount,
-                                              unit=d.unit, extra_days=d.extended_days))).deadlines[0]
+        c = (
+            await self._compute(
+                DeadlineSpec(
+                    kind=d.kind, start=d.start, amount=d.amount, unit=d.unit, extra_days=d.extended_days
+                )
+            )
+        ).deadlines[0]
         if c.due_at != d.due_at:
             now = workflow.now()
             d.due_at, d.provisional = c.due_at, c.provisional
@@ -722,7 +824,12 @@ class ComplaintWorkflow:
                 d.reminded = True
                 if now < d.due_at:  # R-30 催办, one working day ahead
                     self._warn(NotificationKind.REMINDER, d)
-                    self._record("reminder", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat()})
+                    self._record(
+                        "reminder",
+                        SYSTEM,
+                        s.status,
+                        {"deadline": d.kind.value, "due_at": d.due_at.isoformat()},
+                    )
             if d.overdue or now < d.due_at:
                 continue
             if d.kind == DeadlineKind.CALLBACK:  # R-27: no answer in time is "no response"
@@ -739,17 +846,35 @@ class ComplaintWorkflow:
                 d.overdue = True
                 self._warn(NotificationKind.OVERDUE, d)
                 if d.kind == DeadlineKind.DOCUMENT_REPLY:  # the respondent is late, not the office
-                    self._record("overdue", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat()})
+                    self._record(
+                        "overdue",
+                        SYSTEM,
+                        s.status,
+                        {"deadline": d.kind.value, "due_at": d.due_at.isoformat()},
+                    )
                 elif d.kind == DeadlineKind.SUPERVISION:
                     self._notify(NotificationKind.OVERDUE, Recipient.LEADER, deadline=d.kind.value)
-                    self._record("overdue", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat()})
+                    self._record(
+                        "overdue",
+                        SYSTEM,
+                        s.status,
+                        {"deadline": d.kind.value, "due_at": d.due_at.isoformat()},
+                    )
                 else:
                     await self._escalate(EscalationSource.OVERDUE, f"{DEADLINE_LABELS[d.kind]} overdue", None)
-                    self._record("overdue", SYSTEM, s.status, {"deadline": d.kind.value, "due_at": d.due_at.isoformat(), "escalated": True})
+                    self._record(
+                        "overdue",
+                        SYSTEM,
+                        s.status,
+                        {"deadline": d.kind.value, "due_at": d.due_at.isoformat(), "escalated": True},
+                    )
 
     def _warn(self, kind: NotificationKind, d: Deadline) -> None:
         s = self.state
-        by_unit = s.status == Status.REFERRED and d.kind in (DeadlineKind.HANDLING, DeadlineKind.DOCUMENT_REPLY)
+        by_unit = s.status == Status.REFERRED and d.kind in (
+            DeadlineKind.HANDLING,
+            DeadlineKind.DOCUMENT_REPLY,
+        )
         to = Recipient.UNIT if by_unit else Recipient.HANDLER
         data = {"deadline": d.kind.value, "due_at": d.due_at.isoformat()}
         self._notify(kind, to, unit=s.handling_unit if to == Recipient.UNIT else None, **data)
@@ -773,32 +898,54 @@ class ComplaintWorkflow:
         self._notify(NotificationKind.ARCHIVED, Recipient.HANDLER, outcome=outcome.value)
         self._changed()
 
-    def _notify(self, kind: NotificationKind, recipient: Recipient, *, unit: str | None = None,
-                complainant_ref: str | None = None, about_case: str | None = None, **data: Any) -> None:
+    def _notify(
+        self,
+        kind: NotificationKind,
+        recipient: Recipient,
+        *,
+        unit: str | None = None,
+        complainant_ref: str | None = None,
+        about_case: str | None = None,
+        **data: Any,
+    ) -> None:
         s = self.state
         self._note_seq += 1
-        self._outbox.append(Notification(
-            key=f"{s.number}:{self._note_seq}", number=s.number, kind=kind, recipient=recipient,
-            unit=unit,
-            complainant_ref=(complainant_ref or s.complainant_ref) if recipient == Recipient.COMPLAINANT else None,
-            about_case=about_case, data=data, created_at=workflow.now(),
-        ))
+        self._outbox.append(
+            Notification(
+                key=f"{s.number}:{self._note_seq}",
+                number=s.number,
+                kind=kind,
+                recipient=recipient,
+                unit=unit,
+                complainant_ref=(complainant_ref or s.complainant_ref)
+                if recipient == Recipient.COMPLAINANT
+                else None,
+                about_case=about_case,
+                data=data,
+                created_at=workflow.now(),
+            )
+        )
 
     def _record(self, action: str, actor: Actor, before: Status, detail: dict[str, Any]) -> None:
         s = self.state
-        s.actions.append(ActionRecord(
-            seq=len(s.actions) + 1, action=action, actor=actor, at=workflow.now(),
-            status_before=before, status_after=s.status, detail=detail,
-        ))
+        s.actions.append(
+            ActionRecord(
+                seq=len(s.actions) + 1,
+                action=action,
+                actor=actor,
+                at=workflow.now(),
+                status_before=before,
+                status_after=s.status,
+                detail=detail,
+            )
+        )
         self._changed()
 
     def _changed(self) -> None:
         s = self.state
         s.version += 1
         s.overdue = any(d.overdue for d in s.open_deadlines())
-        s.supervised = s.status != Status.ARCHIVED and bool(
-            s.open_escalations() or s.grade == Grade.MAJOR
-        )
+        s.supervised = s.status != Status.ARCHIVED and bool(s.open_escalations() or s.grade == Grade.MAJOR)
         self._dirty = True
         self._publish()
 
@@ -807,15 +954,28 @@ class ComplaintWorkflow:
         s = self.state
         due = s.next_due()
         values: dict[str, Any] = {
-            "status": s.status.value, "category": s.category.value, "grade": s.grade.value,
-            "unit": s.handling_unit, "respondent": s.respondent_unit, "channel": s.channel.value,
-            "due": due, "overdue": s.overdue, "supervised": s.supervised,
+            "status": s.status.value,
+            "category": s.category.value,
+            "grade": s.grade.value,
+            "unit": s.handling_unit,
+            "respondent": s.respondent_unit,
+            "channel": s.channel.value,
+            "due": due,
+            "overdue": s.overdue,
+            "supervised": s.supervised,
         }
         if values != self._sa_last:
-            keys = {"status": SA_STATUS, "category": SA_CATEGORY, "grade": SA_GRADE,
-                    "unit": SA_HANDLING_UNIT, "respondent": SA_RESPONDENT_UNIT,
-                    "channel": SA_CHANNEL, "due": SA_DUE_AT, "overdue": SA_OVERDUE,
-                    "supervised": SA_SUPERVISED}
+            keys = {
+                "status": SA_STATUS,
+                "category": SA_CATEGORY,
+                "grade": SA_GRADE,
+                "unit": SA_HANDLING_UNIT,
+                "respondent": SA_RESPONDENT_UNIT,
+                "channel": SA_CHANNEL,
+                "due": SA_DUE_AT,
+                "overdue": SA_OVERDUE,
+                "supervised": SA_SUPERVISED,
+            }
             updates: list[SearchAttributeUpdate[Any]] = []
             for name, value in values.items():
                 if self._sa_last.get(name, object()) == value:
@@ -825,14 +985,20 @@ class ComplaintWorkflow:
             workflow.upsert_search_attributes(updates)
             self._sa_last = values
         last = s.actions[-1] if s.actions else None
-        marks = " ".join(m for m, on in (("⚠ 超期 OVERDUE", s.overdue), ("督办 SUPERVISED", s.supervised)) if on)
+        marks = " ".join(
+            m for m, on in (("⚠ 超期 OVERDUE", s.overdue), ("督办 SUPERVISED", s.supervised)) if on
+        )
         workflow.set_current_details(
             f"**{s.number}** · {STATUS_LABELS[s.status]}"
             + (f" · {s.outcome.value}" if s.outcome else "")
             + (f" · {marks}" if marks else "")
             + f"\n\n下一期限 next due: {_bj(due)} (北京时间 Beijing)"
             + f"\n\n承办单位 handling unit: {s.handling_unit or '—'}"
-            + (f"\n\n最近操作 last action: {last.action} by {last.actor.id} ({last.actor.role.value}) at {_bj(last.at)}" if last else "")
+            + (
+                f"\n\n最近操作 last action: {last.action} by {last.actor.id} ({last.actor.role.value}) at {_bj(last.at)}"
+                if last
+                else ""
+            )
         )
 
     def _snapshot(self) -> CaseState:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from domain import lifecycle
-from domain.lifecycle import NotAllowed, TRANSITIONS
+from domain.lifecycle import TRANSITIONS, NotAllowed
 from domain.models import (
     ACTION_INPUTS,
     Action,
@@ -48,14 +48,31 @@ BODIES = {
 
 def case(status: Status, **kw: object) -> CaseState:
     s = CaseState(
-        number="TS-1", status=status, channel=Channel.HOTLINE, form=Form.WRITTEN,
-        category=Category.ATTITUDE, grade=Grade.BASIC, respondent_unit="tax-bureau",
-        complainant_ref="c", policy="default", policy_version=1, received_at=NOW,
-        registered_at=NOW, handling_unit="tax-bureau", **kw,
+        number="TS-1",
+        status=status,
+        channel=Channel.HOTLINE,
+        form=Form.WRITTEN,
+        category=Category.ATTITUDE,
+        grade=Grade.BASIC,
+        respondent_unit="tax-bureau",
+        complainant_ref="c",
+        policy="default",
+        policy_version=1,
+        received_at=NOW,
+        registered_at=NOW,
+        handling_unit="tax-bureau",
+        **kw,
     )
     # Give every guard what it needs, so only the table decides.
-    s.deadlines.append(Deadline(kind=DeadlineKind.RETURN_WINDOW, start=NOW, amount=1,
-                                unit=LimitUnit.WORKING_DAYS, due_at=NOW + timedelta(days=1)))
+    s.deadlines.append(
+        Deadline(
+            kind=DeadlineKind.RETURN_WINDOW,
+            start=NOW,
+            amount=1,
+            unit=LimitUnit.WORKING_DAYS,
+            due_at=NOW + timedelta(days=1),
+        )
+    )
     s.escalations.append(Escalation(source=EscalationSource.MANUAL, reason="x", at=NOW))
     return s
 
@@ -66,7 +83,10 @@ def actor(role: Role) -> Actor:
 
 @pytest.mark.parametrize("action", list(Action))
 @pytest.mark.parametrize("status", list(Status))
-@pytest.mark.parametrize("role", [Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.UNIT, Role.COMPLAINANT, Role.INTAKE, Role.AUDITOR])
+@pytest.mark.parametrize(
+    "role",
+    [Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.UNIT, Role.COMPLAINANT, Role.INTAKE, Role.AUDITOR],
+)
 def test_table_decides(action: Action, status: Status, role: Role) -> None:
     state = case(status)
     inp = ACTION_INPUTS[action](actor=actor(role), **BODIES[action])
@@ -84,14 +104,19 @@ def test_table_decides(action: Action, status: Status, role: Role) -> None:
 
 def test_refusal_names_status_and_allowed_actions() -> None:
     with pytest.raises(NotAllowed) as e:
-        lifecycle.check(Action.GIVE_FEEDBACK, case(Status.REGISTERED),
-                        ACTION_INPUTS[Action.GIVE_FEEDBACK](actor=actor(Role.HANDLER), **BODIES[Action.GIVE_FEEDBACK]), NOW)
+        lifecycle.check(
+            Action.GIVE_FEEDBACK,
+            case(Status.REGISTERED),
+            ACTION_INPUTS[Action.GIVE_FEEDBACK](actor=actor(Role.HANDLER), **BODIES[Action.GIVE_FEEDBACK]),
+            NOW,
+        )
     assert "'registered'" in e.value.message and "accept, reject, forward, link-duplicate" in e.value.message
 
 
 def test_other_unit_may_not_report() -> None:
-    inp = ACTION_INPUTS[Action.REPORT_RESULT](actor=Actor(id="h", role=Role.UNIT, unit="housing-bureau"),
-                                              **BODIES[Action.REPORT_RESULT])
+    inp = ACTION_INPUTS[Action.REPORT_RESULT](
+        actor=Actor(id="h", role=Role.UNIT, unit="housing-bureau"), **BODIES[Action.REPORT_RESULT]
+    )
     with pytest.raises(NotAllowed) as e:
         lifecycle.check(Action.REPORT_RESULT, case(Status.REFERRED), inp, NOW)
     assert e.value.code == "invalid_state" and "tax-bureau" in e.value.message
@@ -114,7 +139,9 @@ def test_return_window_closes_after_one_working_day() -> None:
 
 def test_allowed_actions_for_a_referred_case() -> None:
     assert lifecycle.allowed_by_role(case(Status.REFERRED), NOW) == {
-        "handler": [], "leader": [], "supervisor": ["resolve-supervision"],
+        "handler": [],
+        "leader": [],
+        "supervisor": ["resolve-supervision"],
         "unit": ["report-result", "request-extension", "return-referral", "record-investigation"],
         "complainant": [],
     }

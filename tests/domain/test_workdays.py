@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -93,9 +93,7 @@ def isolated_holidays_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
 def write_2027(folder: Path) -> None:
     """A made-up 2027 file: Fri 2027-01-01 off (weekend 1/2-1/3 in the block), Sat 1/9 working."""
     (folder / "2027.toml").write_text(
-        'source = "test"\n'
-        "holidays = [2027-01-01, 2027-01-02, 2027-01-03]\n"
-        "workdays = [2027-01-09]\n",
+        'source = "test"\nholidays = [2027-01-01, 2027-01-02, 2027-01-03]\nworkdays = [2027-01-09]\n',
         encoding="utf-8",
     )
 
@@ -220,7 +218,7 @@ def test_negative_calendar_days_rejected() -> None:
 
 
 def test_hours_and_minutes() -> None:
-    start = datetime(2026, 3, 2, 2, 0, tzinfo=timezone.utc)  # 10:00 Beijing
+    start = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 Beijing
     assert add_hours(start, 24) == bj("2026-03-03 10:00")
     assert add_hours(start, 24).utcoffset() == timedelta(hours=8)
     assert compute_due(start, 48, "hours") == wd.Computed(bj("2026-03-04 10:00"), False)
@@ -228,7 +226,7 @@ def test_hours_and_minutes() -> None:
 
 
 def test_start_date_is_the_beijing_date() -> None:
-    start = datetime(2026, 11, 27, 20, 0, tzinfo=timezone.utc)  # Sat 11/28 04:00 in Beijing
+    start = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # Sat 11/28 04:00 in Beijing
     assert start.astimezone(BEIJING).date() == date(2026, 11, 28)
     # From Sat 11/28: +5 days = Thu 12/3 (from the UTC date Fri 11/27 it would be Wed 12/2).
     assert add_days(start, 5) == end_of_day(date(2026, 12, 3))

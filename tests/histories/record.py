@@ -36,7 +36,14 @@ async def referral_no_response(env, c):
     await h.signal("decide-extension", {"approved": True, "days": 5})
     await h.signal("escalate", {"reason": "not a source", "source": "aliens"})
     await env.sleep(timedelta(days=20))  # reminders, overdue escalation
-    await act(h, Action.REPORT_RESULT, TAX, finding="substantiated", measures=[Measure.ORDER_TO_CORRECT], report="已整改")
+    await act(
+        h,
+        Action.REPORT_RESULT,
+        TAX,
+        finding="substantiated",
+        measures=[Measure.ORDER_TO_CORRECT],
+        report="已整改",
+    )
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="成立，已整改", appeal_route="可向上级申诉")
     return h  # callback window runs out: no response
 
@@ -48,14 +55,24 @@ async def rejected(env, c):
 
 
 async def appeal_rehandle(env, c):
-    h = await start_case(c, TQ, received_at=await env.get_current_time(), number="H-APPEAL",
-                         category=Category.RETALIATION)
+    h = await start_case(
+        c, TQ, received_at=await env.get_current_time(), number="H-APPEAL", category=Category.RETALIATION
+    )
     await act(h, Action.ACCEPT, HANDLER, route="self")
-    await act(h, Action.REPORT_RESULT, HANDLER, finding="unsubstantiated", measures=[Measure.NONE], report="不成立")
+    await act(
+        h, Action.REPORT_RESULT, HANDLER, finding="unsubstantiated", measures=[Measure.NONE], report="不成立"
+    )
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="不成立", appeal_route="可申诉")
     await act(h, Action.APPEAL, COMPLAINANT, reason="不服")
     await act(h, Action.RESOLVE_SUPERVISION, SUPERVISOR, action="rehandle")
-    await act(h, Action.REPORT_RESULT, HANDLER, finding="partially_substantiated", measures=[Measure.ORAL_WARNING], report="部分成立")
+    await act(
+        h,
+        Action.REPORT_RESULT,
+        HANDLER,
+        finding="partially_substantiated",
+        measures=[Measure.ORAL_WARNING],
+        report="部分成立",
+    )
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="部分成立", appeal_route="可申诉")
     await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="satisfied")
     return h

@@ -65,12 +65,13 @@ class Sink:
 
 
 @contextlib.asynccontextmanager
-async def running_worker(
-    client: Client, task_queue: str, sink: Sink | None = None
-) -> AsyncIterator[Sink]:
+async def running_worker(client: Client, task_queue: str, sink: Sink | None = None) -> AsyncIterator[Sink]:
     sink = sink or Sink()
-    acts = [a for a in build_activities(None, client)
-            if getattr(a, "__name__", "") not in ("notify", "project_case")]
+    acts = [
+        a
+        for a in build_activities(None, client)
+        if getattr(a, "__name__", "") not in ("notify", "project_case")
+    ]
     async with Worker(
         client,
         task_queue=task_queue,
@@ -105,9 +106,7 @@ async def start_case(
         registered_by=INTAKE,
         policy=policy,
     )
-    handle = await client.start_workflow(
-        ComplaintWorkflow.run, inp, id=number, task_queue=task_queue
-    )
+    handle = await client.start_workflow(ComplaintWorkflow.run, inp, id=number, task_queue=task_queue)
     for _ in range(200):  # until registration (deadline computation) is done
         s = await handle.query("state", result_type=CaseState)
         if s.actions:

@@ -49,16 +49,25 @@ async def referred_case(client: Client, tq: str, env: WorkflowEnvironment):
 
 
 async def decide(h, actor=TAX, finding="substantiated") -> CaseState:
-    return await act(h, Action.REPORT_RESULT, actor, finding=finding,
-                     measures=[Measure.WRITTEN_WARNING], report="经查属实，已书面警告")
+    return await act(
+        h,
+        Action.REPORT_RESULT,
+        actor,
+        finding=finding,
+        measures=[Measure.WRITTEN_WARNING],
+        report="经查属实，已书面警告",
+    )
 
 
 async def quiet_history_length(h) -> int:
     """The number of history events, other than bare workflow-task bookkeeping, once the case
     has finished its outbox and projection. (The time-skipping server records the workflow task
     that ran a rejecting validator; a real server drops it. Neither records the update.)"""
-    bookkeeping = {EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-                   EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED}
+    bookkeeping = {
+        EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+        EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+    }
     last = -1
     while True:
         n = len([e for e in (await h.fetch_history()).events if e.event_type not in bookkeeping])
@@ -102,8 +111,14 @@ async def test_acceptance_limit_across_2026_national_day_is_overdue_at_once(clie
 async def test_reject_archives_not_accepted_with_reason(client, task_queue, env):
     async with running_worker(client, task_queue) as sink:
         h = await start_case(client, task_queue, received_at=await now(env))
-        s = await act(h, Action.REJECT, HANDLER, reason="不属于效能投诉", basis="工作办法第三条",
-                      guidance="请向法院起诉")
+        s = await act(
+            h,
+            Action.REJECT,
+            HANDLER,
+            reason="不属于效能投诉",
+            basis="工作办法第三条",
+            guidance="请向法院起诉",
+        )
         assert (s.status.value, s.outcome.value) == ("archived", "not_accepted")
         final = await h.result()
         assert final.outcome.value == "not_accepted"
@@ -183,13 +198,21 @@ async def test_whole_referral_case_handling_limit_and_callback(client, task_queu
         approved = next(a for a in s.actions if a.action == "approve-opinion").at
         assert s.status.value == "referred" and s.handling_unit == "tax-bureau"
         assert due(s, "handling") == workdays.add_working_days(approved, 5)
-        referral = (await eventually(lambda: [n for n in sink.notifications if n.kind.value == "referral"]))[0]
+        referral = (await eventually(lambda: [n for n in sink.notifications if n.kind.value == "referral"]))[
+            0
+        ]
         assert referral.unit == "tax-bureau" and referral.complainant_ref is None  # R-32, R-33
         with pytest.raises(WorkflowUpdateFailedError):  # another unit may not report
             await decide(h, actor=HOUSING)
         s = await decide(h)
         assert s.status.value == "decided" and due(s, "overall") is None
-        s = await act(h, Action.GIVE_FEEDBACK, HANDLER, message="经查属实，已责令整改", appeal_route="向市效能投诉中心申诉")
+        s = await act(
+            h,
+            Action.GIVE_FEEDBACK,
+            HANDLER,
+            message="经查属实，已责令整改",
+            appeal_route="向市效能投诉中心申诉",
+        )
         cb = due(s, "callback")
         assert cb == workdays.add_working_days(s.feedback.at, 5)
         # No answer within the callback window: archived as "no response" (R-27).
@@ -248,8 +271,10 @@ async def test_self_handling_and_30_day_limit(client, task_queue, env):
         # R-42: the 30th day, moved to the next working day when it is a rest day or holiday.
         day30 = s.accepted_at.astimezone(BJ).date() + timedelta(days=30)
         assert overall.date() >= day30 and workdays.is_working_day(overall.date())
-        assert all(not workdays.is_working_day(day30 + timedelta(days=i))
-                   for i in range((overall.date() - day30).days))
+        assert all(
+            not workdays.is_working_day(day30 + timedelta(days=i))
+            for i in range((overall.date() - day30).days)
+        )
         s = await decide(h, actor=HANDLER, finding="unsubstantiated")
         assert s.decision.finding.value == "unsubstantiated"
 
@@ -421,7 +446,12 @@ async def test_invalid_update_rejected_with_nothing_in_history(client, task_queu
 async def test_state_lists_allowed_actions_per_role(client, task_queue, env):
     async with running_worker(client, task_queue):
         h, s = await referred_case(client, task_queue, env)
-        assert set(s.allowed_actions["unit"]) == {"report-result", "request-extension", "return-referral", "record-investigation"}
+        assert set(s.allowed_actions["unit"]) == {
+            "report-result",
+            "request-extension",
+            "return-referral",
+            "record-investigation",
+        }
         assert s.allowed_actions["handler"] == []
         assert s.allowed_actions["leader"] == []
 
@@ -440,7 +470,7 @@ async def test_provisional_deadlines_recomputed_after_holiday_data_added(client,
         # Mon–Fri fallback: 1/1 Fri=1, 1/4=2, 1/5=3, 1/6=4, 1/7=5.
         assert acc.due_at == bj(2027, 1, 7, 23, 59, 59)
         (tmp_path / "2027.toml").write_text(
-            'holidays = [2027-01-01, 2027-01-04]\nworkdays = [2027-01-09]\n', encoding="utf-8"
+            "holidays = [2027-01-01, 2027-01-04]\nworkdays = [2027-01-09]\n", encoding="utf-8"
         )
         workdays.set_holidays_dir(tmp_path)
         try:
@@ -465,8 +495,14 @@ def test_official_data_covers_today() -> None:
 async def test_document_request_answered_late_marked_overdue_and_reminded_once(client, task_queue, env):
     async with running_worker(client, task_queue) as sink:
         h, _ = await referred_case(client, task_queue, env)
-        s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="request_documents",
-                      note="请被投诉窗口提交书面说明", party="办税服务厅")
+        s = await act(
+            h,
+            Action.RECORD_INVESTIGATION,
+            TAX,
+            kind="request_documents",
+            note="请被投诉窗口提交书面说明",
+            party="办税服务厅",
+        )
         step = s.investigation[-1]
         reply = next(d for d in s.deadlines if d.kind.value == "document_reply")
         assert step.reply_due == reply.due_at == workdays.add_working_days(step.at, 5)
@@ -479,12 +515,24 @@ async def test_document_request_answered_late_marked_overdue_and_reminded_once(c
         await env.sleep(timedelta(days=1))
         s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="explanation_received", note="已收到说明")
         assert s.investigation[-1].answered_late is True
-        assert [a.detail.get("deadline") for a in s.actions if a.action == "reminder"].count("document_reply") == 1
-        assert [a.detail.get("deadline") for a in s.actions if a.action == "overdue"].count("document_reply") == 1
-        warned = [n for n in sink.notifications if n.kind.value == "overdue" and n.data.get("deadline") == "document_reply"]
+        assert [a.detail.get("deadline") for a in s.actions if a.action == "reminder"].count(
+            "document_reply"
+        ) == 1
+        assert [a.detail.get("deadline") for a in s.actions if a.action == "overdue"].count(
+            "document_reply"
+        ) == 1
+        warned = [
+            n
+            for n in sink.notifications
+            if n.kind.value == "overdue" and n.data.get("deadline") == "document_reply"
+        ]
         assert {n.recipient.value for n in warned} == {"unit", "supervisor"} and len(warned) == 2
         s = await act(h, Action.RECORD_INVESTIGATION, TAX, kind="order_to_remedy", note="责令补办")
-        assert [i.kind.value for i in s.investigation] == ["request_documents", "explanation_received", "order_to_remedy"]
+        assert [i.kind.value for i in s.investigation] == [
+            "request_documents",
+            "explanation_received",
+            "order_to_remedy",
+        ]
 
 
 async def test_explanation_without_request_refused(client, task_queue, env):
