@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 from datetime import datetime, timedelta
 
@@ -107,3 +108,7 @@ if __name__ == "__main__":
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     asyncio.run(main(log_only=args.log_only))
+    # Drained and closed: exit now, before interpreter teardown meets the SDK's native runtime
+    # (seen to abort with 134/139 after a clean shutdown, which would look like a crash).
+    logging.shutdown()
+    os._exit(0)

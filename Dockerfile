@@ -1,0 +1,43 @@
+# syntax=docker/dockerfile:1
+# The application image. One image for every role (docker-compose.yml):
+#   worker  python worker.py                          (the default command)
+#   api     uvicorn api.main:app --workers N ...
+#   setup   python -m db migrate (and the schedules)  (one-shot)
+# The base image is pinned; change it here (or with --build-arg PYTHON_IMAGE=...).
+ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
+FROM ${PYTHON_IMAGE}
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# The runtime user: no login, no home, fixed ids (for volume ownership and runAsNonRoot).
+RUN groupadd --system --gid 10001 complaints \
+    && useradd --system --uid 10001 --gid complaints --no-create-home \
+        --home-dir /nonexistent --shell /usr/sbin/nologin complaints
+
+WORKDIR /app
+
+# Dependencies first, from the lock alone, so this layer is reused until the lock changes.
+# --no-deps + pip check: the lock must be complete, nothing is resolved at build time.
+COPY requirements.lock ./
+RUN pip install --no-deps -r requirements.lock && pip check
+
+# The application, owned by root so that the runtime user cannot change it.
+COPY config.py db.py worker.py ./
+COPY domain/ domain/
+COPY workflows/ workflows/
+COPY activities/ activities/
+COPY api/ api/
+COPY migrations/ migrations/
+COPY scripts/ scripts/
+COPY deploy/app/healthcheck.py ./
+# Bytecode compiled here, once (nothing is written at run time). The evidence folder belongs to
+# the runtime user: the named volume mounted there (docker-compose.yml) starts with its owner.
+RUN python -m compileall -q /app \
+    && install -d -o 10001 -g 10001 -m 0750 /var/lib/complaints/evidence
+
+USER 10001:10001
+EXPOSE 8000
+CMD ["python", "worker.py"]
