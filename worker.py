@@ -22,6 +22,7 @@ from activities import build_activities
 from config import Settings, get_settings
 from domain import workdays
 from workflows.complaint import ComplaintWorkflow
+from workflows.inspection import InspectionRoundWorkflow
 
 log = logging.getLogger("complaints.worker")
 
@@ -38,7 +39,7 @@ def build_worker(client: Client, settings: Settings, pool: object | None) -> Wor
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow],
+        workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
         activities=build_activities(pool, client),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.max_concurrent_activities,

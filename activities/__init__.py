@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import compute_deadlines
+from activities.inspection import InspectionActivities
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
 
@@ -25,4 +26,11 @@ def build_activities(
         NotifyActivities(pool).notify,
         ReadModelActivities(pool).project_case,
         ArchiveActivities(pool, client).archive_case,
+        *_inspection(InspectionActivities(pool, client)),
     ]
+
+
+def _inspection(acts: InspectionActivities) -> list[Callable[..., Any]]:
+    """The inspection round's activities (workflows/inspection.py)."""
+    return [acts.prepare_inspection_round, acts.record_inspection_draw,
+            acts.file_inspection_finding, acts.close_inspection_round]

@@ -8,9 +8,16 @@ the row archived before it (and the document includes it, so the hash covers the
 the archive a chain in which a changed or missing row shows. The database refuses UPDATE,
 DELETE and TRUNCATE on `archives` (migration 0001).
 
+Verification recomputes both hashes, checks the link to the previous row, replays the archived
+Temporal history against the current `ComplaintWorkflow` code (`temporalio.worker.Replayer`),
+and checks that the archived case record is the one the history handed to the archive activity:
+years later, an auditor can show that the file is untouched and that the recorded history is
+exactly what the code does.
+
 CLI:
     python -m activities.archive verify --all       every archive, in chain order
     python -m activities.archive verify NUMBER...   the named cases
+    ... --no-replay                                 hashes and chain only (fast)
 Exit code 1 if any archive fails.
 """
 
@@ -18,11 +25,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import hashlib
 import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -81,9 +90,18 @@ INSERT INTO archives (number, document, canonical, sha256, prev_sha256)
 VALUES ($1, $2, $3, $4, $5)
 """
 
-#: Replays an archived Temporal history against the workflow code: True (replays), False
-#: (does not), None (not checked). Given the case number and the history as exported JSON.
-HistoryCheck = Callable[[str, dict[str, Any] | None], Awaitable[bool | None]]
+#: Replays an archived Temporal history against the workflow code, given the case number and
+#: the history as exported JSON: `ReplayVerdict(ok=None)` when there is no history to replay.
+HistoryCheck = Callable[[str, dict[str, Any] | None], Awaitable["ReplayVerdict"]]
+
+
+@dataclass(frozen=True)
+class ReplayVerdict:
+    """What replaying an archived history said."""
+
+    ok: bool | None
+    """True: replays; False: does not (see `error`); None: nothing to replay."""
+    error: str | None = None
 
 
 def canonical_json(doc: object) -> str:
@@ -129,9 +147,7 @@ async def fetch_history(client: Client | None, number: str) -> dict[str, Any] | 
     return exported
 
 
-async def gather_file(
-    conn: Connection, state: CaseState, history: dict[str, Any] | None
-) -> dict[str, Any]:
+async def gather_file(conn: Connection, state: CaseState, history: dict[str, Any] | None) -> dict[str, Any]:
     """The case file without its chain link (`prev_sha256` is added under the lock)."""
     complaint = record(await conn.fetchrow(SELECT_COMPLAINT, state.number))
     complainant = record(await conn.fetchrow(SELECT_COMPLAINANT, state.complainant_ref))
@@ -172,9 +188,7 @@ async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveResult:
     return ArchiveResult(number=number, sha256=digest, prev_sha256=prev)
 
 
-async def archive(
-    pool: asyncpg.Pool, state: CaseState, client: Client | None = None
-) -> ArchiveResult:
+async def archive(pool: asyncpg.Pool, state: CaseState, client: Client | None = None) -> ArchiveResult:
     """Archive one case (R-35); a case archived before is returned as stored.
 
     Args:
@@ -214,18 +228,66 @@ class ArchiveActivities:
 # ------------------------------------------------------------------ verification
 
 
-async def verify_history(number: str, history: dict[str, Any] | None) -> bool | None:
+async def verify_history(number: str, history: dict[str, Any] | None) -> ReplayVerdict:
     """Replay the archived Temporal history against today's workflow code.
 
-    The boundary where history replay plugs in (to be implemented, e.g. with
-    `temporalio.worker.Replayer` and `WorkflowHistory.from_json`). Until then: None, meaning
-    "not checked"; a verification result reports it as such and does not fail on it.
+    `temporalio.worker.Replayer` runs `ComplaintWorkflow` over the recorded events with the
+    pydantic data converter: any difference between what the code does and what the history
+    records (a nondeterminism error, a workflow task failure) fails it. The archived history ends
+    while the archive activity runs, which the replayer accepts as an unfinished run.
 
     Args:
         number: the case number (the workflow id).
         history: the `history` member of the archived document (None if none was exported).
     """
-    return None
+    if history is None:
+        return ReplayVerdict(ok=None)
+    from temporalio.client import WorkflowHistory
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from workflows.complaint import ComplaintWorkflow
+
+    try:
+        parsed = WorkflowHistory.from_json(number, history)
+        replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter)
+        result = await replayer.replay_workflow(parsed, raise_on_replay_failure=False)
+    except Exception as e:  # an unreadable (altered) history is a failed replay, not a crash
+        return ReplayVerdict(ok=False, error=f"{type(e).__name__}: {e}"[:2000])
+    if result.replay_failure is not None:
+        failure = result.replay_failure
+        return ReplayVerdict(ok=False, error=f"{type(failure).__name__}: {failure}"[:2000])
+    return ReplayVerdict(ok=True)
+
+
+def history_case_ok(document: Mapping[str, Any]) -> bool | None:
+    """Whether the archived `case` is the state the workflow handed to `archive_case`.
+
+    The history records the activity's input; the archive must hold exactly that case record.
+    None when the document has no history (nothing to compare with).
+    """
+    history = document.get("history")
+    if not isinstance(history, dict):
+        return None
+    archived: Any = None
+    for event in history.get("events", []):
+        attrs = event.get("activityTaskScheduledEventAttributes")
+        if attrs and attrs.get("activityType", {}).get("name") == "archive_case":
+            payloads = attrs.get("input", {}).get("payloads", [])
+            archived = payloads[0] if payloads else None
+    if archived is None:
+        return False
+    try:
+        given = json.loads(base64.b64decode(archived["data"]))["state"]
+    except (KeyError, TypeError, ValueError):
+        return False
+    case = document.get("case")
+    if given == case:  # the same JSON: holds however the models change over the years
+        return True
+    try:  # the same record written differently (e.g. another instant format)
+        return CaseState.model_validate(given) == CaseState.model_validate(case)
+    except ValueError:
+        return False
 
 
 def check_row(row: asyncpg.Record | Mapping[str, Any], expected_prev: str | None) -> dict[str, Any]:
@@ -237,7 +299,8 @@ def check_row(row: asyncpg.Record | Mapping[str, Any], expected_prev: str | None
 
     Returns:
         `{"id", "number", "sha256", "canonical_hash_ok", "document_hash_ok", "prev_ok",
-        "history_replay", "ok"}`.
+        "expected_prev", "history_replay", "ok"}`; `_with_replay` adds `history_replay_error`
+        and `history_case_ok`.
     """
     document = row["document"]
     stored_prev = row["prev_sha256"]
@@ -256,12 +319,23 @@ def check_row(row: asyncpg.Record | Mapping[str, Any], expected_prev: str | None
     return result
 
 
-async def _with_replay(result: dict[str, Any], row: asyncpg.Record | Mapping[str, Any],
-                       replay: HistoryCheck) -> dict[str, Any]:
+async def _with_replay(
+    result: dict[str, Any], row: asyncpg.Record | Mapping[str, Any], replay: HistoryCheck
+) -> dict[str, Any]:
     document = row["document"]
-    history = document.get("history") if isinstance(document, dict) else None
-    result["history_replay"] = await replay(row["number"], history)
-    if result["history_replay"] is False:
+    if not isinstance(document, dict):
+        result.update(
+            history_replay=False,
+            history_replay_error="the document is not an object",
+            history_case_ok=False,
+            ok=False,
+        )
+        return result
+    verdict = await replay(row["number"], document.get("history"))
+    result["history_replay"] = verdict.ok
+    result["history_replay_error"] = verdict.error
+    result["history_case_ok"] = history_case_ok(document)
+    if verdict.ok is False or result["history_case_ok"] is False:
         result["ok"] = False
     return result
 
@@ -269,12 +343,12 @@ async def _with_replay(result: dict[str, Any], row: asyncpg.Record | Mapping[str
 async def verify_archive(
     pool: asyncpg.Pool, number: str, *, replay: HistoryCheck = verify_history
 ) -> dict[str, Any]:
-    """Verify one case's archive: both hashes, the chain link, and (later) history replay.
+    """Verify one case's archive: both hashes, the chain link, and the history replay.
 
     Args:
         pool: a pool from `db.create_pool`.
         number: the complaint number.
-        replay: the history check (`verify_history` by default, which does not check yet).
+        replay: the history check (`verify_history`: replay against today's code).
 
     Returns:
         The `check_row` result; `{"number", "ok": False, "error": "not archived"}` if missing.
@@ -287,9 +361,7 @@ async def verify_archive(
     return await _with_replay(check_row(row, prev), row, replay)
 
 
-async def verify_all(
-    pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history
-) -> list[dict[str, Any]]:
+async def verify_all(pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history) -> list[dict[str, Any]]:
     """Verify every archive in chain (id) order; see `verify_archive`."""
     results: list[dict[str, Any]] = []
     prev: str | None = None
@@ -305,37 +377,51 @@ def summary(results: list[dict[str, Any]]) -> str:
     failed = [r for r in results if not r["ok"]]
     replayed = sum(1 for r in results if r.get("history_replay") is not None)
     lines = [f"FAIL {json.dumps(r, ensure_ascii=False, default=str)}" for r in failed]
-    lines.append(f"archives verified: {len(results)}, ok: {len(results) - len(failed)}, "
-                 f"failed: {len(failed)}, history replayed: {replayed}")
+    lines.append(
+        f"archives verified: {len(results)}, ok: {len(results) - len(failed)}, "
+        f"failed: {len(failed)}, history replayed: {replayed}"
+    )
     return "\n".join(lines)
 
 
-async def _cli_verify(numbers: list[str], check_all: bool) -> list[dict[str, Any]]:
+async def no_replay(number: str, history: dict[str, Any] | None) -> ReplayVerdict:
+    """A history check that checks nothing (`--no-replay`)."""
+    return ReplayVerdict(ok=None)
+
+
+async def _cli_verify(numbers: list[str], check_all: bool, replay: HistoryCheck) -> list[dict[str, Any]]:
     from config import get_settings
     from db import create_pool
 
     pool = await create_pool(get_settings())
     try:
         if check_all:
-            return await verify_all(pool)
-        return [await verify_archive(pool, n) for n in numbers]
+            return await verify_all(pool, replay=replay)
+        return [await verify_archive(pool, n, replay=replay) for n in numbers]
     finally:
         await pool.close()
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m activities.archive verify (--all | NUMBER...)`; exit 1 if any fails."""
-    parser = argparse.ArgumentParser(prog="python -m activities.archive", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m activities.archive",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    verify = sub.add_parser("verify", help="recompute hashes and check the chain")
+    verify = sub.add_parser("verify", help="recompute hashes, check the chain, replay histories")
     verify.add_argument("numbers", nargs="*", help="complaint numbers")
     verify.add_argument("--all", action="store_true", help="every archive, in chain order")
+    verify.add_argument(
+        "--no-replay", action="store_true", help="skip the history replay (hashes and chain only)"
+    )
     args = parser.parse_args(argv)
     if not args.all and not args.numbers:
         parser.error("give complaint numbers or --all")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    results = asyncio.run(_cli_verify(args.numbers, args.all))
+    replay = no_replay if args.no_replay else verify_history
+    results = asyncio.run(_cli_verify(args.numbers, args.all, replay))
     print(summary(results))
     return 1 if any(not r["ok"] for r in results) else 0
 

@@ -25,7 +25,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from api import repo
+from api import jurisdiction, repo
 from api.auth import User
 from api.errors import ApiError, from_not_allowed, not_found, temporal_call, validation_error
 from api.schemas import (
@@ -59,9 +59,11 @@ from domain.models import (
     ComplaintInput,
     DeadlineKind,
     Form,
+    ForwardInput,
     Grade,
     LinkDuplicateInput,
     Model,
+    Outcome,
     Role,
     Status,
 )
@@ -215,6 +217,7 @@ class CaseService:
             respondent_unit_name=row["respondent_unit_name"], summary=row["summary"],
             received_at=row["received_at"], registered_by=registered_by, policy=row["policy"],
             policy_version=row["policy_version"], center=row["center"],
+            origin_case=row["origin_case"],
         )
         category = Category(inp.category)
         # What Temporal and its Web UI show: never a name, phone, address or the facts (R-33).
@@ -284,8 +287,13 @@ class CaseService:
             raise validation_error(problems)
         code = new_access_code()
         scoped_key = f"{user.center}:{key}" if key else None
+        # R-46: the center with jurisdiction over the respondent unit, and its policy.
+        routing = await jurisdiction.route(
+            self.pool, body.respondent.unit_code, body.respondent.subject, user,
+            default_policy=self.settings.policy,
+        )
         for _ in range(NUMBER_ATTEMPTS):
-            row = await self._insert(body, user, now, hash_code(code), scoped_key)
+            row = await self._insert(body, user, now, hash_code(code), scoped_key, routing)
             if row["workflow_started"] or await self._start(row, user.actor()):
                 break
             log.error("complaint number %s is already used by another workflow: is the number "
@@ -303,6 +311,7 @@ class CaseService:
             number=row["number"], access_code=code,
             status=state.status if state else Status.REGISTERED,
             grade=state.grade if state else Grade(row["grade"]), deadlines=deadlines,
+            center=row["center"],
         )
 
     async def _discard(self, number: str) -> None:
@@ -313,13 +322,14 @@ class CaseService:
             await conn.execute(repo.DELETE_COMPLAINANT, ref)
 
     async def _insert(
-        self, body: ComplaintCreate, user: User, now: datetime, code_hash: str, key: str | None
+        self, body: ComplaintCreate, user: User, now: datetime, code_hash: str, key: str | None,
+        routing: jurisdiction.Routing,
     ) -> asyncpg.Record:
         """Insert complainant, complaint and idempotency key, or find the earlier try."""
         fingerprint = request_hash(body)
-        policy = policies.latest(self.settings.policy)
+        policy = policies.latest(routing.policy)
         new = repo.NewCase(
-            center=user.center, complainant_ref=f"cref-{uuid.uuid4().hex}",
+            center=routing.center, complainant_ref=f"cref-{uuid.uuid4().hex}",
             access_code_hash=code_hash,
             complainant=body.complainant.model_dump(mode="json"),
             channel=body.channel.value, form=body.form.value, category=body.category.value,
@@ -328,6 +338,7 @@ class CaseService:
             respondent_staff=body.respondent.staff_name, facts=body.facts,
             evidence=list(body.evidence), summary=body.summary or default_summary(body),
             policy=policy.name, policy_version=policy.version, received_at=received_at(body, now),
+            publish_consent=body.publish_consent,
         )
         for _ in range(NUMBER_ATTEMPTS + 1):
             try:
@@ -364,9 +375,10 @@ class CaseService:
     # ------------------------------------------------------------------ reading
 
     async def load(self, number: str, user: User) -> CaseState:
-        """The case if the caller may see it: same center; a unit only its own cases (R-33)."""
+        """The case if the caller may see it: same center (or the center reviewing its appeal,
+        R-46); a unit only its own cases (R-33)."""
         state = await self.query(number)
-        if state.center != user.center:
+        if not jurisdiction.can_see(user, state.center, state.appeal_center):
             raise not_found()
         if user.role == Role.UNIT and state.handling_unit != user.unit:
             raise not_found()
@@ -385,6 +397,9 @@ class CaseService:
         ]
         if unit:
             data["complainant_ref"] = None
+        if state.outcome == Outcome.FORWARDED and state.forwarded_case is None:
+            # R-12: the case opened at the other center; the archived workflow cannot hold it.
+            data["forwarded_case"] = await jurisdiction.forwarded_case(self.pool, state.number)
         if with_file and user.role in FILE_ROLES:
             async with self.pool.acquire() as conn:
                 f = await repo.read_case_file(
@@ -420,7 +435,7 @@ class CaseService:
     async def notifications(self, number: str, user: User) -> NotificationsPublic:
         """The outbox rows of a case (no contact data)."""
         row = await repo.get_case(self.pool, number)
-        if row is None or row.center != user.center:
+        if row is None or not jurisdiction.can_see(user, row.center, row.appeal_center):
             raise not_found()
         rows = await repo.list_notifications(self.pool, number)
         return NotificationsPublic(data=[NotificationOut(**r) for r in rows], count=len(rows))
@@ -434,10 +449,9 @@ class CaseService:
         if not may_ever(action, user.role):
             raise ApiError(403, "forbidden",
                            f"role {user.role.value!r} may not perform {action.value!r}")
-        inp = ACTION_INPUTS[action].model_validate(
-            {**body.model_dump(), "actor": user.actor().model_dump()}
-        )
         state = await self.load(number, user)
+        data = await jurisdiction.action_fields(self.pool, action, state, body.model_dump(), user)
+        inp = ACTION_INPUTS[action].model_validate({**data, "actor": user.actor().model_dump()})
         if isinstance(inp, LinkDuplicateInput):
             await self._check_primary(state, inp.primary, user)
         try:
@@ -453,7 +467,23 @@ class CaseService:
                 raise refused from None
         else:
             new = await self._update(number, action, inp, key)
+        if isinstance(inp, ForwardInput) and inp.to_center:
+            await self._open_forwarded(new, inp.to_center, user)
         return await self.view(new, user, with_file=False)
+
+    async def _open_forwarded(self, state: CaseState, to_center: str, user: User) -> str:
+        """R-12: open the linked case at `to_center` (once; a retry finds it) and start it."""
+        now = utcnow()
+        async with self.pool.acquire() as conn, conn.transaction():
+            row = await jurisdiction.open_forwarded(
+                conn, state, to_center, user, now=now, default_policy=self.settings.policy,
+                new_number=lambda seq: format_number(seq, now),
+            )
+        if not row["workflow_started"]:
+            if not await self._start(row, user.actor()):
+                raise number_conflict()
+            await self.pool.execute(repo.MARK_STARTED, row["number"])
+        return str(row["number"])
 
     def _check(self, action: Action, state: CaseState, inp: ActionInput) -> None:
         now = utcnow()
@@ -507,7 +537,8 @@ class CaseService:
     async def signal(self, name: str, number: str, inp: Any, user: User) -> None:
         """Send a signal to an open case (fire and forget: the workflow records what it did)."""
         row = await repo.get_case(self.pool, number)
-        if row is None or row.center != user.center or not row.workflow_started:
+        if (row is None or not jurisdiction.can_see(user, row.center, row.appeal_center)
+                or not row.workflow_started):
             raise not_found()
         closed = ApiError(409, "invalid_status", f"case {number} is archived; no signal applies",
                           status=Status.ARCHIVED.value, allowed_actions=[])
@@ -538,14 +569,13 @@ class CaseService:
     ) -> PublicProgress:
         """The complainant's callback answer or appeal, as an Update by role `complainant`."""
         state = await self.public_state(number, code)
-        inp = ACTION_INPUTS[action].model_validate(
-            {**body.model_dump(), "actor": COMPLAINANT.model_dump()}
-        )
+        data = await jurisdiction.action_fields(self.pool, action, state, body.model_dump(), None)
+        inp = ACTION_INPUTS[action].model_validate({**data, "actor": COMPLAINANT.model_dump()})
         self._check(action, state, inp)
         return public_view(await self._update(number, action, inp, None))
 
 
-def public_view(state: CaseState) -> PublicProgress:
+def public_view(state: CaseState, *, forwarded_case: str | None = None) -> PublicProgress:
     """What the complainant sees: no staff names, nothing about other people."""
     d = state.decision
     return PublicProgress(
@@ -563,4 +593,5 @@ def public_view(state: CaseState) -> PublicProgress:
         satisfaction=PublicSatisfaction(**state.satisfaction.model_dump())
         if state.satisfaction else None,
         allowed_actions=lifecycle.allowed_actions(state, COMPLAINANT, utcnow()),
+        forwarded_case=forwarded_case or state.forwarded_case,
     )

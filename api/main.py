@@ -18,7 +18,21 @@ from temporalio.client import Client
 from api import errors
 from api.deps import Resources
 from api.middleware import BodyLimitMiddleware
-from api.routes import complaints, health, public, stats
+from api.routes import (
+    archive,
+    audit,
+    centers,
+    complaints,
+    dashboard,
+    disclosure,
+    evidence,
+    health,
+    inspections,
+    public,
+    stats,
+    supervision,
+    units,
+)
 from config import Settings, get_settings
 
 log = logging.getLogger("complaints.api")
@@ -52,6 +66,14 @@ TAGS = [
     {"name": "public", "description": "For the complainant, with the access code."},
     {"name": "stats", "description": "Efficiency figures (R-36..R-39)."},
     {"name": "health", "description": "Liveness and readiness."},
+    {"name": "evidence", "description": "Evidence files of a case (R-03, R-32): upload, list, "
+                                        "download (logged), share with the handling unit."},
+    {"name": "centers", "description": "Complaint centers by level and where a complaint goes "
+                                       "(R-46)."},
+    {"name": "disclosure", "description": "Published results and unit figures (R-47)."},
+    {"name": "archive", "description": "Archived case files (R-35): read (logged), verify, "
+                                       "timeline from the archived history."},
+    {"name": "audit", "description": "The access log: who read personal data, when, which case."},
 ]
 
 
@@ -91,8 +113,10 @@ def create_app(
     )
     app.state.resources = resources
     errors.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (complaints, public, stats, health):
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       route_limits=evidence.body_limits(settings))
+    for module in (complaints, public, stats, health, archive, audit, evidence, centers,
+                   disclosure, supervision, units, inspections, dashboard):
         app.include_router(module.router)
     return app
 

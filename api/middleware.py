@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -10,44 +13,60 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import error_body
 
 
+@dataclass(frozen=True, slots=True)
+class RouteLimit:
+    """Another limit, with its own message, for the paths `pattern` matches (file uploads)."""
+
+    pattern: re.Pattern[str]
+    max_bytes: int
+    message: str
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies larger than `max_bytes` with 413.
+    """Refuse bodies larger than `max_bytes` (or the path's `RouteLimit`) with 413.
 
     A declared `Content-Length` above the limit is refused before the app runs; a body sent
     without one (chunked) is counted as it streams, and the read that crosses the limit raises
     a 413 `HTTPException`, which FastAPI lets through to the error handlers.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, route_limits: Sequence[RouteLimit] = ()
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.route_limits = tuple(route_limits)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes, message = self._limit(scope.get("path", ""))
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared > max_bytes:
+            await self._refuse(send, message)
             return
         seen = 0
 
         async def counting_receive() -> Message:
             nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise HTTPException(413, self._message())
-            return message
+            message_in = await receive()
+            if message_in["type"] == "http.request":
+                seen += len(message_in.get("body", b""))
+                if seen > max_bytes:
+                    raise HTTPException(413, message)
+            return message_in
 
         await self.app(scope, counting_receive, send)
 
-    def _message(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes"
+    def _limit(self, path: str) -> tuple[int, str]:
+        for r in self.route_limits:
+            if r.pattern.match(path):
+                return r.max_bytes, r.message
+        return self.max_bytes, f"the request body is larger than {self.max_bytes} bytes"
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(error_body("payload_too_large", self._message())).encode()
+    async def _refuse(self, send: Send, message: str) -> None:
+        body = json.dumps(error_body("payload_too_large", message)).encode()
         await send(
             {
                 "type": "http.response.start",

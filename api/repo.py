@@ -41,16 +41,17 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
 #: The columns a workflow start needs; returned by the insert and re-read on a retry.
 _START_COLUMNS = """
     number, center, complainant_ref, channel, form, category, grade, respondent_unit,
-    respondent_unit_name, summary, received_at, policy, policy_version, workflow_started
+    respondent_unit_name, summary, received_at, policy, policy_version, workflow_started,
+    origin_case
 """
 
 INSERT_COMPLAINT = f"""
 INSERT INTO complaints (
     number, center, complainant_ref, access_code_hash, status, channel, form, category, grade,
     respondent_unit, respondent_unit_name, respondent_staff, facts, evidence, summary,
-    policy, policy_version, received_at)
+    policy, policy_version, received_at, publish_consent)
 VALUES ($1, $2, $3, $4, 'registered', $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb, $14,
-        $15, $16, $17)
+        $15, $16, $17, $18)
 RETURNING {_START_COLUMNS}
 """
 
@@ -80,7 +81,7 @@ DELETE_COMPLAINANT = "DELETE FROM complainants WHERE ref = $1"
 # --- one case ---------------------------------------------------------------------------------
 
 SELECT_CASE = """
-SELECT number, center, status, handling_unit, workflow_started, access_code_hash
+SELECT number, center, status, handling_unit, workflow_started, access_code_hash, appeal_center
 FROM complaints WHERE number = $1
 """
 
@@ -100,7 +101,7 @@ INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, 
 
 _FILTERS = """
 FROM complaints
-WHERE center = $1 AND workflow_started
+WHERE (center = $1 OR appeal_center = $1) AND workflow_started
   AND ($2::text IS NULL OR status = $2)
   AND ($3::text IS NULL OR handling_unit = $3)
   AND ($4::text IS NULL OR category = $4)
@@ -146,6 +147,7 @@ class CaseRow:
     handling_unit: str | None
     workflow_started: bool
     access_code_hash: str
+    appeal_center: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +252,7 @@ class NewCase:
     policy: str
     policy_version: int
     received_at: datetime
+    publish_consent: bool = False
 
 
 async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Record:
@@ -264,7 +267,7 @@ async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Reco
         INSERT_COMPLAINT, number, c.center, c.complainant_ref, c.access_code_hash, c.channel,
         c.form, c.category, c.grade, c.respondent_unit, c.respondent_unit_name,
         c.respondent_staff, c.facts, json.dumps(c.evidence, ensure_ascii=False), c.summary,
-        c.policy, c.policy_version, c.received_at,
+        c.policy, c.policy_version, c.received_at, c.publish_consent,
     )
     assert row is not None
     return row

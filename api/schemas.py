@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
@@ -169,6 +169,14 @@ class RespondentIn(Model):
         default=None, max_length=100,
         description="Staff complained about, if known; kept in PostgreSQL only.", examples=["李四"],
     )
+    subject: Literal["unit", "staff"] = Field(
+        default="unit",
+        description="What the complaint is about (R-46): `unit` the unit itself (its service, "
+        "decisions), or `staff` its own staff incl. hired and seconded staff. Intake sends it to "
+        "the center with jurisdiction: a department's own center for its staff, else the center "
+        "of the unit's level (GET /v1/centers/routing shows where).",
+        examples=["unit"],
+    )
 
 
 INTAKE_EXAMPLE: dict[str, Any] = {
@@ -220,6 +228,13 @@ class ComplaintCreate(Model):
         "default '<category label> · <unit name>'. Never put names or phone numbers here.",
         examples=["窗口服务态度粗暴 · 某区税务局"],
     )
+    publish_consent: bool = Field(
+        default=False,
+        description="The complainant agrees that the concluded case is published, anonymised "
+        "(summary, finding, measures; never who complained), on the public disclosure page "
+        "(R-47, R-33).",
+        examples=[False],
+    )
 
 
 class ComplaintCreated(BaseModel):
@@ -242,6 +257,12 @@ class ComplaintCreated(BaseModel):
         description="Open deadlines: kind -> due instant (Beijing time). Empty if the workflow "
         "had not computed them yet when answering.",
         examples=[{"acceptance": "2026-12-04T23:59:59+08:00"}],
+    )
+    center: str = Field(
+        default="default",
+        description="The center with jurisdiction, which handles the case (R-46); a case routed "
+        "to another center is not visible to the intake user's center.",
+        examples=["default"],
     )
 
 
@@ -403,7 +424,10 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
     ),
     Action.FORWARD: (
         "转送 Forward to the competent body; the case is archived (R-12).",
-        {"to": "The competent body.", "reason": "Why it is forwarded."},
+        {"to": "The competent body.", "reason": "Why it is forwarded.",
+         "to_center": "Another complaint center (GET /v1/centers): a linked case is opened "
+                      "there with the file and evidence (R-12, R-46); its number is the "
+                      "answer's `forwarded_case`."},
         {"to": "市市场监督管理局", "reason": "属于市场监管事项"},
     ),
     Action.SUBMIT_OPINION: (
@@ -512,6 +536,12 @@ ACTION_BODIES: dict[Action, type[Model]] = {
     a: _body_model(f"{_camel(a)}Body", ACTION_INPUTS[a], *_docs(a)) for a in Action
 }
 ACTION_DOCS: dict[Action, str] = {a: _docs(a)[0] for a in Action}
+# R-46: an appeal may go up to the parent center; the API turns `to_parent` into `to_center`.
+ACTION_BODIES[Action.APPEAL] = create_model(
+    "AppealBody", __base__=ACTION_BODIES[Action.APPEAL], __doc__=ACTION_DOCS[Action.APPEAL],
+    to_parent=(bool, Field(default=False, description="Appeal to the parent center (上级投诉"
+                           "处理机构, R-28, R-46), whose supervisor reviews the whole case.")),
+)
 
 if TYPE_CHECKING:  # derived at run time; to a type checker they are plain models
     DecideExtensionBody = Model
@@ -664,6 +694,11 @@ class PublicProgress(BaseModel):
         description="What the complainant may do now: record-satisfaction, appeal.",
         examples=[["record-satisfaction", "appeal"]],
     )
+    forwarded_case: str | None = Field(
+        default=None,
+        description="Forwarded to another complaint center (R-12): the number of the case "
+        "there; the same access code opens it.",
+    )
 
 
 FINDING_LABELS: dict[Finding, str] = {
@@ -691,3 +726,193 @@ class Readiness(BaseModel):
         examples=[{"temporal": "ok", "postgres": "ok"}],
     )
 
+
+
+# --- timeline from the workflow history, archive, audit (api/timeline.py, routes/archive.py,
+# routes/audit.py) ----------------------------------------------------------------------------
+
+
+class DeadlineChange(BaseModel):
+    """A clock set, moved or closed by one step of the case (R-41..R-43)."""
+
+    kind: DeadlineKind = Field(description="Which clock.", examples=["handling"])
+    label: str = Field(description="The clock, Chinese then English.", examples=["办理 handling"])
+    change: str = Field(
+        description="set (a clock started), moved (same clock, new due instant: extension or "
+        "recomputation), met, cancelled or expired.",
+        examples=["set"],
+    )
+    change_label: str = Field(description="The change, Chinese then English.",
+                              examples=["设定 set"])
+    due_at: datetime = Field(description="The due instant (Beijing time).",
+                             examples=["2026-12-04T23:59:59+08:00"])
+    due_at_beijing: str = Field(description="The due instant, for reading.",
+                                examples=["2026-12-04 23:59"])
+    previous_due_at: datetime | None = Field(
+        default=None, description="moved: the due instant before the change."
+    )
+    provisional: bool = Field(
+        default=False, description="Computed without official holiday data (R-43)."
+    )
+    on_time: bool | None = Field(
+        default=None, description="met: closed before its due instant (R-36)."
+    )
+
+
+class TimelineItem(TimelineEntry):
+    """One step of the case, read from the Temporal history: when, who, what, with what effect."""
+
+    kind: str = Field(
+        description="action (a handler's Update), signal, timer (a durable timer fired), "
+        "system (reminder, overdue escalation, callback window ended), clock (a deadline "
+        "closed by the passing of time) or workflow (task failure, termination).",
+        examples=["action"],
+    )
+    label: str = Field(description="What happened, Chinese then English.",
+                       examples=["受理 accepted"])
+    role_label: str = Field(description="The role, Chinese then English.",
+                            examples=["投诉办 complaint office"])
+    status_before_label: str | None = Field(default=None, examples=["已登记 registered"],
+                                            description="Status before, bilingual.")
+    status_after_label: str | None = Field(default=None, examples=["待拟办 opinion pending"],
+                                           description="Status after, bilingual.")
+    deadlines: list[DeadlineChange] = Field(
+        default_factory=list, description="Clocks set, moved or closed by this step."
+    )
+    reason: str | None = Field(
+        default=None, description="Why an ignored signal did not apply, or why the workflow "
+        "refused an accepted Update.",
+    )
+    refused: bool = Field(default=False, description="An Update the workflow refused.")
+    pending: bool = Field(
+        default=False, description="Received, its effect not yet recorded in the history."
+    )
+    event_id: int | None = Field(
+        default=None, description="The history event (`temporal workflow show`) it comes from."
+    )
+    sender: str | None = Field(
+        default=None, description="The Temporal client identity that sent a signal or Update "
+        "(the API, the CLI or the Web UI).",
+    )
+
+
+class ArchiveSeal(BaseModel):
+    """Where the case file sits in the hash chain of the archive (R-35)."""
+
+    sha256: str = Field(description="SHA-256 of the archived case file's canonical text.")
+    prev_sha256: str | None = Field(default=None, description="The previous archive's hash.")
+    archived_at: datetime | None = Field(default=None, description="When it was archived.")
+
+
+class CaseTimeline(Timeline):
+    """The case's timeline, built from its Temporal history (or the history in its archive)."""
+
+    entries: list[TimelineItem] = Field(description="Oldest first.")  # type: ignore[assignment]
+    center: str = Field(description="The case's center (R-46).", examples=["default"])
+    appeal_center: str | None = Field(default=None,
+                                      description="The center reviewing its appeal (R-46).")
+    status_label: str = Field(description="Status, bilingual.", examples=["已转办 referred"])
+    outcome: Outcome | None = Field(default=None, description="How an archived case ended.")
+    category: Category = Field(description="R-07 category.")
+    category_label: str = Field(description="Category in Chinese.", examples=["服务态度差"])
+    grade: Grade = Field(description="R-08 grade.")
+    respondent_unit: str = Field(description="Respondent unit code.", examples=["tax-bureau"])
+    handling_unit: str | None = Field(default=None, description="Handling unit, if referred.")
+    source: str = Field(
+        description="temporal (the live workflow history) or archive (the history stored in "
+        "the archived case file).", examples=["temporal"],
+    )
+    workflow_id: str = Field(description="Workflow id (= the complaint number).")
+    run_id: str | None = Field(default=None, description="Workflow run id.")
+    history_events: int = Field(description="Events in the history read.", examples=[185])
+    started_at: datetime | None = Field(default=None, description="Workflow start (Beijing).")
+    closed_at: datetime | None = Field(default=None, description="Workflow close (Beijing).")
+    archive: ArchiveSeal | None = Field(default=None, description="The archive's hash, once "
+                                        "archived.")
+    generated_at: datetime = Field(description="When this timeline was built (Beijing).")
+
+
+class ArchiveListItem(BaseModel):
+    """One archived case file (no personal data)."""
+
+    id: int = Field(description="Position in the hash chain.", examples=[17])
+    number: str = Field(description="Complaint number.", examples=[NUMBER_EXAMPLE])
+    archived_at: datetime = Field(description="When it was archived.")
+    outcome: str | None = Field(default=None, description="How the case ended.",
+                                examples=["concluded"])
+    category: str | None = Field(default=None, description="R-07 category.")
+    sha256: str = Field(description="SHA-256 of the canonical text.")
+    prev_sha256: str | None = Field(default=None, description="The previous archive's hash.")
+
+
+class ArchivesPublic(BaseModel):
+    """A page of the archive, in chain order (newest first)."""
+
+    data: list[ArchiveListItem] = Field(description="The archives.")
+    count: int = Field(description="All archives of the caller's center.", examples=[1])
+    page: int = Field(description="This page, from 1.", examples=[1])
+    page_size: int = Field(description="Rows per page.", examples=[20])
+
+
+class ArchivedCaseFile(BaseModel):
+    """The archived case file as stored: personal data included (the read is logged)."""
+
+    number: str = Field(description="Complaint number.", examples=[NUMBER_EXAMPLE])
+    id: int = Field(description="Position in the hash chain.")
+    archived_at: datetime = Field(description="When it was archived.")
+    sha256: str = Field(description="SHA-256 of `canonical`, the exact text hashed.")
+    prev_sha256: str | None = Field(default=None, description="The previous archive's hash.")
+    document: dict[str, Any] = Field(
+        description="The case file: format, case (the final CaseState), complaint and "
+        "complainant (personal data), events, notifications, history (the exported Temporal "
+        "history, unless left out with history=false), prev_sha256."
+    )
+
+
+class ArchiveVerification(BaseModel):
+    """The result of checking one archive: hashes, chain link, history replay."""
+
+    model_config = ConfigDict(extra="allow")
+
+    number: str = Field(description="Complaint number.", examples=[NUMBER_EXAMPLE])
+    ok: bool = Field(description="Every check that could be made passed.")
+    id: int | None = Field(default=None, description="Position in the hash chain.")
+    sha256: str | None = Field(default=None, description="The stored hash.")
+    canonical_hash_ok: bool | None = Field(
+        default=None, description="SHA-256 of the stored canonical text equals the stored hash.")
+    document_hash_ok: bool | None = Field(
+        default=None, description="SHA-256 of the stored JSON document, canonicalised, equals "
+        "the stored hash (catches an edit of the jsonb).")
+    prev_ok: bool | None = Field(
+        default=None, description="The chain link: the previous archive's hash is the one "
+        "recorded in this row and inside its document.")
+    expected_prev: str | None = Field(default=None, description="The previous row's hash.")
+    history_replay: bool | None = Field(
+        default=None, description="The archived Temporal history replays against today's "
+        "workflow code (Replayer); null = no history archived.")
+    history_replay_error: str | None = Field(default=None,
+                                             description="Why the replay failed.")
+    history_case_ok: bool | None = Field(
+        default=None, description="The archived case record equals the one the workflow handed "
+        "to the archive activity, as recorded in the history.")
+    error: str | None = Field(default=None, description="e.g. not archived.")
+
+
+class AccessLogEntry(BaseModel):
+    """One read of personal data (R-33): who, when, which case, what."""
+
+    id: int = Field(description="Row id.", examples=[42])
+    at: datetime = Field(description="When (Beijing time).")
+    actor_id: str = Field(description="Staff id.", examples=["handler-01"])
+    actor_role: str = Field(description="Role.", examples=["handler"])
+    number: str = Field(description="The case read.", examples=[NUMBER_EXAMPLE])
+    what: str = Field(description="What was read.", examples=["complainant, facts"])
+
+
+class AccessLogPublic(BaseModel):
+    """A page of the access log, newest first."""
+
+    data: list[AccessLogEntry] = Field(description="The entries.")
+    count: int = Field(description="All matching entries.", examples=[1])
+    page: int = Field(description="This page, from 1.", examples=[1])
+    page_size: int = Field(description="Rows per page.", examples=[50])

@@ -1,39 +1,1018 @@
-"""The case's readable timeline: who did what, when (Beijing time), with what effect.
+"""The case's readable timeline, built from its Temporal workflow history.
 
-For now it is built from the state's `actions` and `ignored_signals`; it is kept here, alone,
-so that it can later be rebuilt from the workflow history (`handle.fetch_history()`) without
-touching the route.
+The history is the source of truth: every entry points at the history event it comes from
+(`event_id`, as `temporal workflow show` numbers them). What the history holds and how it is read:
+
+- `WorkflowExecutionStarted`: the start input (`ComplaintInput`: who registered, the center).
+- `WorkflowExecutionUpdateAccepted` / `…Completed`: a handler's action (input with the actor)
+  and its result, the `CaseState` after it, or the failure that refused it.
+- `WorkflowExecutionSignaled`: a decision sent as a Signal (input, sender identity).
+- `TimerFired`: a durable timer woke the case (a reminder or due instant).
+- `ActivityTaskScheduled`/`Completed` of `compute_deadlines`: the exact due instants computed.
+- The `CaseState` snapshots the workflow wrote into its history (Update results, the inputs of
+  `project_case` and `archive_case`, the workflow result): the newest one gives the action
+  records (status before → after, what the workflow recorded, system events such as
+  `reminder`, `overdue`, `callback-expired`), the ignored signals with their reasons and every
+  deadline with the instant it closed.
+
+Snapshots and inputs are read as plain JSON, not validated against today's models, so the
+history of a case archived years ago still reads after the models have changed.
+
+Each entry is matched to its cause by workflow time: an action record is made at the end of
+its handler; clocks computed or closed while a handler ran belong to the first record made at
+or after that instant (handlers run one at a time under the workflow's lock).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import html
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from api.schemas import BEIJING, Timeline, TimelineEntry
-from domain.models import CaseState
+import asyncpg
+from fastapi import Query
+from fastapi.responses import HTMLResponse, Response
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter
+
+from api.errors import ApiError, not_found, temporal_call
+from api.schemas import (
+    BEIJING,
+    ArchiveSeal,
+    CaseTimeline,
+    DeadlineChange,
+    TimelineItem,
+)
+from domain.models import (
+    CATEGORY_LABELS,
+    DEADLINE_LABELS,
+    STATUS_LABELS,
+    Category,
+    DeadlineKind,
+    Grade,
+    Outcome,
+    Status,
+)
+
+if TYPE_CHECKING:
+    from temporalio.api.common.v1 import Payloads
+
+    from api.auth import User
+    from api.cases import CaseService
+
+#: What each step is called in the case file, Chinese first (actions, signals, system events).
+EVENT_LABELS: dict[str, str] = {
+    "register": "登记 registered",
+    "accept": "受理 accepted",
+    "reject": "不予受理 not accepted",
+    "forward": "转送 forwarded",
+    "link-duplicate": "重复件合并 linked to an open case",
+    "submit-opinion": "拟办意见 opinion submitted",
+    "approve-opinion": "领导审批 opinion reviewed",
+    "report-result": "处理决定 result reported",
+    "request-extension": "申请延期 extension requested",
+    "decide-extension": "延期审批 extension decided",
+    "return-referral": "退单 referral returned",
+    "resolve-supervision": "督办处理 supervision resolved",
+    "give-feedback": "反馈 feedback given",
+    "record-satisfaction": "回访 callback answer recorded",
+    "appeal": "申诉 appealed",
+    "record-investigation": "调查核实 investigation step",
+    "escalate": "督办 escalated to supervision",
+    "recompute-deadlines": "重算期限 deadlines recomputed",
+    "duplicate-linked": "重复件关联 repeat complaint linked",
+    "reminder": "催办 reminder",
+    "overdue": "超期预警 overdue warning",
+    "overdue-escalated": "超期督办 overdue, escalated to supervision",
+    "callback-expired": "回访期满 callback window ended",
+    "timer-fired": "时钟到点 timer fired",
+    "deadline-closed": "期限届满 deadline passed",
+    "workflow-task-failed": "工作流任务失败 workflow task failed",
+    "workflow-terminated": "已终止 workflow terminated",
+    "workflow-cancelled": "已取消 workflow cancelled",
+    "workflow-failed": "工作流失败 workflow failed",
+    "workflow-timed-out": "工作流超时 workflow timed out",
+    "workflow-continued-as-new": "工作流续新 continued as new",
+}
+
+#: Variants of a label that depend on what was decided.
+DETAIL_LABELS: dict[tuple[str, str, Any], str] = {
+    ("approve-opinion", "approved", True): "领导审批同意 opinion approved",
+    ("approve-opinion", "approved", False): "领导退回 opinion sent back",
+    ("decide-extension", "approved", True): "批准延期 extension approved",
+    ("decide-extension", "approved", False): "不予延期 extension refused",
+}
+
+IGNORED_PREFIX = "已忽略 ignored: "
+REFUSED_PREFIX = "已拒绝 refused: "
+
+ROLE_LABELS: dict[str, str] = {
+    "intake": "登记员 intake clerk",
+    "handler": "投诉办 complaint office",
+    "leader": "领导 leader",
+    "supervisor": "督办 supervisor",
+    "auditor": "审计 auditor",
+    "unit": "承办单位 handling unit",
+    "complainant": "投诉人 complainant",
+    "system": "系统 system",
+    "operator": "运维 operator",
+}
+
+CHANGE_LABELS: dict[str, str] = {
+    "set": "设定 set",
+    "moved": "变更 moved",
+    "met": "办结 met",
+    "cancelled": "取消 cancelled",
+    "expired": "届满 expired",
+}
+
+KIND_LABELS: dict[str, str] = {
+    "action": "操作 action",
+    "signal": "信号 signal",
+    "timer": "时钟 timer",
+    "system": "系统 system",
+    "clock": "期限 clock",
+    "workflow": "工作流 workflow",
+}
+
+#: Activities whose input carries the whole `CaseState` (key of the state in the input).
+SNAPSHOT_ACTIVITIES = {"project_case": "state", "archive_case": "state"}
+
+_CLOSE_EVENTS: dict[int, str] = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "workflow-terminated",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "workflow-cancelled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "workflow-failed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "workflow-timed-out",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "workflow-continued-as-new",
+}
 
 
-def _bj(t: datetime) -> datetime:
+def bj(t: datetime) -> datetime:
+    """An instant in Beijing time."""
     return t.astimezone(BEIJING)
 
 
-def build_timeline(state: CaseState) -> Timeline:
-    """Every recorded action and every ignored signal of the case, oldest first."""
-    entries = [
-        TimelineEntry(
-            seq=a.seq, at=_bj(a.at), at_beijing=f"{_bj(a.at):%Y-%m-%d %H:%M}",
-            who=a.actor.id, role=a.actor.role.value, unit=a.actor.unit, what=a.action,
-            status_before=a.status_before.value, status_after=a.status_after.value,
-            detail=a.detail,
+def bj_text(t: datetime | None, *, seconds: bool = False) -> str:
+    """`2026-11-27 10:05` (Beijing time), or an em dash."""
+    if t is None:
+        return "—"
+    return f"{bj(t):%Y-%m-%d %H:%M:%S}" if seconds else f"{bj(t):%Y-%m-%d %H:%M}"
+
+
+def _time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    t = datetime.fromisoformat(str(value))
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+def _event_time(e: HistoryEvent) -> datetime:
+    # To the microsecond, as the workflow's own instants (`workflow.now()`) are recorded.
+    return e.event_time.ToDatetime(tzinfo=UTC)
+
+
+def _label(labels: dict[Any, str], key: Any, fallback: str | None = None) -> str:
+    return labels.get(key, fallback if fallback is not None else str(key))
+
+
+def _status_label(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return STATUS_LABELS[Status(value)]
+    except ValueError:
+        return value
+
+
+def _deadline_label(kind: str) -> str:
+    try:
+        return DEADLINE_LABELS[DeadlineKind(kind)]
+    except ValueError:
+        return kind
+
+
+def event_label(what: str, detail: dict[str, Any]) -> str:
+    """The bilingual label of a step, refined by what was decided (approved or not, ...)."""
+    if what == "overdue" and detail.get("escalated"):
+        return EVENT_LABELS["overdue-escalated"]
+    for (name, key, value), label in DETAIL_LABELS.items():
+        if name == what and detail.get(key) is value:
+            return label
+    return EVENT_LABELS.get(what, what)
+
+
+# ------------------------------------------------------------------ reading the history
+
+
+@dataclass
+class _Update:
+    update_id: str
+    name: str
+    event_id: int
+    at: datetime
+    handler_start: datetime
+    identity: str
+    input: dict[str, Any]
+    result: dict[str, Any] | None = None
+    failure: str | None = None
+    completed: bool = False
+
+
+@dataclass
+class _Signal:
+    name: str
+    event_id: int
+    at: datetime
+    handler_start: datetime
+    identity: str
+    input: Any
+
+
+@dataclass
+class _Computed:
+    at: datetime
+    specs: list[dict[str, Any]]
+    results: list[dict[str, Any]]
+
+
+@dataclass
+class _Sink:
+    """An entry that clocks can be attributed to: an action record or an ignored signal."""
+
+    at: datetime
+    seq: int
+    start: datetime
+    item: TimelineItem
+
+
+@dataclass
+class _Read:
+    """What one pass over the history found."""
+
+    events: int = 0
+    run_id: str | None = None
+    start: dict[str, Any] = field(default_factory=dict)
+    started_at: datetime | None = None
+    start_event_id: int | None = None
+    closed_at: datetime | None = None
+    updates: dict[str, _Update] = field(default_factory=dict)
+    signals: list[_Signal] = field(default_factory=list)
+    timers: list[tuple[int, datetime, str]] = field(default_factory=list)
+    computed: list[_Computed] = field(default_factory=list)
+    snapshot: dict[str, Any] | None = None
+    archive: dict[str, Any] | None = None
+    workflow: list[TimelineItem] = field(default_factory=list)
+
+
+class HistoryReader:
+    """Decodes the payloads of one history (with the project's pydantic data converter)."""
+
+    def __init__(self, converter: DataConverter = pydantic_data_converter) -> None:
+        self.converter = converter
+
+    async def _values(self, payloads: Payloads | None) -> list[Any]:
+        if payloads is None or not payloads.payloads:
+            return []
+        try:
+            return list(await self.converter.decode(payloads.payloads))
+        except Exception:  # a payload we cannot read never hides the rest of the timeline
+            return []
+
+    async def _first(self, payloads: Payloads | None) -> Any:
+        values = await self._values(payloads)
+        return values[0] if values else None
+
+    async def read(self, events: Sequence[HistoryEvent]) -> _Read:
+        r = _Read(events=len(events))
+        wft_started: list[tuple[int, datetime]] = []
+        scheduled: dict[int, tuple[str, Any]] = {}
+        pending_signals: list[_Signal] = []
+        latest_version = -1
+
+        def keep(state: Any) -> None:
+            nonlocal latest_version
+            if isinstance(state, dict) and isinstance(state.get("version"), int):
+                if state["version"] >= latest_version:
+                    latest_version, r.snapshot = state["version"], state
+
+        for e in events:
+            t, kind, eid = _event_time(e), e.event_type, e.event_id
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+                started = e.workflow_execution_started_event_attributes
+                r.run_id = started.original_execution_run_id or None
+                r.started_at, r.start_event_id = t, eid
+                start = await self._first(started.input)
+                r.start = start if isinstance(start, dict) else {}
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+                wft_started.append((eid, t))
+                for s in pending_signals:  # a signal is handled in the next workflow task
+                    s.handler_start = t
+                pending_signals.clear()
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+                req = e.workflow_execution_update_accepted_event_attributes.accepted_request
+                inp = await self._first(req.input.args)
+                r.updates[req.meta.update_id] = _Update(
+                    update_id=req.meta.update_id,
+                    name=req.input.name,
+                    event_id=eid,
+                    at=t,
+                    handler_start=wft_started[-1][1] if wft_started else t,
+                    identity=req.meta.identity,
+                    input=inp if isinstance(inp, dict) else {},
+                )
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+                done = e.workflow_execution_update_completed_event_attributes
+                u = r.updates.get(done.meta.update_id)
+                if u is None:
+                    continue
+                u.completed = True
+                if done.outcome.HasField("failure"):
+                    u.failure = done.outcome.failure.message or "failed"
+                else:
+                    u.result = await self._first(done.outcome.success)
+                    keep(u.result)
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED:
+                sig = e.workflow_execution_signaled_event_attributes
+                s = _Signal(
+                    name=sig.signal_name,
+                    event_id=eid,
+                    at=t,
+                    handler_start=t,
+                    identity=sig.identity,
+                    input=await self._first(sig.input),
+                )
+                r.signals.append(s)
+                pending_signals.append(s)
+            elif kind == EventType.EVENT_TYPE_TIMER_FIRED:
+                r.timers.append((eid, t, e.timer_fired_event_attributes.timer_id))
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+                sch = e.activity_task_scheduled_event_attributes
+                name = sch.activity_type.name
+                if name == "compute_deadlines" or name in SNAPSHOT_ACTIVITIES:
+                    inp = await self._first(sch.input)
+                    scheduled[eid] = (name, inp)
+                    if name in SNAPSHOT_ACTIVITIES and isinstance(inp, dict):
+                        keep(inp.get(SNAPSHOT_ACTIVITIES[name]))
+            elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+                act = e.activity_task_completed_event_attributes
+                name, inp = scheduled.get(act.scheduled_event_id, ("", None))
+                if name == "compute_deadlines":
+                    out = await self._first(act.result)
+                    specs = inp.get("specs", []) if isinstance(inp, dict) else []
+                    results = out.get("deadlines", []) if isinstance(out, dict) else []
+                    r.computed.append(_Computed(at=t, specs=specs, results=results))
+                elif name == "archive_case":
+                    out = await self._first(act.result)
+                    r.archive = {**out, "archived_at": t} if isinstance(out, dict) else None
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+                r.closed_at = t
+                keep(await self._first(e.workflow_execution_completed_event_attributes.result))
+            elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+                failed = e.workflow_task_failed_event_attributes
+                r.workflow.append(
+                    _workflow_item(
+                        "workflow-task-failed", eid, t, failed.failure.message[:2000] or None, failed.identity
+                    )
+                )
+            elif kind in _CLOSE_EVENTS:
+                r.closed_at = t
+                reason = ""
+                if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+                    reason = e.workflow_execution_terminated_event_attributes.reason
+                elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+                    reason = e.workflow_execution_failed_event_attributes.failure.message
+                r.workflow.append(_workflow_item(_CLOSE_EVENTS[kind], eid, t, reason or None, None))
+        return r
+
+
+def _workflow_item(
+    what: str, event_id: int, at: datetime, reason: str | None, identity: str | None
+) -> TimelineItem:
+    return TimelineItem(
+        seq=None,
+        at=bj(at),
+        at_beijing=bj_text(at),
+        who=identity or "temporal",
+        role="system",
+        role_label=ROLE_LABELS["system"],
+        what=what,
+        label=EVENT_LABELS[what],
+        kind="workflow",
+        reason=reason,
+        event_id=event_id,
+    )
+
+
+# ------------------------------------------------------------------ building the timeline
+
+
+def _actor(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _without_actor(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        return {} if value is None else {"input": value}
+    return {k: v for k, v in value.items() if k != "actor"}
+
+
+def _record_item(rec: dict[str, Any], kind: str) -> TimelineItem:
+    actor = _actor(rec.get("actor"))
+    at = _time(rec.get("at")) or datetime.now(UTC)
+    what = str(rec.get("action", "?"))
+    raw = rec.get("detail")
+    detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    before, after = rec.get("status_before"), rec.get("status_after")
+    role = str(actor.get("role", "system"))
+    return TimelineItem(
+        seq=rec.get("seq"),
+        at=bj(at),
+        at_beijing=bj_text(at),
+        who=str(actor.get("id", "system")),
+        role=role,
+        role_label=_label(ROLE_LABELS, role),
+        unit=actor.get("unit"),
+        what=what,
+        label=event_label(what, detail),
+        kind=kind,
+        status_before=before,
+        status_after=after,
+        status_before_label=_status_label(before),
+        status_after_label=_status_label(after),
+        detail=detail,
+    )
+
+
+def _change(
+    kind: str,
+    change: str,
+    due: datetime,
+    *,
+    previous: datetime | None = None,
+    provisional: bool = False,
+    on_time: bool | None = None,
+) -> DeadlineChange:
+    return DeadlineChange(
+        kind=DeadlineKind(kind),
+        label=_deadline_label(kind),
+        change=change,
+        change_label=CHANGE_LABELS[change],
+        due_at=bj(due),
+        due_at_beijing=bj_text(due),
+        previous_due_at=bj(previous) if previous else None,
+        provisional=provisional,
+        on_time=on_time,
+    )
+
+
+def _first_sink(sinks: list[_Sink], t: datetime, *, within: bool) -> _Sink | None:
+    """The first entry recorded at or after `t` (whose handler was running at `t`, if within)."""
+    for s in sinks:
+        if s.at >= t:
+            return s if not within or s.start <= t else None
+    return None
+
+
+class _Assembler:
+    """Turns what `HistoryReader` found into timeline entries."""
+
+    def __init__(self, read: _Read) -> None:
+        self.r = read
+        self.snap: dict[str, Any] = read.snapshot or {}
+        self.items: list[TimelineItem] = []
+        self.sinks: list[_Sink] = []
+        self.began: dict[int, datetime] = {}
+
+    def build(self) -> list[TimelineItem]:
+        records = sorted(
+            (a for a in self.snap.get("actions", []) if isinstance(a, dict)), key=lambda a: a.get("seq", 0)
         )
-        for a in state.actions
-    ]
-    entries += [
-        TimelineEntry(
-            seq=None, at=_bj(s.at), at_beijing=f"{_bj(s.at):%Y-%m-%d %H:%M}",
-            who="—", role="signal", what=s.signal, detail={"reason": s.reason}, ignored=True,
+        ignored = [s for s in self.snap.get("ignored_signals", []) if isinstance(s, dict)]
+        used_records: set[int] = set()
+        used_ignored: set[int] = set()
+        self._register(records, used_records)
+        self._updates(records, used_records)
+        self._signals(records, ignored, used_records, used_ignored)
+        for i, rec in enumerate(records):  # reminders, overdue escalations, ...
+            if i not in used_records:
+                item = _record_item(
+                    rec, "system" if _actor(rec.get("actor")).get("role") in (None, "system") else "action"
+                )
+                self._add(item, rec.get("at"), rec.get("at"), rec.get("seq", 0))
+        for i, ign in enumerate(ignored):
+            if i not in used_ignored:
+                self._add(self._ignored_item(ign, None), ign.get("at"), ign.get("at"), 1 << 20)
+        for eid, t, timer_id in self.r.timers:
+            self.items.append(
+                TimelineItem(
+                    seq=None,
+                    at=bj(t),
+                    at_beijing=bj_text(t),
+                    who="system",
+                    role="system",
+                    role_label=ROLE_LABELS["system"],
+                    what="timer-fired",
+                    label=EVENT_LABELS["timer-fired"],
+                    kind="timer",
+                    event_id=eid,
+                    detail={"timer_id": timer_id},
+                )
+            )
+        self.items.extend(self.r.workflow)
+        self.sinks.sort(key=lambda s: (s.at, s.seq))
+        self._clocks()
+        # In the order things began (an action when its handler started, a signal when it
+        # was received), so a slow handler does not appear after a later quick one.
+        rank = {"timer": 0, "clock": 1}
+        self.items.sort(
+            key=lambda x: (
+                self.began.get(id(x), x.at),
+                rank.get(x.kind, 2),
+                x.event_id or 1 << 40,
+                x.seq or 0,
+            )
         )
-        for s in state.ignored_signals
+        return self.items
+
+    def _add(self, item: TimelineItem, at: Any, start: Any, seq: int) -> None:
+        self.items.append(item)
+        t = _time(at) if not isinstance(at, datetime) else at
+        s = _time(start) if not isinstance(start, datetime) else start
+        if t is not None:
+            self.sinks.append(_Sink(at=t, seq=seq, start=s or t, item=item))
+            self.began[id(item)] = min(s or t, t)
+
+    def _register(self, records: list[dict[str, Any]], used: set[int]) -> None:
+        for i, rec in enumerate(records):
+            if rec.get("action") == "register":
+                used.add(i)
+                item = _record_item(rec, "action")
+                item.event_id = self.r.start_event_id
+                self._add(item, rec.get("at"), self.r.started_at, rec.get("seq", 0))
+                return
+
+    def _updates(self, records: list[dict[str, Any]], used: set[int]) -> None:
+        for u in sorted(self.r.updates.values(), key=lambda u: u.event_id):
+            rec_i = None
+            if u.result is not None or (u.completed and u.failure is None):
+                rec_i = next(
+                    (
+                        i
+                        for i, rec in enumerate(records)
+                        if i not in used
+                        and rec.get("action") == u.name
+                        and (_time(rec.get("at")) or u.at) >= u.handler_start
+                    ),
+                    None,
+                )
+            if rec_i is not None:
+                used.add(rec_i)
+                item = _record_item(records[rec_i], "action")
+                item.event_id, item.sender = u.event_id, u.identity or None
+                self._add(item, records[rec_i].get("at"), u.handler_start, records[rec_i].get("seq", 0))
+                continue
+            # Refused by the workflow after it was accepted, or not finished yet.
+            actor = _actor(u.input.get("actor"))
+            role = str(actor.get("role", "operator"))
+            item = TimelineItem(
+                seq=None,
+                at=bj(u.at),
+                at_beijing=bj_text(u.at),
+                who=str(actor.get("id") or u.identity or "?"),
+                role=role,
+                role_label=_label(ROLE_LABELS, role),
+                unit=actor.get("unit"),
+                what=u.name,
+                label=(REFUSED_PREFIX if u.failure else "") + event_label(u.name, u.input),
+                kind="action",
+                detail=_without_actor(u.input),
+                reason=u.failure,
+                refused=u.failure is not None,
+                pending=not u.completed,
+                event_id=u.event_id,
+                sender=u.identity or None,
+            )
+            self.items.append(item)
+
+    def _signals(
+        self,
+        records: list[dict[str, Any]],
+        ignored: list[dict[str, Any]],
+        used_records: set[int],
+        used_ignored: set[int],
+    ) -> None:
+        for s in self.r.signals:
+            rec = next(
+                (
+                    (i, _time(r.get("at")))
+                    for i, r in enumerate(records)
+                    if i not in used_records
+                    and r.get("action") == s.name
+                    and (_time(r.get("at")) or s.at) >= s.at
+                ),
+                None,
+            )
+            ign = next(
+                (
+                    (i, _time(g.get("at")))
+                    for i, g in enumerate(ignored)
+                    if i not in used_ignored
+                    and g.get("signal") == s.name
+                    and (_time(g.get("at")) or s.at) >= s.at
+                ),
+                None,
+            )
+            if rec and (not ign or (rec[1] or s.at) <= (ign[1] or s.at)):
+                used_records.add(rec[0])
+                item = _record_item(records[rec[0]], "signal")
+                self._sender(item, s)
+                self._add(item, records[rec[0]].get("at"), s.handler_start, records[rec[0]].get("seq", 0))
+            elif ign:
+                used_ignored.add(ign[0])
+                item = self._ignored_item(ignored[ign[0]], s)
+                self._add(item, ignored[ign[0]].get("at"), s.handler_start, 1 << 20)
+            else:  # received, not yet applied (or its snapshot not yet written)
+                item = self._signal_item(s)
+                item.pending = True
+                self.items.append(item)
+
+    def _sender(self, item: TimelineItem, s: _Signal) -> None:
+        """A signal's actor is in its input when the API sent it; else the sender identity."""
+        actor = _actor(s.input.get("actor") if isinstance(s.input, dict) else None)
+        if actor:
+            item.who, item.role = str(actor.get("id", item.who)), str(actor.get("role", item.role))
+            item.unit = actor.get("unit")
+        elif s.name != "duplicate-linked":
+            item.who, item.role = s.identity or "operator", "operator"
+        item.role_label = _label(ROLE_LABELS, item.role)
+        item.event_id, item.sender = s.event_id, s.identity or None
+
+    def _signal_item(self, s: _Signal) -> TimelineItem:
+        detail = _without_actor(s.input)
+        item = TimelineItem(
+            seq=None,
+            at=bj(s.at),
+            at_beijing=bj_text(s.at),
+            who="?",
+            role="operator",
+            role_label=ROLE_LABELS["operator"],
+            what=s.name,
+            label=event_label(s.name, detail),
+            kind="signal",
+            detail=detail,
+        )
+        self._sender(item, s)
+        return item
+
+    def _ignored_item(self, ign: dict[str, Any], s: _Signal | None) -> TimelineItem:
+        name, reason = str(ign.get("signal", "?")), str(ign.get("reason", ""))
+        at = _time(ign.get("at")) or (s.at if s else datetime.now(UTC))
+        if s is not None:
+            item = self._signal_item(s)
+        else:
+            item = TimelineItem(
+                seq=None,
+                at=bj(at),
+                at_beijing=bj_text(at),
+                who="?",
+                role="operator",
+                role_label=ROLE_LABELS["operator"],
+                what=name,
+                label=EVENT_LABELS.get(name, name),
+                kind="signal",
+            )
+        item.at, item.at_beijing = bj(at), bj_text(at)
+        item.ignored, item.reason = True, reason
+        item.label = IGNORED_PREFIX + EVENT_LABELS.get(name, name)
+        item.detail = {**item.detail, "reason": reason}
+        return item
+
+    def _clocks(self) -> None:
+        """Attribute computed and closed clocks to the entries whose handlers did it."""
+        deadlines = [d for d in self.snap.get("deadlines", []) if isinstance(d, dict)]
+        known: dict[str, tuple[datetime | None, datetime]] = {}  # kind -> (start, due)
+        for c in self.r.computed:
+            sink = _first_sink(self.sinks, c.at, within=False)
+            for spec, res in zip(c.specs, c.results, strict=False):
+                kind, due = str(spec.get("kind")), _time(res.get("due_at"))
+                if due is None or kind not in {k.value for k in DeadlineKind}:
+                    continue
+                start = _time(spec.get("start"))
+                before = known.get(kind)
+                if before and before[0] == start:
+                    if before[1] == due:
+                        continue
+                    change = _change(
+                        kind, "moved", due, previous=before[1], provisional=bool(res.get("provisional"))
+                    )
+                else:
+                    change = _change(kind, "set", due, provisional=bool(res.get("provisional")))
+                known[kind] = (start, due)
+                if sink is not None:
+                    sink.item.deadlines.append(change)
+        for d in deadlines:
+            state, closed = d.get("state"), _time(d.get("closed_at"))
+            due = _time(d.get("due_at"))
+            if state in (None, "open") or closed is None or due is None:
+                continue
+            kind = str(d.get("kind"))
+            if kind not in {k.value for k in DeadlineKind} or state not in CHANGE_LABELS:
+                continue
+            change = _change(
+                kind,
+                str(state),
+                due,
+                provisional=bool(d.get("provisional")),
+                on_time=closed <= due if state == "met" else None,
+            )
+            sink = _first_sink(self.sinks, closed, within=True)
+            if sink is not None:
+                sink.item.deadlines.append(change)
+                continue
+            self.items.append(
+                TimelineItem(  # closed by the passing of time alone
+                    seq=None,
+                    at=bj(closed),
+                    at_beijing=bj_text(closed),
+                    who="system",
+                    role="system",
+                    role_label=ROLE_LABELS["system"],
+                    what="deadline-closed",
+                    label=f"{EVENT_LABELS['deadline-closed']}: {_deadline_label(kind)}",
+                    kind="clock",
+                    deadlines=[change],
+                )
+            )
+
+
+async def build_timeline(
+    history: WorkflowHistory,
+    *,
+    source: str = "temporal",
+    converter: DataConverter = pydantic_data_converter,
+    archive: ArchiveSeal | None = None,
+) -> CaseTimeline:
+    """The readable timeline of one case from its workflow history.
+
+    Args:
+        history: the history, fetched (`handle.fetch_history()`) or from an archive
+            (`WorkflowHistory.from_json`).
+        source: `temporal` or `archive`, shown on the timeline.
+        converter: the data converter the workflow's payloads were written with.
+        archive: the archive's hash, when known from the archive row.
+    """
+    read = await HistoryReader(converter).read(history.events)
+    entries = _Assembler(read).build()
+    snap, start = read.snapshot or {}, read.start
+
+    def pick(name: str, default: Any = None) -> Any:
+        return snap.get(name, start.get(name, default))
+
+    status = Status(pick("status", Status.REGISTERED.value))
+    category = Category(pick("category", Category.OTHER.value))
+    if archive is None and read.archive and read.archive.get("sha256"):
+        archive = ArchiveSeal(
+            sha256=read.archive["sha256"],
+            prev_sha256=read.archive.get("prev_sha256"),
+            archived_at=bj(read.archive["archived_at"]),
+        )
+    return CaseTimeline(
+        number=str(pick("number", history.workflow_id)),
+        status=status,
+        center=str(pick("center", "default")),
+        appeal_center=snap.get("appeal_center"),
+        status_label=STATUS_LABELS[status],
+        outcome=Outcome(snap["outcome"]) if snap.get("outcome") else None,
+        category=category,
+        category_label=CATEGORY_LABELS[category],
+        grade=Grade(pick("grade", Grade.BASIC.value)),
+        respondent_unit=str(pick("respondent_unit", "")),
+        handling_unit=snap.get("handling_unit"),
+        source=source,
+        workflow_id=history.workflow_id,
+        run_id=read.run_id,
+        history_events=read.events,
+        started_at=bj(read.started_at) if read.started_at else None,
+        closed_at=bj(read.closed_at) if read.closed_at else None,
+        archive=archive,
+        generated_at=bj(datetime.now(UTC)),
+        entries=entries,
+    )
+
+
+# ------------------------------------------------------------------ the API's use of it
+
+#: The archived history of a case whose workflow Temporal no longer holds (retention).
+SELECT_ARCHIVED_HISTORY = """
+SELECT document->'history' AS history, document->'case'->>'center' AS center,
+       document->'case'->>'appeal_center' AS appeal_center, sha256, prev_sha256, archived_at
+FROM archives WHERE number = $1
+"""
+
+
+def may_see(user: User, center: str | None, appeal_center: str | None) -> bool:
+    """R-46: a user sees their center's cases and the appeals their center reviews."""
+    return user.center == center or (appeal_center is not None and user.center == appeal_center)
+
+
+TimelineFormat = Annotated[
+    Literal["json", "html"],
+    Query(description="json (default), or html: a printable page for the case file (卷宗)."),
+]
+Download = Annotated[
+    bool,
+    Query(description="true: sent as an attachment (`<number>-timeline.json` or `.html`)."),
+]
+
+#: OpenAPI description of the 200 answer: JSON or the printable page.
+TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The timeline (JSON), or with format=html the printable page.",
+        "content": {"text/html": {"schema": {"type": "string"}}},
+    },
+}
+
+
+def timeline_response(t: CaseTimeline, fmt: str, download: bool) -> Response | CaseTimeline:
+    """The timeline as JSON or as the printable page, inline or as an attachment."""
+    headers = {}
+    if download:
+        headers["Content-Disposition"] = f'attachment; filename="{t.number}-timeline.{fmt}"'
+    if fmt == "html":
+        return HTMLResponse(render_html(t), headers=headers)
+    if download:
+        return Response(t.model_dump_json(indent=2), media_type="application/json", headers=headers)
+    return t
+
+
+async def archived_timeline(
+    pool: asyncpg.Pool,
+    number: str,
+    user: User,
+    converter: DataConverter = pydantic_data_converter,
+) -> CaseTimeline:
+    """The timeline from the history stored in the case's archive (404 if none)."""
+    row = await pool.fetchrow(SELECT_ARCHIVED_HISTORY, number)
+    if row is None or not may_see(user, row["center"], row["appeal_center"]) or not row["history"]:
+        raise not_found()
+    raw = row["history"]
+    history = WorkflowHistory.from_json(number, json.loads(raw) if isinstance(raw, str) else raw)
+    seal = ArchiveSeal(
+        sha256=row["sha256"], prev_sha256=row["prev_sha256"], archived_at=bj(row["archived_at"])
+    )
+    return await build_timeline(history, source="archive", converter=converter, archive=seal)
+
+
+async def case_timeline(cases: CaseService, number: str, user: User) -> CaseTimeline:
+    """The timeline of a case of the caller's center, from Temporal, else from its archive.
+
+    No worker is needed: the history is read from the Temporal server, not queried.
+    """
+    converter = cases.client.data_converter
+    handle = cases.client.get_workflow_handle(number)
+    try:
+        history = await temporal_call(
+            handle.fetch_history(rpc_timeout=cases.rpc),
+            timeout=cases.timeout,
+            what="the workflow history",
+        )
+    except ApiError as e:
+        if e.http_status != 404:
+            raise
+        return await archived_timeline(cases.pool, number, user, converter)
+    if not history.events:
+        return await archived_timeline(cases.pool, number, user, converter)
+    timeline = await build_timeline(history, converter=converter)
+    if not may_see(user, timeline.center, timeline.appeal_center):
+        raise not_found()
+    return timeline
+
+
+# ------------------------------------------------------------------ the printable page (卷宗)
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Source Han Sans SC","PingFang SC","Microsoft YaHei",
+  sans-serif;margin:2em;color:#111;font-size:13px}
+h1{font-size:20px;margin:0 0 .3em}h2{font-size:15px;margin:1.2em 0 .4em}
+table{border-collapse:collapse;width:100%}th,td{border:1px solid #999;padding:4px 6px;
+  vertical-align:top;text-align:left}th{background:#eee}
+.meta td:first-child{width:16em;background:#f6f6f6}
+.ignored{color:#7a4b00;background:#fff7e6}.refused{color:#8b0000;background:#fdecec}
+.timer,.clock{color:#555}.small{font-size:11px;color:#555}
+ul{margin:0;padding-left:1.1em}code{font-size:11px;word-break:break-all}
+@media print{body{margin:0}th{background:#ddd!important}tr{page-break-inside:avoid}
+  .noprint{display:none}}
+"""
+
+
+def _e(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _value_text(v: Any) -> str:
+    if isinstance(v, str):
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            return v
+        return bj_text(t) if t.tzinfo else v
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _detail_html(detail: dict[str, Any]) -> str:
+    parts = []
+    for k, v in detail.items():
+        if v in (None, "", [], {}) or k == "deadlines":  # the clocks are under Effect
+            continue
+        parts.append(f"<li>{_e(k)}: {_e(_value_text(v))}</li>")
+    return f"<ul>{''.join(parts)}</ul>" if parts else ""
+
+
+def _effect_html(item: TimelineItem) -> str:
+    parts: list[str] = []
+    if item.status_before and item.status_after and item.status_before != item.status_after:
+        parts.append(f"<li>状态 status: {_e(item.status_before_label)} → {_e(item.status_after_label)}</li>")
+    for d in item.deadlines:
+        text = f"{d.label}: {d.change_label} {d.due_at_beijing}"
+        if d.previous_due_at is not None:
+            text += f" (原 was {bj_text(d.previous_due_at)})"
+        if d.on_time is not None:
+            text += " · 按时 on time" if d.on_time else " · 超期 late"
+        if d.provisional:
+            text += " · 暂定 provisional"
+        parts.append(f"<li>{_e(text)}</li>")
+    if item.reason:
+        parts.append(f"<li>原因 reason: {_e(item.reason)}</li>")
+    if item.pending:
+        parts.append("<li>待处理 not yet applied</li>")
+    return f"<ul>{''.join(parts)}</ul>" if parts else ""
+
+
+def _rows(entries: Iterable[TimelineItem]) -> str:
+    rows = []
+    for x in entries:
+        css = "ignored" if x.ignored else "refused" if x.refused else x.kind
+        unit = f" · {_e(x.unit)}" if x.unit else ""
+        who = f"{_e(x.who)}<br><span class=small>{_e(x.role_label)}{unit}</span>"
+        event = f"<br><span class=small>#{x.event_id}</span>" if x.event_id else ""
+        # The reason of an ignored signal or a refusal is shown under Effect, not twice.
+        detail = {k: v for k, v in x.detail.items() if not (x.reason and k == "reason")}
+        rows.append(
+            f"<tr class={css}><td>{_e(bj_text(x.at, seconds=True))}{event}</td>"
+            f"<td>{who}</td>"
+            f"<td><b>{_e(x.label)}</b><br><span class=small>{_e(x.what)} · "
+            f"{_e(KIND_LABELS.get(x.kind, x.kind))}</span>{_detail_html(detail)}</td>"
+            f"<td>{_effect_html(x)}</td></tr>"
+        )
+    return "\n".join(rows)
+
+
+def render_html(t: CaseTimeline) -> str:
+    """A self-contained printable page of the timeline (no external assets), for the 卷宗."""
+    meta = [
+        ("投诉编号 Number", t.number),
+        ("类别 Category", f"{t.category_label} ({t.category.value})"),
+        ("等级 Grade", t.grade.value),
+        ("被投诉单位 Respondent unit", t.respondent_unit),
+        ("承办单位 Handling unit", t.handling_unit or "—"),
+        ("状态 Status", t.status_label + (f" · {t.outcome.value}" if t.outcome else "")),
+        (
+            "来源 Source",
+            "Temporal 工作流历史 workflow history"
+            if t.source == "temporal"
+            else "归档中的工作流历史 history stored in the archive",
+        ),
+        ("工作流 Workflow", f"{t.workflow_id} / {t.run_id or '—'} · {t.history_events} events"),
+        ("开始 Started", bj_text(t.started_at, seconds=True)),
+        ("结束 Closed", bj_text(t.closed_at, seconds=True)),
     ]
-    entries.sort(key=lambda e: (e.at, e.seq if e.seq is not None else 1 << 30))
-    return Timeline(number=state.number, status=state.status, entries=entries)
+    if t.archive is not None:
+        meta.append(("归档哈希 Archive SHA-256", t.archive.sha256))
+        meta.append(("前一归档 Previous archive", t.archive.prev_sha256 or "—"))
+    meta_rows = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in meta)
+    return f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<title>{_e(t.number)} 办理过程 Case timeline</title><style>{_CSS}</style></head>
+<body>
+<h1>投诉办理过程记录 Case timeline — {_e(t.number)}</h1>
+<p class=small>时间均为北京时间 All times are Beijing time (UTC+8). 生成于 Generated
+{_e(bj_text(t.generated_at, seconds=True))}. #n = Temporal 历史事件编号 history event id
+(<code>temporal workflow show --workflow-id {_e(t.workflow_id)}</code>).</p>
+<table class=meta>{meta_rows}</table>
+<h2>过程 Timeline ({len(t.entries)})</h2>
+<table>
+<thead><tr><th style="width:11em">时间 When</th><th style="width:12em">操作人 Who</th>
+<th>事项 What</th><th style="width:30%">结果 Effect</th></tr></thead>
+<tbody>
+{_rows(t.entries)}
+</tbody></table>
+<p class=small>本页由工作流历史生成，不含投诉人个人信息。 Built from the workflow history;
+it holds no complainant identity (R-32, R-33).</p>
+</body></html>
+"""

@@ -115,6 +115,9 @@ ARCHIVE = {
 }
 
 SYSTEM = Actor(id="system", role=Role.SYSTEM)
+#: A signal sent without an actor (from the Web UI or the `temporal` CLI): we do not know which
+#: person sent it, so we do not name one; the history records the sender's Temporal identity.
+OPERATOR = Actor(id="operator (Web UI / CLI)", role=Role.SYSTEM)
 _M = TypeVar("_M", bound=BaseModel)
 #: What a signal handler sees when the sender gave no input at all (e.g. the CLI without --input).
 NO_INPUT = RawValue(Payload())
@@ -643,7 +646,7 @@ class ComplaintWorkflow:
         )
         self._record(
             "decide-extension",
-            inp.actor or Actor(id="leader", role=Role.LEADER),
+            inp.actor or OPERATOR,
             before,
             {
                 "approved": inp.approved,
@@ -669,7 +672,7 @@ class ComplaintWorkflow:
                 await self._escalate(inp.source, inp.reason, inp.actor)
                 self._record(
                     "escalate",
-                    inp.actor or Actor(id="supervisor", role=Role.SUPERVISOR),
+                    inp.actor or OPERATOR,
                     self.state.status,
                     {"source": inp.source.value, "reason": inp.reason},
                 )
@@ -693,7 +696,7 @@ class ComplaintWorkflow:
                         moved[d.kind.value] = d.due_at.isoformat()
                 self._record(
                     "recompute-deadlines",
-                    Actor(id="operator", role=Role.SYSTEM),
+                    OPERATOR,
                     self.state.status,
                     {"deadlines": moved},
                 )

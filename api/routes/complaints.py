@@ -27,6 +27,7 @@ from api.schemas import (
     R422,
     R503,
     STAFF_ERRORS,
+    CaseTimeline,
     CaseView,
     ComplaintCreate,
     ComplaintCreated,
@@ -36,10 +37,15 @@ from api.schemas import (
     NotificationsPublic,
     Responses,
     SignalAccepted,
-    Timeline,
     err_doc,
 )
-from api.timeline import build_timeline
+from api.timeline import (
+    TIMELINE_RESPONSES,
+    Download,
+    TimelineFormat,
+    case_timeline,
+    timeline_response,
+)
 from domain.models import Action, Category, Channel, DecideExtensionInput, EscalateInput, Status
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
@@ -178,10 +184,18 @@ async def escalate(
     return SignalAccepted()
 
 
-@router.get("/{number}/history", summary="Timeline of the case", responses=STAFF_ERRORS)
-async def get_history(number: ComplaintNumber, user: HistoryUser, cases: Cases) -> Timeline:
-    """Who did what, when (Beijing time), with what effect; auditor, handler, leader, supervisor."""
-    return build_timeline(await cases.load(number, user))
+@router.get(
+    "/{number}/history", summary="Timeline of the case", response_model=CaseTimeline,
+    responses={**STAFF_ERRORS, **TIMELINE_RESPONSES},
+)
+async def get_history(
+    number: ComplaintNumber, user: HistoryUser, cases: Cases,
+    format: TimelineFormat = "json", download: Download = False,
+) -> Any:
+    """Who did what, when (Beijing time), with what effect, read from the workflow history
+    (an archived case's from the history in its archive); JSON or a printable page (卷宗).
+    Auditor, handler, leader, supervisor."""
+    return timeline_response(await case_timeline(cases, number, user), format, download)
 
 
 @router.get(

@@ -6,10 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from api import jurisdiction
 from api.cases import public_view
 from api.deps import Cases, ComplaintNumber
 from api.schemas import R404, R409, R422, R503, AppealBody, PublicProgress, SatisfactionBody
-from domain.models import Action
+from domain.models import Action, Outcome
 
 router = APIRouter(prefix="/v1/public/complaints", tags=["public"])
 
@@ -29,7 +30,11 @@ async def get_progress(
     number: ComplaintNumber, cases: Cases, code: AccessCode = None
 ) -> PublicProgress:
     """Status, deadlines, feedback and finding; nothing about other people."""
-    return public_view(await cases.public_state(number, code))
+    state = await cases.public_state(number, code)
+    forwarded = None
+    if state.outcome == Outcome.FORWARDED:  # R-12: where the case went on (another center)
+        forwarded = await jurisdiction.forwarded_case(cases.pool, number)
+    return public_view(state, forwarded_case=forwarded)
 
 
 @router.post(

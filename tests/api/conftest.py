@@ -7,15 +7,15 @@ from `tests/conftest.py` and `tests/fixtures_pg.py`.
 
 from __future__ import annotations
 
-from tests.conftest import start_time_skipping
-
 import asyncio
 import base64
 import json
 import secrets
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import asyncpg
@@ -29,6 +29,7 @@ from temporalio.worker import Worker
 from activities import build_activities
 from api.main import create_app
 from config import Settings
+from tests.conftest import start_time_skipping
 from workflows.complaint import ComplaintWorkflow
 
 T = TypeVar("T")
@@ -53,7 +54,12 @@ def auth(who: str) -> dict[str, str]:
 
 
 def api_settings(task_queue: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {"temporal_rpc_timeout_seconds": RPC_TIMEOUT, **overrides}
+    values: dict[str, Any] = {
+        "temporal_rpc_timeout_seconds": RPC_TIMEOUT,
+        # Uploads (also the fuzz test's) go to a temporary store, never the repo's .data/.
+        "evidence_dir": Path(tempfile.mkdtemp(prefix="complaints-test-evidence-")),
+        **overrides,
+    }
     return Settings(task_queue=task_queue, **values)
 
 

@@ -1,0 +1,177 @@
+"""Side effects of an inspection round (R-40): the register, the draw record, the findings.
+
+Every activity is idempotent: the draw is stored once per round, a finding becomes exactly one
+complaint (the intake runs with an Idempotency-Key made from the finding's id), closing a round
+twice writes the same values.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from workflows.inspection import (
+    CloseRecord,
+    DrawRecord,
+    FileFindingInput,
+    FileFindingResult,
+    PrepareInput,
+    RoundSetup,
+)
+
+if TYPE_CHECKING:
+    import asyncpg
+    from temporalio.client import Client
+
+log = logging.getLogger("complaints.inspection")
+
+#: The units a round draws from: active and subject to inspection.
+SELECT_REGISTER = """
+SELECT code FROM unit_register WHERE center = $1 AND active AND inspect ORDER BY code
+"""
+
+#: The round before this one (started earlier, same center), closed or not.
+SELECT_PREVIOUS_ROUND = """
+SELECT round_id FROM inspection_rounds
+WHERE center = $1 AND round_id <> $2 AND started_at <= $3
+ORDER BY started_at DESC, round_id DESC
+LIMIT 1
+"""
+
+#: Units with findings filed (become complaints) in a round.
+SELECT_UNITS_WITH_FINDINGS = """
+SELECT DISTINCT unit FROM inspection_findings
+WHERE round_id = $1 AND number IS NOT NULL
+ORDER BY unit
+"""
+
+INSERT_ROUND = """
+INSERT INTO inspection_rounds (round_id, center, started_at, closes_at, seed, proportion_percent,
+                               min_units, register_units, previous_round, mandatory, drawn)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10::text::jsonb, $11::text::jsonb)
+ON CONFLICT (round_id) DO NOTHING
+"""
+
+CLOSE_ROUND = """
+UPDATE inspection_rounds
+SET status = 'closed', closed_at = $2, closed_by = $3, units_with_findings = $4::text::jsonb
+WHERE round_id = $1
+"""
+
+SELECT_FINDING = """
+SELECT f.id, f.round_id, f.unit, f.category, f.grade, f.summary, f.facts,
+       f.evidence::text AS evidence, f.respondent_staff, f.submitted_at, f.number,
+       coalesce(u.name, f.unit) AS unit_name
+FROM inspection_findings f
+JOIN inspection_rounds r ON r.round_id = f.round_id
+LEFT JOIN unit_register u ON u.center = r.center AND u.code = f.unit
+WHERE f.id = $1 AND f.round_id = $2
+"""
+
+MARK_FILED = """
+UPDATE inspection_findings SET number = $2, filed_at = now()
+WHERE id = $1 AND number IS NULL
+"""
+
+
+def _j(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class InspectionActivities:
+    """The round's activities; without a pool they log and draw from an empty register."""
+
+    def __init__(self, pool: asyncpg.Pool | None = None, client: Client | None = None) -> None:
+        self.pool = pool
+        self.client = client
+
+    @activity.defn(name="prepare_inspection_round")
+    async def prepare_inspection_round(self, inp: PrepareInput) -> RoundSetup:
+        """The register to draw from and the previous round's units with findings."""
+        if self.pool is None:
+            log.info("round %s: no database, empty register", inp.round_id)
+            return RoundSetup(register_units=[])
+        async with self.pool.acquire() as conn:
+            register = [r["code"] for r in await conn.fetch(SELECT_REGISTER, inp.center)]
+            previous = await conn.fetchval(SELECT_PREVIOUS_ROUND, inp.center, inp.round_id,
+                                           inp.started_at)
+            units = ([r["unit"] for r in await conn.fetch(SELECT_UNITS_WITH_FINDINGS, previous)]
+                     if previous else [])
+        return RoundSetup(register_units=register, previous_round=previous,
+                          previous_units_with_findings=units)
+
+    @activity.defn(name="record_inspection_draw")
+    async def record_inspection_draw(self, inp: DrawRecord) -> None:
+        """Store the draw (seed, register, mandatory and drawn units) once."""
+        d = inp.draw
+        if self.pool is None:
+            log.info("round %s drew %s (seed %d)", inp.round_id, d.drawn, d.seed)
+            return
+        await self.pool.execute(
+            INSERT_ROUND, inp.round_id, inp.center, inp.started_at, inp.closes_at, d.seed,
+            inp.proportion_percent, inp.min_units, _j(inp.register_units), inp.previous_round,
+            _j(d.mandatory), _j(d.drawn),
+        )
+
+    @activity.defn(name="close_inspection_round")
+    async def close_inspection_round(self, inp: CloseRecord) -> None:
+        """Mark the round closed with its units with findings (the next round includes them)."""
+        if self.pool is None:
+            log.info("round %s closed; units with findings %s", inp.round_id,
+                     inp.units_with_findings)
+            return
+        await self.pool.execute(CLOSE_ROUND, inp.round_id, inp.closed_at, inp.closed_by,
+                                _j(inp.units_with_findings))
+
+    @activity.defn(name="file_inspection_finding")
+    async def file_inspection_finding(self, inp: FileFindingInput) -> FileFindingResult:
+        """Register the finding as a complaint (channel `inspection`) and start its workflow.
+
+        Runs the API's intake (`api.cases.CaseService.register`) with the Idempotency-Key
+        `inspection-finding:<id>`, so a retried activity finds the same case. The complainant
+        is the inspection itself: an anonymous complainant row, no personal data.
+        """
+        if self.pool is None or self.client is None:
+            raise ApplicationError("filing a finding needs PostgreSQL and a Temporal client",
+                                   non_retryable=True)
+        from api.auth import User
+        from api.cases import CaseService
+        from api.errors import ApiError
+        from api.schemas import ComplainantIn, ComplaintCreate, RespondentIn
+        from config import get_settings
+        from domain.models import Channel, Form
+
+        row = await self.pool.fetchrow(SELECT_FINDING, inp.finding_id, inp.round_id)
+        if row is None:
+            raise ApplicationError(f"finding {inp.finding_id} of round {inp.round_id} is not "
+                                   "in PostgreSQL", non_retryable=True)
+        if row["number"] is not None:
+            return FileFindingResult(number=row["number"])
+        body = ComplaintCreate(
+            channel=Channel.INSPECTION, form=Form.WRITTEN, category=row["category"],
+            grade=row["grade"], complainant=ComplainantIn(anonymous=True),
+            respondent=RespondentIn(unit_code=row["unit"], unit_name=row["unit_name"],
+                                    staff_name=row["respondent_staff"]),
+            facts=row["facts"], evidence=json.loads(row["evidence"] or "[]"),
+            received_at=row["submitted_at"], summary=row["summary"],
+        )
+        user = User(id=inp.actor.id, role=inp.actor.role, center=inp.center)
+        # The new case runs on the worker's own task queue, like this round.
+        settings = get_settings().model_copy(update={"task_queue": activity.info().task_queue})
+        try:
+            created = await CaseService(self.pool, self.client, settings).register(
+                body, user, key=f"inspection-finding:{inp.finding_id}"
+            )
+        except ApiError as e:
+            if e.http_status < 500:
+                raise ApplicationError(f"intake refused the finding: {e.message}",
+                                       non_retryable=True) from None
+            raise
+        await self.pool.execute(MARK_FILED, inp.finding_id, created.number)
+        log.info("finding %s of round %s filed as %s", inp.finding_id, inp.round_id,
+                 created.number)
+        return FileFindingResult(number=created.number)

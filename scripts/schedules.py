@@ -1,0 +1,129 @@
+"""Temporal Schedules of the system: `python -m scripts.schedules` (idempotent).
+
+`inspection-rounds` starts an `InspectionRoundWorkflow` (R-40: at least 12 inspection rounds a
+year) on the 1st of every month at 09:00 Beijing time. `make run` runs this module after the
+Temporal dev server is up (scripts/run_stack.py); a production set-up runs it once after the
+namespace exists, and again after every upgrade (it updates the schedule in place and keeps an
+operator's pause).
+
+Overlapping rounds are allowed (a round still open when the next month begins never makes the
+schedule skip a month), and a round missed while Temporal was down is started when it comes
+back, within a week.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from datetime import timedelta
+
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleCalendarSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleRange,
+    ScheduleSpec,
+    ScheduleState,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+)
+
+from workflows.inspection import InspectionRoundInput
+
+log = logging.getLogger("complaints.schedules")
+
+INSPECTION_SCHEDULE_ID = "inspection-rounds"
+#: Each run's workflow id is this plus the scheduled time (Temporal appends it).
+INSPECTION_WORKFLOW_ID = "inspection-round"
+TIME_ZONE = "Asia/Shanghai"
+DAY_OF_MONTH, HOUR = 1, 9
+
+
+def inspection_schedule(
+    task_queue: str, inp: InspectionRoundInput | None = None, *,
+    day_of_month: int = DAY_OF_MONTH, hour: int = HOUR,
+) -> Schedule:
+    """The monthly inspection-round schedule (calendar spec in Asia/Shanghai)."""
+    inp = inp or InspectionRoundInput()
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            "InspectionRoundWorkflow", inp, id=INSPECTION_WORKFLOW_ID, task_queue=task_queue,
+            static_summary="明查暗访 monthly inspection round (R-40)",
+        ),
+        spec=ScheduleSpec(
+            calendars=[ScheduleCalendarSpec(
+                second=(ScheduleRange(0),), minute=(ScheduleRange(0),),
+                hour=(ScheduleRange(hour),), day_of_month=(ScheduleRange(day_of_month),),
+                comment=f"每月{day_of_month}日{hour}:00 (北京时间) monthly",
+            )],
+            time_zone_name=TIME_ZONE,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                              catchup_window=timedelta(days=7)),
+        state=ScheduleState(note="R-40: at least 12 inspection rounds a year"),
+    )
+
+
+async def ensure_schedules(
+    client: Client, *, task_queue: str = "complaints",
+    inspection: InspectionRoundInput | None = None,
+) -> dict[str, str]:
+    """Create or update every schedule; returns schedule id -> "created" | "updated".
+
+    An existing schedule is updated in place; its state (an operator's pause and note) is kept.
+    """
+    desired = inspection_schedule(task_queue, inspection)
+    try:
+        await client.create_schedule(INSPECTION_SCHEDULE_ID, desired)
+        return {INSPECTION_SCHEDULE_ID: "created"}
+    except ScheduleAlreadyRunningError:
+        pass
+
+    def keep_state(current: ScheduleUpdateInput) -> ScheduleUpdate:
+        state = current.description.schedule.state
+        return ScheduleUpdate(schedule=dataclasses.replace(desired, state=state))
+
+    await client.get_schedule_handle(INSPECTION_SCHEDULE_ID).update(keep_state)
+    return {INSPECTION_SCHEDULE_ID: "updated"}
+
+
+async def _main(args: argparse.Namespace) -> int:
+    from config import get_settings
+    from worker import connect
+
+    settings = get_settings()
+    try:
+        client = await asyncio.wait_for(connect(settings), timeout=args.timeout)
+        done = await asyncio.wait_for(
+            ensure_schedules(client, task_queue=settings.task_queue), timeout=args.timeout
+        )
+    except Exception as e:  # reported, not raised: `make run` goes on without the schedule
+        print(f"schedules: could not create them on {settings.temporal_address}: "
+              f"{type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+    for schedule_id, what in done.items():
+        print(f"schedule {schedule_id} {what} (task queue {settings.task_queue}, "
+              f"namespace {settings.temporal_namespace})")
+    return 0
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m scripts.schedules", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--timeout", type=float, default=30.0,
+                        help="seconds to wait for Temporal (default 30)")
+    logging.basicConfig(level=logging.WARNING)
+    code = asyncio.run(_main(parser.parse_args()))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A short-lived client process can abort in interpreter teardown while the Temporal
+    # client's Rust threads still run (temporalio/sdk-python#300); nothing is left to clean up.
+    os._exit(code)

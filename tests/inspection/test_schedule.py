@@ -1,0 +1,94 @@
+"""The `inspection-rounds` Temporal Schedule (R-40), on the dev server (the time-skipping
+server has no schedules): `python -m scripts.schedules` — what `make run` runs — creates it;
+it is monthly in Asia/Shanghai, idempotent, keeps an operator's pause, and its action starts a
+real round."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import uuid
+from datetime import datetime
+
+import asyncpg
+from temporalio.client import ScheduleOverlapPolicy, ScheduleRange
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from activities import build_activities
+from config import ROOT
+from domain.workdays import BEIJING
+from scripts.schedules import INSPECTION_SCHEDULE_ID, ensure_schedules
+from workflows.complaint import ComplaintWorkflow
+from workflows.inspection import InspectionRoundWorkflow
+
+
+def run_module(env: WorkflowEnvironment, task_queue: str) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts.schedules` as scripts/run_stack.py runs it, against the dev server."""
+    environ = {**os.environ,
+               "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+               "TEMPORAL_NAMESPACE": env.client.namespace,
+               "COMPLAINTS_TASK_QUEUE": task_queue}
+    return subprocess.run([sys.executable, "-m", "scripts.schedules", "--timeout", "20"],
+                          cwd=ROOT, env=environ, capture_output=True, text=True, timeout=60,
+                          check=False)
+
+
+async def test_schedule_created_by_the_make_run_step_is_monthly_and_starts_rounds(
+    dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool
+) -> None:
+    client = dev_env.client
+    task_queue = f"sched-{uuid.uuid4()}"
+    handle = client.get_schedule_handle(INSPECTION_SCHEDULE_ID)
+    try:
+        done = await asyncio.to_thread(run_module, dev_env, task_queue)
+        assert done.returncode == 0, done.stderr
+        assert f"schedule {INSPECTION_SCHEDULE_ID}" in done.stdout
+
+        d = await handle.describe()
+        [cal] = d.schedule.spec.calendars
+        assert (list(cal.day_of_month), list(cal.hour), list(cal.minute)) == (
+            [ScheduleRange(1)], [ScheduleRange(9)], [ScheduleRange(0)])
+        assert d.schedule.spec.time_zone_name == "Asia/Shanghai"
+        assert d.schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
+        action = d.schedule.action
+        assert (action.workflow, action.task_queue) == ("InspectionRoundWorkflow", task_queue)
+        # Every coming action is on the 1st at 09:00 Beijing time, one a month: 12 a year.
+        upcoming = [t.astimezone(BEIJING) for t in d.info.next_action_times]
+        assert len(upcoming) >= 5
+        assert {(t.day, t.hour, t.minute) for t in upcoming} == {(1, 9, 0)}
+        months = [(t.year, t.month) for t in upcoming]
+        assert len(set(months)) == len(months)
+
+        # Idempotent, and an operator's pause survives a redeploy.
+        await handle.pause(note="审计期间暂停")
+        assert await ensure_schedules(client, task_queue=task_queue) == {
+            INSPECTION_SCHEDULE_ID: "updated"}
+        d = await handle.describe()
+        assert d.schedule.state.paused and d.schedule.state.note == "审计期间暂停"
+        assert len([s async for s in await client.list_schedules()
+                    if s.id == INSPECTION_SCHEDULE_ID]) <= 1
+        await handle.unpause()
+
+        # The schedule's action starts a real round that draws from the register.
+        async with Worker(client, task_queue=task_queue,
+                          workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
+                          activities=build_activities(pg_pool, client)):
+            before = datetime.now(BEIJING)
+            await handle.trigger()
+            row = None
+            for _ in range(200):
+                row = await pg_pool.fetchrow(
+                    "SELECT round_id, drawn, register_units FROM inspection_rounds "
+                    "WHERE started_at >= $1", before.replace(microsecond=0))
+                if row is not None:
+                    break
+                await asyncio.sleep(0.05)
+            assert row is not None, "the triggered round recorded no draw"
+            assert row["round_id"].startswith("inspection-round-")
+            assert len(row["drawn"]) == 1 and set(row["drawn"]) <= set(row["register_units"])
+            await client.get_workflow_handle(row["round_id"]).terminate("test over")
+    finally:
+        await handle.delete()

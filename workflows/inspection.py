@@ -1,0 +1,363 @@
+"""`InspectionRoundWorkflow`: one inspection round (明查暗访督查, RULES.md §13, R-40).
+
+Started monthly by the Temporal Schedule `inspection-rounds` (scripts/schedules.py), or by hand
+(`POST /v1/inspections`). The round:
+
+1. reads the unit register and the previous round's units with findings (activity
+   `prepare_inspection_round`);
+2. draws the units to inspect: every unit with findings in the previous round, plus units drawn
+   at random from the rest of the register, up to the set proportion (`draw_units`). The
+   randomness is a seed taken from `workflow.random()` and fed to `random.Random(seed)`, so the
+   draw is deterministic on replay, and the seed and both lists go into the history (activity
+   `record_inspection_draw`, which also stores them in PostgreSQL) for auditors to re-check;
+3. waits for the inspectors' findings (Update `submit-finding`): each one becomes a complaint
+   with channel `inspection` (activity `file_inspection_finding`, which runs the intake and
+   starts its `ComplaintWorkflow`);
+4. closes on the Update `close-round`, or by itself `window_days` after it started, and records
+   the units with findings (activity `close_inspection_round`): the next round includes them.
+
+Messages: Updates `submit-finding`, `close-round`; Query `state`. No finding's facts pass
+through here: the API stores them in PostgreSQL and the Update carries the finding's id and a
+non-personal summary only (R-32, R-33).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from pydantic import BaseModel, ConfigDict, Field
+
+    from domain.models import Actor, Category, Grade, Role
+
+#: Activity options, declared once (the side effects retry while PostgreSQL is down).
+SIDE_EFFECT: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1),
+                                maximum_interval=timedelta(minutes=1)),
+}
+#: Filing a finding runs the intake and waits for the new case's registration.
+FILING: dict[str, Any] = {
+    "start_to_close_timeout": timedelta(minutes=1),
+    "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=1),
+                                maximum_interval=timedelta(minutes=1)),
+}
+
+SYSTEM = Actor(id="system", role=Role.SYSTEM)
+
+#: Who may submit findings and close a round: the inspectors (the supervision office).
+INSPECTOR_ROLES = frozenset({Role.SUPERVISOR})
+
+
+class Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ messages
+
+
+class InspectionRoundInput(Msg):
+    """Start input (the schedule's action carries it)."""
+
+    center: str = Field(default="default", description="The center whose units are inspected.")
+    proportion_percent: int = Field(default=30, ge=1, le=100,
+                                    description="Share of the register drawn (按比例随机抽取).")
+    min_units: int = Field(default=1, ge=0, le=1000, description="Draw at least this many.")
+    window_days: int = Field(default=25, ge=1, le=366,
+                             description="The round closes by itself this many days after it "
+                             "started (before next month's round).")
+
+
+class PrepareInput(Msg):
+    round_id: str
+    center: str
+    started_at: datetime
+
+
+class RoundSetup(Msg):
+    """What a draw is made from."""
+
+    register_units: list[str] = Field(description="Active units subject to inspection, by code.")
+    previous_round: str | None = None
+    previous_units_with_findings: list[str] = Field(default_factory=list)
+
+
+class Draw(Msg):
+    """The outcome of `draw_units`."""
+
+    seed: int
+    size: int = Field(description="Target size: max(min_units, ceil(proportion × register)), "
+                      "at most the register, at least the mandatory units.")
+    mandatory: list[str] = Field(description="Units with findings in the previous round that "
+                                 "are in the register: always included.")
+    not_in_register: list[str] = Field(default_factory=list,
+                                       description="Previous units with findings no longer in "
+                                       "the register (cannot be inspected).")
+    drawn: list[str] = Field(description="All units to inspect, sorted.")
+
+
+class DrawRecord(Msg):
+    """`record_inspection_draw`'s input: everything an auditor needs to re-check the draw."""
+
+    round_id: str
+    center: str
+    started_at: datetime
+    closes_at: datetime
+    proportion_percent: int
+    min_units: int
+    register_units: list[str]
+    previous_round: str | None
+    draw: Draw
+
+
+class SubmitFindingInput(Msg):
+    """`submit-finding`: a finding already stored in PostgreSQL (facts stay there)."""
+
+    actor: Actor
+    finding_id: str = Field(min_length=1, max_length=64)
+    unit: str = Field(min_length=1, max_length=64, description="The unit found at fault.")
+    category: Category
+    grade: Grade = Grade.BASIC
+    summary: str = Field(min_length=1, max_length=500, description="Non-personal summary.")
+
+
+class FileFindingInput(Msg):
+    round_id: str
+    center: str
+    finding_id: str
+    actor: Actor
+
+
+class FileFindingResult(Msg):
+    number: str = Field(description="The complaint the finding became.")
+
+
+class FindingRecord(Msg):
+    finding_id: str
+    unit: str
+    category: Category
+    grade: Grade
+    summary: str
+    at: datetime
+    by: Actor
+    number: str | None = Field(default=None, description="The complaint, once filed.")
+
+
+class CloseRoundInput(Msg):
+    actor: Actor
+    comment: str = Field(default="", max_length=2000)
+
+
+class CloseRecord(Msg):
+    round_id: str
+    closed_at: datetime
+    closed_by: str
+    units_with_findings: list[str]
+
+
+class RoundState(Msg):
+    """The `state` Query and the workflow's result (non-personal)."""
+
+    round_id: str
+    center: str
+    status: str = Field(description="drawing | open | closed")
+    started_at: datetime
+    closes_at: datetime
+    proportion_percent: int
+    min_units: int
+    register_units: list[str] = Field(default_factory=list)
+    previous_round: str | None = None
+    draw: Draw | None = None
+    findings: list[FindingRecord] = Field(default_factory=list)
+    units_with_findings: list[str] = Field(default_factory=list)
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    comment: str = ""
+
+
+# ------------------------------------------------------------------ the draw (pure)
+
+
+def draw_size(register_size: int, proportion_percent: int, min_units: int) -> int:
+    """ceil(proportion × register), at least `min_units`, at most the register (integer math)."""
+    by_share = (proportion_percent * register_size + 99) // 100
+    return min(register_size, max(min_units, by_share))
+
+
+def draw_units(register_units: list[str], previous: list[str], *, proportion_percent: int,
+               min_units: int, seed: int) -> Draw:
+    """Draw the units to inspect (R-40): the previous round's units with findings, always, and
+    the rest at random from the register with `random.Random(seed)`, up to the target size.
+
+    Deterministic for a given input and seed: an auditor re-runs it from the recorded values.
+    """
+    pool = sorted(set(register_units))
+    mandatory = sorted(set(previous) & set(pool))
+    gone = sorted(set(previous) - set(pool))
+    size = max(draw_size(len(pool), proportion_percent, min_units), len(mandatory))
+    rest = [u for u in pool if u not in mandatory]
+    picked = random.Random(seed).sample(rest, size - len(mandatory))
+    return Draw(seed=seed, size=size, mandatory=mandatory, not_in_register=gone,
+                drawn=sorted(mandatory + picked))
+
+
+# ------------------------------------------------------------------ the workflow
+
+
+@workflow.defn(name="InspectionRoundWorkflow")
+class InspectionRoundWorkflow:
+    """One inspection round; see the module docstring for its messages."""
+
+    def __init__(self) -> None:
+        self.s: RoundState | None = None
+        self._closing: CloseRoundInput | None = None
+        self._filing = 0
+
+    @workflow.run
+    async def run(self, inp: InspectionRoundInput) -> RoundState:
+        info, now = workflow.info(), workflow.now()
+        round_id = info.workflow_id
+        s = RoundState(
+            round_id=round_id, center=inp.center, status="drawing", started_at=now,
+            closes_at=now + timedelta(days=inp.window_days),
+            proportion_percent=inp.proportion_percent, min_units=inp.min_units,
+        )
+        self.s = s
+        setup: RoundSetup = await workflow.execute_activity(
+            "prepare_inspection_round",
+            PrepareInput(round_id=round_id, center=inp.center, started_at=now),
+            result_type=RoundSetup, **SIDE_EFFECT,
+        )
+        seed = workflow.random().getrandbits(63)
+        s.draw = draw_units(setup.register_units, setup.previous_units_with_findings,
+                            proportion_percent=inp.proportion_percent, min_units=inp.min_units,
+                            seed=seed)
+        s.register_units, s.previous_round = setup.register_units, setup.previous_round
+        await workflow.execute_activity(
+            "record_inspection_draw",
+            DrawRecord(round_id=round_id, center=inp.center, started_at=now,
+                       closes_at=s.closes_at, proportion_percent=inp.proportion_percent,
+                       min_units=inp.min_units, register_units=setup.register_units,
+                       previous_round=setup.previous_round, draw=s.draw),
+            **SIDE_EFFECT,
+        )
+        s.status = "open"
+        workflow.set_current_details(
+            f"**{round_id}** · 抽查 {len(s.draw.drawn)}/{len(setup.register_units)} 个单位 units"
+            f"\n\n{', '.join(s.draw.drawn) or '—'}"
+        )
+        try:
+            await workflow.wait_condition(
+                lambda: self._closing is not None, timeout=s.closes_at - workflow.now()
+            )
+        except TimeoutError:
+            self._closing = CloseRoundInput(actor=SYSTEM, comment="期满自动结束 window ended")
+        # Findings being filed finish first; a closing round takes no new ones.
+        await workflow.wait_condition(lambda: self._filing == 0)
+        self._close()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await workflow.execute_activity(
+            "close_inspection_round",
+            CloseRecord(round_id=round_id, closed_at=s.closed_at or workflow.now(),
+                        closed_by=s.closed_by or "system",
+                        units_with_findings=s.units_with_findings),
+            **SIDE_EFFECT,
+        )
+        return s
+
+    @property
+    def state(self) -> RoundState:
+        if self.s is None:
+            raise ApplicationError("the round is starting", type="invalid_state")
+        return self.s
+
+    def _close(self) -> None:
+        s = self.state
+        if s.status == "closed":
+            return
+        closing = self._closing or CloseRoundInput(actor=SYSTEM)
+        s.status, s.closed_at = "closed", workflow.now()
+        s.closed_by, s.comment = closing.actor.id, closing.comment
+        s.units_with_findings = sorted({f.unit for f in s.findings if f.number is not None})
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update(
+        name="submit-finding",
+        description="督查发现 Record a finding about a drawn unit; it becomes a complaint with "
+        "channel `inspection` (R-40).",
+    )
+    async def submit_finding(self, inp: SubmitFindingInput) -> FindingRecord:
+        s = self.state
+        if s.status != "open":  # a close-round accepted in the same task ran first
+            raise ApplicationError(f"round {s.round_id} is {s.status}; it takes no findings",
+                                   type="invalid_status")
+        record = FindingRecord(finding_id=inp.finding_id, unit=inp.unit, category=inp.category,
+                               grade=inp.grade, summary=inp.summary, at=workflow.now(),
+                               by=inp.actor)
+        s.findings.append(record)
+        self._filing += 1
+        try:
+            result: FileFindingResult = await workflow.execute_activity(
+                "file_inspection_finding",
+                FileFindingInput(round_id=s.round_id, center=s.center,
+                                 finding_id=inp.finding_id, actor=inp.actor),
+                result_type=FileFindingResult, **FILING,
+            )
+        except Exception as e:
+            s.findings.remove(record)  # not filed: the round does not count it
+            raise ApplicationError(f"the finding could not be filed: {e}",
+                                   type="invalid_body") from None
+        finally:
+            self._filing -= 1
+        record.number = result.number
+        return record
+
+    @submit_finding.validator
+    def _validate_submit_finding(self, inp: SubmitFindingInput) -> None:
+        s = self.state
+        if inp.actor.role not in INSPECTOR_ROLES:
+            raise ApplicationError(f"role {inp.actor.role.value!r} may not submit findings",
+                                   type="forbidden")
+        if s.status != "open" or self._closing is not None:
+            raise ApplicationError(f"round {s.round_id} is {s.status if s.status != 'open' else 'closing'}; "
+                                   "it takes no findings", type="invalid_status")
+        assert s.draw is not None
+        if inp.unit not in s.draw.drawn:
+            raise ApplicationError(f"unit: {inp.unit!r} was not drawn for this round; drawn: "
+                                   + (", ".join(s.draw.drawn) or "none"), type="invalid_body")
+        if any(f.finding_id == inp.finding_id for f in s.findings):
+            raise ApplicationError(f"finding {inp.finding_id} is already recorded",
+                                   type="invalid_state")
+
+    @workflow.update(
+        name="close-round",
+        description="结束本轮 Close the round; its units with findings are inspected again next "
+        "round (R-40).",
+    )
+    async def close_round(self, inp: CloseRoundInput) -> RoundState:
+        self._closing = inp
+        await workflow.wait_condition(lambda: self._filing == 0)
+        self._close()
+        return self.state
+
+    @close_round.validator
+    def _validate_close_round(self, inp: CloseRoundInput) -> None:
+        s = self.state
+        if inp.actor.role not in INSPECTOR_ROLES:
+            raise ApplicationError(f"role {inp.actor.role.value!r} may not close a round",
+                                   type="forbidden")
+        if s.status != "open" or self._closing is not None:
+            raise ApplicationError(f"round {s.round_id} is not open", type="invalid_status")
+
+    # ------------------------------------------------------------------ query
+
+    @workflow.query(name="state", description="The round: draw, findings, status.")
+    def get_state(self) -> RoundState:
+        return self.state
