@@ -82,6 +82,15 @@ FROM notifications WHERE number = $1 ORDER BY id
 # The chain must be linear: one archiving transaction at a time reads the last hash and
 # appends. EXCLUSIVE mode blocks other writers but not readers.
 LOCK_ARCHIVES = "LOCK TABLE archives IN EXCLUSIVE MODE"
+SELECT_EVIDENCE = """
+SELECT id, provided_by, filename, description, summary, kind, content_type, size, sha256,
+       uploaded_by, uploaded_role, uploaded_unit, uploaded_at, shared, shared_by, shared_at
+FROM evidence WHERE number = $1 ORDER BY id
+"""
+SELECT_LINKS = """
+SELECT from_number, kind, to_number, from_center, to_center, created_by, created_at
+FROM case_links WHERE from_number = $1 OR to_number = $1 ORDER BY created_at
+"""
 SELECT_LAST_HASH = "SELECT sha256 FROM archives ORDER BY id DESC LIMIT 1"
 # A round trip through jsonb, so the hashed text is exactly what the stored document gives back.
 NORMALIZE_JSONB = "SELECT $1::jsonb"
@@ -160,6 +169,12 @@ async def gather_file(conn: Connection, state: CaseState, history: dict[str, Any
         "complainant": complainant,
         "events": [record(r) for r in await conn.fetch(SELECT_EVENTS, state.number)],
         "notifications": [record(r) for r in await conn.fetch(SELECT_NOTIFICATIONS, state.number)],
+        # The evidence list (the files stay in the evidence store, named by their SHA-256) and
+        # the links to cases at other centers (R-12, R-46). A forward's link is written by the
+        # API right after the forward, so it may postdate the forwarded case's archive; the
+        # receiving case's archive always carries it.
+        "evidence": [record(r) for r in await conn.fetch(SELECT_EVIDENCE, state.number)],
+        "links": [record(r) for r in await conn.fetch(SELECT_LINKS, state.number)],
         "history": history,
     }
 
