@@ -74,6 +74,12 @@ TAGS = [
     {"name": "archive", "description": "Archived case files (R-35): read (logged), verify, "
                                        "timeline from the archived history."},
     {"name": "audit", "description": "The access log: who read personal data, when, which case."},
+    {"name": "supervision", "description": "督办台账 The supervision board: supervised and overdue "
+                                           "cases, why, and their warning level (R-29, R-30)."},
+    {"name": "units", "description": "单位名录 The unit register inspections draw from (R-40)."},
+    {"name": "inspections", "description": "明查暗访 Inspection rounds: the draw, findings, closing "
+                                           "(R-40)."},
+    {"name": "dashboard", "description": "The leaders' dashboard page (server-rendered charts)."},
 ]
 
 
