@@ -56,9 +56,20 @@ Connection = asyncpg.Connection | PoolConnectionProxy
 # ------------------------------------------------------------------ JSON codec
 
 
+def _scrub(value: Any) -> Any:
+    """U+0000 cannot be stored in jsonb: replace it, so a projection can never be refused."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def json_dumps(value: Any) -> str:
     """Encode a Python object for a `json`/`jsonb` parameter (UTF-8 text, not `\\u` escapes)."""
-    return json.dumps(value, ensure_ascii=False)
+    return json.dumps(_scrub(value), ensure_ascii=False)
 
 
 async def init_connection(conn: Connection) -> None:

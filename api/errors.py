@@ -249,6 +249,13 @@ def install(app: FastAPI) -> None:
     async def _temporal(_: Request, e: TemporalError) -> JSONResponse:
         return render(from_temporal(e))
 
+    @app.exception_handler(asyncpg.exceptions.DataError)
+    async def _bad_data(_: Request, e: Exception) -> JSONResponse:
+        # Input PostgreSQL cannot store (e.g. U+0000 in a query string): the caller's mistake.
+        log.info("refused data: %s: %s", type(e).__name__, e)
+        return render(ApiError(422, "validation_error", "a value cannot be stored or searched: "
+                                                        "remove control characters"))
+
     for exc in _DB_DOWN:
 
         @app.exception_handler(exc)

@@ -7,11 +7,12 @@ PostgreSQL.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Channel(StrEnum):
@@ -274,7 +275,41 @@ class DeadlineState(StrEnum):
     EXPIRED = "expired"
 
 
-class Model(BaseModel):
+#: C0 control characters other than tab, newline and carriage return, and DEL. PostgreSQL text
+#: and jsonb refuse U+0000, so one of these in a note would stop a case's projection for good.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _find_control_character(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        m = _CONTROL.search(value)
+        return f"{path or 'input'}: control character U+{ord(m.group()):04X} is not allowed" if m else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _find_control_character(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+class TextGuard(BaseModel):
+    """Refuses control characters anywhere in the input, naming the field."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_control_characters(cls, data: Any) -> Any:
+        problem = _find_control_character(data, "") if isinstance(data, dict) else None
+        if problem:
+            raise ValueError(problem)
+        return data
+
+
+class Model(TextGuard):
     """Base for every message: unknown fields are refused, so a typo is an error, not a no-op."""
 
     model_config = ConfigDict(extra="forbid")
@@ -424,20 +459,20 @@ ACTION_INPUTS: dict[Action, type[ActionInput]] = {
 # --- signal inputs (validated inside the handler; a bad one is recorded as ignored) ------
 
 
-class DecideExtensionInput(BaseModel):
+class DecideExtensionInput(TextGuard):
     approved: bool
     days: int | None = Field(default=None, ge=1, le=20)
     comment: str = Field(default="", max_length=2000)
     actor: Actor | None = None
 
 
-class EscalateInput(BaseModel):
+class EscalateInput(TextGuard):
     reason: str = Field(min_length=1, max_length=2000)
     source: EscalationSource = EscalationSource.MANUAL
     actor: Actor | None = None
 
 
-class DuplicateLinkedInput(BaseModel):
+class DuplicateLinkedInput(TextGuard):
     """Internal signal from a duplicate case to its primary (R-45)."""
 
     number: str

@@ -245,3 +245,13 @@ async def test_register_takes_a_new_number_when_the_sequence_was_set_back(stack:
     mine = await stack.client.get_workflow_handle(case["number"]).query("state")
     assert mine["complainant_ref"] == (await stack.row(case["number"]))["complainant_ref"]
     assert (await stack.row(taken[1]))["complainant_ref"] == "cref-outside"
+
+
+async def test_control_characters_refused_with_the_field_named(stack: Stack) -> None:
+    """U+0000 cannot be stored by PostgreSQL: refused at the door, never a 500 or a stuck case."""
+    body = intake_body(facts="事实\u0000理由")
+    r = await stack.http.post("/v1/complaints", json=body, headers=auth("intake"))
+    assert r.status_code == 422, r.text
+    assert "facts" in r.text and "U+0000" in r.text
+    r = await stack.http.get("/v1/complaints", params={"q": "a\u0000b"}, headers=auth("handler"))
+    assert r.status_code == 422, r.text

@@ -542,3 +542,16 @@ async def test_explanation_without_request_refused(client, task_queue, env):
         with pytest.raises(WorkflowUpdateFailedError) as e:
             await act(h, Action.RECORD_INVESTIGATION, HANDLER, kind="explanation_received", note="x")
         assert "no request for documents" in str(e.value.cause)
+
+
+async def test_control_characters_refused_by_updates_and_ignored_in_signals(client, task_queue, env):
+    async with running_worker(client, task_queue):
+        h = await start_case(client, task_queue, received_at=await now(env))
+        with pytest.raises(Exception) as e:  # refused before it reaches the case
+            await act(h, Action.REJECT, HANDLER, reason="x\u0000", basis="b", guidance="g")
+        assert "U+0000" in str(e.value) or "U+0000" in str(getattr(e.value, "cause", ""))
+        await h.signal("escalate", {"reason": "媒体\u0000曝光", "source": "media"})
+        await env.sleep(timedelta(seconds=1))
+        s = await state(h)
+        assert s.status.value == "registered" and not s.escalations
+        assert "U+0000" in s.ignored_signals[-1].reason
