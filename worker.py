@@ -12,6 +12,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from datetime import datetime, timedelta
 
 from temporalio.client import Client
@@ -54,8 +55,18 @@ async def open_pool(settings: Settings) -> object | None:
     return await create_pool(settings)
 
 
+def enable_bytecode_cache(settings: Settings) -> None:
+    """The workflow sandbox re-imports the workflow module for every new case in the cache;
+    without bytecode (PYTHONDONTWRITEBYTECODE set) each import compiles it again, about a third
+    of the worker's CPU under load (docs/performance.md). Keep bytecode in a folder of our own."""
+    if sys.dont_write_bytecode:
+        sys.pycache_prefix = str(settings.data_dir / "pycache")
+        sys.dont_write_bytecode = False
+
+
 async def main(log_only: bool = False) -> None:
     settings = get_settings()
+    enable_bytecode_cache(settings)
     client = await connect(settings)
     pool = None if log_only else await open_pool(settings)
     stop = asyncio.Event()

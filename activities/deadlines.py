@@ -43,7 +43,8 @@ def compute(spec: DeadlineSpec) -> ComputedDeadline:
         if candidate > spec.start:  # no reminder that would be due before the clock started
             remind_at = candidate
     return ComputedDeadline(
-        kind=spec.kind, due_at=due.due_at, remind_at=remind_at, provisional=due.provisional
+        kind=spec.kind, start=spec.start, due_at=due.due_at, remind_at=remind_at,
+        provisional=due.provisional,
     )
 
 

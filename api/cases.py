@@ -8,7 +8,6 @@ Temporal or the worker is down.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import hmac
@@ -17,6 +16,7 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities.deadlines import compute as compute_deadline
 from api import jurisdiction, repo
 from api.auth import User
 from api.errors import ApiError, from_not_allowed, not_found, temporal_call, validation_error
@@ -58,6 +59,7 @@ from domain.models import (
     Category,
     ComplaintInput,
     DeadlineKind,
+    DeadlineSpec,
     Form,
     ForwardInput,
     Grade,
@@ -186,6 +188,16 @@ def _label(labels: dict[Any, str], enum: type[Any], value: str | None) -> str:
         return value or ""
 
 
+def registration_deadlines(row: Mapping[str, Any]) -> dict[str, datetime]:
+    """The clocks a new case opens (acceptance, R-10), as the workflow will compute them."""
+    policy = policies.get(row["policy"], row["policy_version"])
+    limit = policy.limit(DeadlineKind.ACCEPTANCE)
+    due = compute_deadline(DeadlineSpec(
+        kind=DeadlineKind.ACCEPTANCE, start=row["received_at"], amount=limit.amount, unit=limit.unit,
+    ))
+    return {DeadlineKind.ACCEPTANCE.value: due.due_at.astimezone(BEIJING)}
+
+
 class CaseService:
     """One request's view of the system: the pool, the Temporal client and the settings."""
 
@@ -256,25 +268,6 @@ class CaseService:
             return bool(inp.complainant_ref == complainant_ref)
         return False
 
-    async def _registered(self, number: str) -> CaseState | None:
-        """The state once the workflow has registered the case (deadlines computed), or None."""
-        loop = asyncio.get_running_loop()
-        until = loop.time() + self.timeout
-        delay = 0.02
-        while (left := until - loop.time()) > 0.05:
-            try:
-                state = await self.query(number, timeout=left)
-            except ApiError as e:
-                if e.code != "case_not_ready":
-                    log.warning("deadlines of %s not available: %s", number, e.message)
-                    return None
-            else:
-                if any(a.action == "register" for a in state.actions):
-                    return state
-            await asyncio.sleep(min(delay, max(until - loop.time(), 0)))
-            delay = min(delay * 2, 0.25)
-        return None
-
     # ------------------------------------------------------------------ intake
 
     async def register(
@@ -302,15 +295,11 @@ class CaseService:
         else:
             raise number_conflict()
         await self.pool.execute(repo.MARK_STARTED, row["number"])
-        state = await self._registered(row["number"])
-        deadlines = {
-            d.kind.value: d.due_at.astimezone(BEIJING)
-            for d in (state.open_deadlines() if state else [])
-        }
+        # The answer does not wait for the workflow: the acceptance deadline is computed by the
+        # same pure function the workflow's deadline activity runs, on the same inputs.
         return ComplaintCreated(
-            number=row["number"], access_code=code,
-            status=state.status if state else Status.REGISTERED,
-            grade=state.grade if state else Grade(row["grade"]), deadlines=deadlines,
+            number=row["number"], access_code=code, status=Status.REGISTERED,
+            grade=Grade(row["grade"]), deadlines=registration_deadlines(row),
             center=row["center"],
         )
 

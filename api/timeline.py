@@ -8,7 +8,8 @@ The history is the source of truth: every entry points at the history event it c
   and its result, the `CaseState` after it, or the failure that refused it.
 - `WorkflowExecutionSignaled`: a decision sent as a Signal (input, sender identity).
 - `TimerFired`: a durable timer woke the case (a reminder or due instant).
-- `ActivityTaskScheduled`/`Completed` of `compute_deadlines`: the exact due instants computed.
+- `ActivityTaskScheduled`/`Completed` of `compute_deadlines` (or, for cases started under the
+  `local-activities-2026-11` patch, its local-activity marker): the exact due instants computed.
 - The `CaseState` snapshots the workflow wrote into its history (Update results, the inputs of
   `project_case` and `archive_case`, the workflow result): the newest one gives the action
   records (status before → after, what the workflow recorded, system events such as
@@ -370,6 +371,20 @@ class HistoryReader:
                 elif name == "archive_case":
                     out = await self._first(act.result)
                     r.archive = {**out, "archived_at": t} if isinstance(out, dict) else None
+            elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+                # Cases started under the `local-activities-2026-11` patch compute deadlines in a
+                # local activity: its result is a marker; each result echoes its clock's start.
+                m = e.marker_recorded_event_attributes
+                if m.marker_name == "core_local_activity" and "result" in m.details:
+                    data = await self._first(m.details["data"]) if "data" in m.details else None
+                    if isinstance(data, dict) and data.get("activity_type") == "compute_deadlines":
+                        out = await self._first(m.details["result"])
+                        results = out.get("deadlines", []) if isinstance(out, dict) else []
+                        specs = [{"kind": x.get("kind"), "start": x.get("start")} for x in results]
+                        # Attributed to the workflow time of the task that ran it (the handler's
+                        # `workflow.now()`), not to when the marker was written.
+                        at = wft_started[-1][1] if wft_started else t
+                        r.computed.append(_Computed(at=at, specs=specs, results=results))
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
                 r.closed_at = t
                 keep(await self._first(e.workflow_execution_completed_event_attributes.result))

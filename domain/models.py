@@ -670,6 +670,7 @@ class DeadlineSpec(Model):
 
 class ComputedDeadline(Model):
     kind: DeadlineKind
+    start: datetime | None = Field(default=None, description="The clock's start, echoed for the timeline.")
     due_at: datetime
     remind_at: datetime | None
     provisional: bool

@@ -108,8 +108,8 @@ async def test_no_worker_answers_503_within_the_deadline(stack: Stack) -> None:
     async with asgi_client(app) as http:
         t0 = time.monotonic()
         created = await http.post("/v1/complaints", json=intake_body(), headers=auth("intake"))
-        # Registered (PostgreSQL and the workflow start need no worker); deadlines unknown yet.
-        assert created.status_code == 201 and created.json()["deadlines"] == {}
+        # Registered (PostgreSQL and the workflow start need no worker), with its deadline.
+        assert created.status_code == 201 and set(created.json()["deadlines"]) == {"acceptance"}
         assert time.monotonic() - t0 < 1.5 + SLACK
         n = created.json()["number"]
         t0 = time.monotonic()

@@ -24,11 +24,15 @@ from tests.workflows.helpers import (
 )
 
 HERE = Path(__file__).parent
+#: Prefix of the recorded workflow ids: bump it for each new workflow shape and keep the older
+#: files, so the replay test covers cases started under every shape (H: regular activities;
+#: H2: patch `local-activities-2026-11`).
+PREFIX = "H2"
 TQ = "record-histories"
 
 
 async def referral_no_response(env, c):
-    h = await start_case(c, TQ, received_at=await env.get_current_time(), number="H-REFERRAL")
+    h = await start_case(c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-REFERRAL")
     await act(h, Action.ACCEPT, HANDLER, route="referral")
     await act(h, Action.SUBMIT_OPINION, HANDLER, handling_unit="tax-bureau", opinion="转税务局")
     await act(h, Action.APPROVE_OPINION, LEADER, approved=True)
@@ -49,14 +53,14 @@ async def referral_no_response(env, c):
 
 
 async def rejected(env, c):
-    h = await start_case(c, TQ, received_at=await env.get_current_time(), number="H-REJECTED")
+    h = await start_case(c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-REJECTED")
     await act(h, Action.REJECT, HANDLER, reason="不属于受理范围", basis="第三条", guidance="请向法院起诉")
     return h
 
 
 async def appeal_rehandle(env, c):
     h = await start_case(
-        c, TQ, received_at=await env.get_current_time(), number="H-APPEAL", category=Category.RETALIATION
+        c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-APPEAL", category=Category.RETALIATION
     )
     await act(h, Action.ACCEPT, HANDLER, route="self")
     await act(
@@ -79,8 +83,8 @@ async def appeal_rehandle(env, c):
 
 
 async def duplicate(env, c):
-    p = await start_case(c, TQ, received_at=await env.get_current_time(), number="H-PRIMARY")
-    d = await start_case(c, TQ, received_at=await env.get_current_time(), number="H-DUPLICATE")
+    p = await start_case(c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-PRIMARY")
+    d = await start_case(c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-DUPLICATE")
     await act(d, Action.LINK_DUPLICATE, HANDLER, primary=p.id)
     await act(p, Action.FORWARD, HANDLER, to="市市场监管局", reason="职责")
     return d, p
