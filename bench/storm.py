@@ -1,0 +1,145 @@
+"""Deadline storm: 1,000 cases whose acceptance deadline falls on the same instant.
+
+    python -m bench.storm [--cases 1000] [--lead 150]
+
+On the `make run` stack (processes; the `bench` policy: acceptance 2 minutes from receipt, no
+reminders), starts `--cases` complaint workflows whose `received_at` is the due instant minus 2
+minutes, the due instant being `--lead` seconds after the start of the run. Then it watches the
+read model: how long after the instant every case is marked overdue and escalated
+(`overdue AND supervised`), how late each timer fired (the `overdue` action's time in
+`case_events`) and how late its projection landed; and checks "exactly once": one `overdue`
+action per case, one overdue warning to the handler and one to the supervisor, one escalation.
+Goal: every case within 30 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+
+from bench.common import header, pct
+from bench.stack import DevServer, stack
+from domain.models import Actor, Category, Channel, ComplaintInput, Form, Grade, Role
+
+INTAKE = Actor(id="bench-intake", role=Role.INTAKE)
+
+
+async def start_cases(client: object, n: int, due: datetime, concurrency: int = 32) -> float:
+    """Start `n` workflows (the API's start input, no personal data) due at `due`; seconds."""
+    from temporalio.client import Client
+
+    assert isinstance(client, Client)
+    received = due - timedelta(minutes=2)
+    run = uuid.uuid4().hex[:6]
+    queue = asyncio.Queue[int]()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def one() -> None:
+        while not queue.empty():
+            i = queue.get_nowait()
+            number = f"TS-STORM-{run}-{i:05d}"
+            inp = ComplaintInput(
+                number=number, complainant_ref=f"cref-{uuid.uuid4().hex}",
+                channel=Channel.HOTLINE, form=Form.WRITTEN, category=Category.ATTITUDE,
+                grade=Grade.BASIC, respondent_unit="tax-bureau",
+                respondent_unit_name="某区税务局", summary="服务态度差 · 某区税务局",
+                received_at=received, registered_by=INTAKE, policy="bench",
+            )
+            await client.start_workflow("ComplaintWorkflow", inp, id=number,
+                                        task_queue="complaints")
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(concurrency)))
+    return time.perf_counter() - t0
+
+
+async def measure(temporal: DevServer, pg_url: str, n: int, lead: float) -> None:
+    client = await temporal.client()
+    pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=2)
+    assert pool is not None
+    due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
+    took = await start_cases(client, n, due)
+    print(f"   {n} cases started in {took:.1f} s, all due at {due.isoformat()}")
+    while await pool.fetchval("SELECT count(*) FROM complaints WHERE version > 0") < n:
+        if datetime.now(UTC) > due - timedelta(seconds=5):
+            print("   WARNING: registration not finished 5 s before the due instant")
+            break
+        await asyncio.sleep(0.5)
+    ready = (due - datetime.now(UTC)).total_seconds()
+    print(f"   registered and projected {ready:.1f} s before the due instant")
+    if ready < 0:
+        print("   WARNING: the storm overlaps registration; raise --lead")
+    await asyncio.sleep(max(ready, 0))
+
+    marks: dict[int, float] = {}
+    all_done = None
+    while True:
+        done = await pool.fetchval(
+            "SELECT count(*) FROM complaints WHERE overdue AND supervised")
+        since = (datetime.now(UTC) - due).total_seconds()
+        for pctg in (50, 90, 99, 100):
+            if pctg not in marks and done >= n * pctg / 100:
+                marks[pctg] = since
+        if done >= n:
+            all_done = since
+            break
+        if since > 300:
+            print(f"   gave up after {since:.0f} s: {done}/{n} overdue")
+            break
+        await asyncio.sleep(0.2)
+    fired = [r["late"] for r in await pool.fetch(
+        "SELECT extract(epoch FROM at - $1) AS late FROM case_events WHERE action = 'overdue'",
+        due)]
+    projected = [r["late"] for r in await pool.fetch(
+        "SELECT extract(epoch FROM updated_at - $1) AS late FROM complaints WHERE overdue", due)]
+    once = await pool.fetchrow("""
+        SELECT
+          (SELECT count(*) FROM (SELECT number FROM case_events WHERE action = 'overdue'
+                                 GROUP BY number HAVING count(*) <> 1) x) AS not_once,
+          (SELECT count(*) FROM notifications WHERE kind = 'overdue') AS overdue_notes,
+          (SELECT count(DISTINCT (number, recipient)) FROM notifications
+            WHERE kind = 'overdue') AS overdue_distinct,
+          (SELECT count(*) FROM notifications WHERE kind = 'escalated') AS escalated_notes
+    """)
+    assert once is not None
+    print("   marked overdue and escalated (read model), seconds after the due instant: "
+          + ", ".join(f"{p}% {marks[p]:.1f}" for p in sorted(marks)))
+    print(f"   timer fired late by: p50 {pct(fired, 50):.2f} s, p99 {pct(fired, 99):.2f} s, "
+          f"max {max(fired, default=float('nan')):.2f} s ({len(fired)} overdue actions)")
+    print(f"   projection landed late by: p50 {pct(projected, 50):.2f} s, "
+          f"p99 {pct(projected, 99):.2f} s, max {max(projected, default=float('nan')):.2f} s")
+    print(f"   exactly once: cases without exactly one overdue action {once['not_once']}; "
+          f"overdue warnings {once['overdue_notes']} (expected {2 * n}, distinct "
+          f"{once['overdue_distinct']}); escalations {once['escalated_notes']} (expected {n})")
+    ok = (all_done is not None and all_done <= 30 and once["not_once"] == 0
+          and len(fired) == n and once["overdue_notes"] == 2 * n
+          and once["escalated_notes"] == n)
+    print(f"   STORM: all {n} within {all_done if all_done is not None else float('nan'):.1f} s "
+          f"(goal ≤ 30 s): {'met' if ok else 'NOT met'}")
+    await pool.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--lead", type=float, default=150,
+                        help="seconds from the start to the common due instant")
+    parser.add_argument("--bytecode-cache", action="store_true",
+                        help="children read and write bytecode (see bench.stack.stack)")
+    args = parser.parse_args()
+    header(f"bench.storm: {args.cases} cases due at the same instant")
+    with stack(policy="bench", bytecode_cache=args.bytecode_cache) as s:
+        s.worker()
+        asyncio.run(measure(s.temporal, s.pg.url, args.cases, args.lead))
+    header("bench.storm done")
+
+
+if __name__ == "__main__":
+    main()
