@@ -25,7 +25,7 @@ from api.routes.stats import FIGURE_ROLES, UnitQuery, scope_unit
 from api.schemas import R401, R403, R422, R503
 from api.stats import BEIJING, fetch, soon_instant, status_label
 from domain import workdays
-from domain.models import CATEGORY_LABELS, DEADLINE_LABELS, Category, DeadlineKind
+from domain.models import CATEGORY_LABELS, DEADLINE_LABELS, Category, DeadlineKind, EscalationSource
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
 
@@ -45,16 +45,8 @@ class Level(StrEnum):
     NONE = "none"  # supervised, nothing due soon
 
 
-class Reason(StrEnum):
-    """Why a case is supervised (R-29): the escalation sources and the grade."""
-
-    OVERDUE = "overdue"
-    MAJOR = "major"
-    LEADER = "leader"
-    MEDIA = "media"
-    HOT_ISSUE = "hot_issue"
-    APPEAL = "appeal"
-    MANUAL = "manual"
+#: Why a case is supervised (R-29): the workflow's escalation sources (incl. the grade).
+Reason = EscalationSource
 
 
 REASON_LABELS: dict[Reason, str] = {
