@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     max_concurrent_workflow_tasks: int = Field(default=100, description="Worker setting.")
     max_concurrent_activities: int = Field(default=100, description="Worker setting.")
     max_cached_workflows: int = Field(default=1000, description="Worker sticky cache size.")
+    workflow_task_pollers: int = Field(
+        default=16, description="Worker: concurrent workflow-task polls (many timers firing at once)."
+    )
+    activity_task_pollers: int = Field(default=8, description="Worker: concurrent activity-task polls.")
     graceful_shutdown_seconds: float = Field(default=30.0, description="Worker drain time.")
     evidence_dir: Path = Field(
         default=ROOT / ".data" / "evidence",
