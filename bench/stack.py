@@ -137,20 +137,11 @@ class Child:
 # ------------------------------------------------------------------ Temporal
 
 
-SEARCH_ATTRIBUTES = {
-    "ComplaintStatus": "Keyword", "ComplaintCategory": "Keyword", "ComplaintGrade": "Keyword",
-    "HandlingUnit": "Keyword", "RespondentUnit": "Keyword", "ComplaintChannel": "Keyword",
-    "DueAt": "Datetime", "Overdue": "Bool", "Supervised": "Bool",
-}
-
-
 def _search_attributes() -> dict[str, str]:
-    try:  # the launcher's list is the reference; fall back to the copy above
-        from scripts.run_stack import SEARCH_ATTRIBUTES as launcher
+    """The launcher's list (derived from the workflow's search-attribute keys)."""
+    from scripts.run_stack import SEARCH_ATTRIBUTES
 
-        return dict(launcher)
-    except ImportError:
-        return dict(SEARCH_ATTRIBUTES)
+    return dict(SEARCH_ATTRIBUTES)
 
 
 @dataclass

@@ -19,19 +19,14 @@ import sys
 import time
 from pathlib import Path
 
-from config import ROOT, get_settings
+from temporalio.common import SearchAttributeIndexedValueType as Indexed
 
-SEARCH_ATTRIBUTES = {
-    "ComplaintStatus": "Keyword",
-    "ComplaintCategory": "Keyword",
-    "ComplaintGrade": "Keyword",
-    "HandlingUnit": "Keyword",
-    "RespondentUnit": "Keyword",
-    "ComplaintChannel": "Keyword",
-    "DueAt": "Datetime",
-    "Overdue": "Bool",
-    "Supervised": "Bool",
-}
+from config import ROOT, get_settings
+from workflows.complaint import SEARCH_ATTRIBUTES as KEYS
+
+_CLI_TYPES = {Indexed.KEYWORD: "Keyword", Indexed.DATETIME: "Datetime", Indexed.BOOL: "Bool"}
+#: name -> the `temporal` CLI's type name, from the workflow's own keys (DESIGN.md).
+SEARCH_ATTRIBUTES = {k.name: _CLI_TYPES[k.indexed_value_type] for k in KEYS}
 
 
 def temporal_bin() -> str:

@@ -36,14 +36,12 @@ async def register_search_attributes(client: Client) -> None:
     from temporalio.api.enums.v1 import IndexedValueType
     from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 
-    from scripts.run_stack import SEARCH_ATTRIBUTES
+    from workflows.complaint import SEARCH_ATTRIBUTES
 
-    kinds = {"Keyword": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
-             "Datetime": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
-             "Bool": IndexedValueType.INDEXED_VALUE_TYPE_BOOL}
     await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
         namespace=client.namespace,
-        search_attributes={name: kinds[kind] for name, kind in SEARCH_ATTRIBUTES.items()},
+        search_attributes={k.name: IndexedValueType.ValueType(k.indexed_value_type)
+                           for k in SEARCH_ATTRIBUTES},
     ))
 
 
@@ -56,6 +54,6 @@ def task_queue() -> str:
 def client(env: WorkflowEnvironment) -> Client:
     return env.client
 
-from tests.fixtures_pg import *  # noqa: E402,F401,F403
-from tests.fixtures_dev import *  # noqa: E402,F403
 from tests.fixtures_browser import *  # noqa: E402,F403
+from tests.fixtures_dev import *  # noqa: E402,F403
+from tests.fixtures_pg import *  # noqa: E402,F401,F403

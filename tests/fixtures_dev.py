@@ -12,22 +12,7 @@ import pytest_asyncio
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from workflows.complaint import (
-    SA_CATEGORY,
-    SA_CHANNEL,
-    SA_DUE_AT,
-    SA_GRADE,
-    SA_HANDLING_UNIT,
-    SA_OVERDUE,
-    SA_RESPONDENT_UNIT,
-    SA_STATUS,
-    SA_SUPERVISED,
-)
-
-SEARCH_ATTRIBUTE_KEYS = (
-    SA_STATUS, SA_CATEGORY, SA_GRADE, SA_HANDLING_UNIT, SA_RESPONDENT_UNIT, SA_CHANNEL,
-    SA_DUE_AT, SA_OVERDUE, SA_SUPERVISED,
-)
+from workflows.complaint import SEARCH_ATTRIBUTES as SEARCH_ATTRIBUTE_KEYS
 
 
 def free_port() -> int:

@@ -98,6 +98,11 @@ SA_CHANNEL = SearchAttributeKey.for_keyword("ComplaintChannel")
 SA_DUE_AT = SearchAttributeKey.for_datetime("DueAt")
 SA_OVERDUE = SearchAttributeKey.for_bool("Overdue")
 SA_SUPERVISED = SearchAttributeKey.for_bool("Supervised")
+#: All of them, for the launchers that register them (make run, tests, benchmarks).
+SEARCH_ATTRIBUTES = (
+    SA_STATUS, SA_CATEGORY, SA_GRADE, SA_HANDLING_UNIT, SA_RESPONDENT_UNIT, SA_CHANNEL,
+    SA_DUE_AT, SA_OVERDUE, SA_SUPERVISED,
+)
 
 # Activity options, declared once. Deadline computation is pure and quick; the outbox and the
 # read model talk to PostgreSQL and retry with backoff for as long as it is down.
