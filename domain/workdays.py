@@ -31,8 +31,10 @@ __all__ = [
     "add_hours",
     "add_working_days",
     "compute_due",
+    "deadline_end",
     "end_of_day",
     "has_official_data",
+    "is_late",
     "is_working_day",
     "missing_years",
     "reload_calendar",
@@ -207,6 +209,30 @@ def is_working_day(d: date) -> bool:
 def end_of_day(d: date) -> datetime:
     """The end of day ``d`` in Beijing: 23:59:59."""
     return datetime.combine(d, time(23, 59, 59), tzinfo=BEIJING)
+
+
+def deadline_end(due_at: datetime) -> datetime:
+    """The exclusive end of a deadline: the first instant that is late (R-41, R-42).
+
+    A day-based deadline is the end of its day, 24:00 Beijing time, stored as 23:59:59 (see
+    `end_of_day`). For such a ``due_at`` (23:59:59 Beijing, any microseconds) this returns the
+    next day's 00:00 Beijing, so an action at 23:59:59.9 on the due day is on time. Any other
+    ``due_at`` (hour- or minute-based limits) is its own exclusive end.
+    """
+    local = _beijing(due_at)
+    if (local.hour, local.minute, local.second) == (23, 59, 59):
+        nxt = local.date() + timedelta(days=1)
+        return datetime.combine(nxt, time(0, 0), tzinfo=BEIJING)
+    return due_at
+
+
+def is_late(at: datetime, due_at: datetime) -> bool:
+    """Whether an action (or the lack of one) at ``at`` misses the deadline ``due_at``.
+
+    ``at >= deadline_end(due_at)``: the one on-time/late rule, mirrored in SQL by the
+    ``deadline_end(timestamptz)`` function (migrations).
+    """
+    return _beijing(at) >= deadline_end(due_at)
 
 
 def _beijing(dt: datetime) -> datetime:
