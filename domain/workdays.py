@@ -5,8 +5,10 @@ Holiday data per year comes from, in priority order:
 1. ``<year>.toml`` in the holidays directory (``domain/holidays/`` by default, or
    ``$COMPLAINTS_HOLIDAYS_DIR``, or `set_holidays_dir`), see ``domain/holidays/README.md``;
 2. the ``chinese_calendar`` package, for the years it covers;
-3. otherwise Monday to Friday: deadlines computed this way are *provisional* and a warning is
-   logged once per year per process (logger ``domain.workdays``).
+3. otherwise the law's own holidays (`statutory_holidays`: Monday to Friday minus the days that
+   全国年节及纪念日放假办法 fixes, lunar dates and 清明 from the ``lunar_python`` package):
+   deadlines computed this way are *provisional* and a warning is logged once per year per
+   process (logger ``domain.workdays``).
 
 Data is cached per year; call `reload_calendar` after adding a file while the process runs.
 """
@@ -17,6 +19,7 @@ import logging
 import os
 import threading
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -32,6 +35,7 @@ __all__ = [
     "add_working_days",
     "compute_due",
     "deadline_end",
+    "due_date",
     "end_of_day",
     "has_official_data",
     "is_late",
@@ -40,6 +44,7 @@ __all__ = [
     "reload_calendar",
     "set_holidays_dir",
     "holidays_dir",
+    "statutory_holidays",
     "working_days_between",
 ]
 
@@ -141,6 +146,49 @@ def _file(year: int) -> dict[str, frozenset[date]] | None:
     return _files[year]
 
 
+def statutory_holidays(year: int, make_up: bool = True) -> frozenset[date]:
+    """The days off that the law itself fixes for ``year``, without the yearly notice (R-43).
+
+    全国年节及纪念日放假办法 as revised in 2024 (in force from 2025; applied to every year here):
+    元旦 1-1; 春节 除夕 and 正月初一–初三; 清明 (the solar-term day, Beijing time); 劳动节 5-1 and
+    5-2; 端午 (五月初五); 中秋 (八月十五); 国庆 10-1..10-3. 除夕 is the day before 正月初一 (so
+    the 29th or 30th of the 12th month). Lunar dates and solar terms come from ``lunar_python``.
+
+    With ``make_up`` (the default, as the 办法 requires: 全体公民放假的假日，如果适逢星期六、星期日，
+    应当在工作日补假), each such day on a Saturday or Sunday adds the next weekday after its
+    holiday block that is not already off. The notice's bridging days and adjusted working
+    weekends (调休) cannot be derived and are not included.
+    """
+    from lunar_python import Lunar, Solar  # only needed for years without official data
+
+    def solar(lunar_month: int, lunar_day: int) -> date:
+        s = Lunar.fromYmd(year, lunar_month, lunar_day).getSolar()
+        return date(s.getYear(), s.getMonth(), s.getDay())
+
+    new_year = solar(1, 1)  # 正月初一: between 21 January and 20 February
+    qm = Solar.fromYmd(year, 4, 15).getLunar().getJieQiTable()["清明"]
+    blocks = [
+        [date(year, 1, 1)],
+        [new_year + timedelta(days=i) for i in range(-1, 3)],
+        [date(qm.getYear(), qm.getMonth(), qm.getDay())],
+        [date(year, 5, 1), date(year, 5, 2)],
+        [solar(5, 5)],
+        [solar(8, 15)],
+        [date(year, 10, i) for i in (1, 2, 3)],
+    ]
+    days = {d for block in blocks for d in block}
+    if make_up:
+        for block in sorted(blocks):
+            owed = sum(d.weekday() >= 5 for d in block)
+            d = max(block)
+            while owed:
+                d += timedelta(days=1)
+                if d.weekday() < 5 and d not in days:
+                    days.add(d)
+                    owed -= 1
+    return frozenset(d for d in days if d.year == year)
+
+
 def _cc_covers(year: int) -> bool:
     years = [d.year for d in chinese_calendar.holidays]
     return min(years) <= year <= max(years)
@@ -156,7 +204,8 @@ def _load(year: int) -> _Year:
         work = frozenset(d for d in chinese_calendar.workdays if d.year == year)
         official, source = True, "chinese_calendar"
     else:
-        hol, work, official, source = frozenset(), frozenset(), False, "Monday-Friday fallback"
+        hol, work = statutory_holidays(year), frozenset()
+        official, source = False, "statutory holidays fallback"
     nxt = _file(year + 1)  # next year's notice may adjust this December
     if nxt is not None:
         n_hol = frozenset(d for d in nxt["holidays"] if d.year == year)
@@ -171,8 +220,9 @@ def _year(year: int) -> _Year:
             _years[year] = _load(year)
             if not _years[year].official:
                 log.warning(
-                    "no official holiday data for %d: counting Monday-Friday only, deadlines "
-                    "are provisional; add %d.toml to %s (see README.md there)",
+                    "no official holiday data for %d: counting Monday-Friday minus the statutory "
+                    "holidays only, deadlines are provisional; add %d.toml to %s (see README.md "
+                    "there)",
                     year,
                     year,
                     holidays_dir(),
@@ -186,9 +236,13 @@ def has_official_data(year: int) -> bool:
 
 
 def missing_years(today: date) -> list[int]:
-    """Years operators must add data for: this year, and from 1 December also next year."""
+    """Years operators must add data for: this year, and from 1 November also next year.
+
+    The State Council's notice usually comes out in November, and cases accepted in December
+    already reach into the next year (R-43).
+    """
     years = [today.year]
-    if today.month == 12:
+    if today.month >= 11:
         years.append(today.year + 1)
     return [y for y in years if not has_official_data(y)]
 
@@ -246,31 +300,46 @@ def _check(n: int) -> None:
         raise ValueError(f"day count {n} exceeds {MAX_DAYS}")
 
 
-def _next_working(d: date, step: int) -> date:
+def _next_working(d: date, step: int, working: Callable[[date], bool] | None = None) -> date:
     """The first working day from ``d`` (inclusive) in direction ``step`` (+1 or -1)."""
+    working = working or is_working_day
     for _ in range(367):
-        if is_working_day(d):
+        if working(d):
             return d
         d += timedelta(days=step)
     raise ValueError(f"no working day within a year of {d}: check the holiday data")
 
 
-def _shift_working(d: date, n: int) -> date:
+def _shift_working(d: date, n: int, working: Callable[[date], bool] | None = None) -> date:
     """The ``|n|``-th working day after (n > 0) or before (n < 0) ``d``; n == 0 as below."""
     _check(n)
     if n == 0:
-        return _next_working(d, 1)
+        return _next_working(d, 1, working)
     step = 1 if n > 0 else -1
     for _ in range(abs(n)):
-        d = _next_working(d + timedelta(days=step), step)
+        d = _next_working(d + timedelta(days=step), step, working)
     return d
 
 
-def _shift_days(d: date, n: int) -> date:
+def _shift_days(d: date, n: int, working: Callable[[date], bool] | None = None) -> date:
     if n < 0:
         raise ValueError(f"calendar-day limits must be >= 0, got {n}")
     _check(n)
-    return _next_working(d + timedelta(days=n), 1)
+    return _next_working(d + timedelta(days=n), 1, working)
+
+
+def due_date(
+    start: date, amount: int, unit: str, working: Callable[[date], bool] | None = None
+) -> date:
+    """The due day of a ``"working_days"`` or ``"days"`` limit from day ``start``.
+
+    ``working`` replaces `is_working_day` (e.g. to compare calendars, ``bench.holiday_fallback``).
+    """
+    if unit == "working_days":
+        return _shift_working(start, amount, working)
+    if unit == "days":
+        return _shift_days(start, amount, working)
+    raise ValueError(f"unknown unit {unit!r}")
 
 
 def add_working_days(start: datetime, n: int) -> datetime:

@@ -279,10 +279,11 @@ def test_working_days_overdue_across_spring_festival() -> None:
 def test_year_without_data_falls_back_and_is_provisional(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="domain.workdays")
     assert has_official_data(2027) is False
-    # Wed 2026-12-30: Thu 12/31 = 1, Fri 2027-01-01 = 2 (no holiday known), Mon 1/4 = 3.
+    # Wed 2026-12-30: Thu 12/31 = 1, Fri 2027-01-01 off (元旦, fixed by law), Mon 1/4 = 2, 1/5 = 3.
     got = compute_due(bj("2026-12-30 10:00"), 3, "working_days")
-    assert got == wd.Computed(end_of_day(date(2027, 1, 4)), provisional=True)
-    assert is_working_day(date(2027, 1, 1)) is True
+    assert got == wd.Computed(end_of_day(date(2027, 1, 5)), provisional=True)
+    assert is_working_day(date(2027, 1, 1)) is False  # statutory holidays fallback
+    assert is_working_day(date(2027, 1, 4)) is True
     assert is_working_day(date(2027, 1, 2)) is False  # Saturday
     warnings = [r for r in caplog.records if r.name == "domain.workdays" and "2027" in r.message]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
@@ -294,7 +295,7 @@ def test_warning_when_calendar_days_jump_into_a_year_without_data(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.WARNING, logger="domain.workdays")
-    # 2027-12-20 + 30 = Wed 2028-01-19 (Mon-Fri fallback): both years touched lack data.
+    # 2027-12-20 + 30 = Wed 2028-01-19 (fallback, no holiday): both years touched lack data.
     got = compute_due(bj("2027-12-20 10:00"), 30, "days")
     assert got == wd.Computed(end_of_day(date(2028, 1, 19)), provisional=True)
     warned = sorted(r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
@@ -320,14 +321,14 @@ def test_toml_file_is_used(isolated_holidays_dir: Path) -> None:
 
 
 def test_reload_picks_up_a_file_added_later(isolated_holidays_dir: Path) -> None:
-    start = bj("2026-12-30 10:00")
-    before = compute_due(start, 3, "working_days")
-    assert before == wd.Computed(end_of_day(date(2027, 1, 4)), provisional=True)
+    start = bj("2027-01-07 10:00")  # Thu: Fri 1/8 = 1, then Mon 1/11 (fallback) or Sat 1/9 (file)
+    before = compute_due(start, 2, "working_days")
+    assert before == wd.Computed(end_of_day(date(2027, 1, 11)), provisional=True)
     write_2027(isolated_holidays_dir)
-    assert compute_due(start, 3, "working_days") == before  # cached until reloaded
+    assert compute_due(start, 2, "working_days") == before  # cached until reloaded
     reload_calendar()
-    after = compute_due(start, 3, "working_days")
-    assert after == wd.Computed(end_of_day(date(2027, 1, 5)), provisional=False)
+    after = compute_due(start, 2, "working_days")
+    assert after == wd.Computed(end_of_day(date(2027, 1, 9)), provisional=False)
 
 
 def test_directory_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -374,7 +375,8 @@ def test_invalid_file_is_ignored_and_logged(
 ) -> None:
     (isolated_holidays_dir / "2027.toml").write_text(text, encoding="utf-8")
     assert has_official_data(2027) is False
-    assert is_working_day(date(2027, 1, 1)) is True  # Monday-Friday fallback
+    assert is_working_day(date(2027, 1, 9)) is False  # fallback: Saturday
+    assert is_working_day(date(2027, 1, 1)) is False  # fallback: 元旦
     assert any(r.levelno == logging.ERROR and "2027.toml" in r.message for r in caplog.records)
 
 
@@ -399,7 +401,8 @@ def test_shipped_files_are_valid() -> None:
 
 
 def test_missing_years() -> None:
-    assert missing_years(date(2026, 11, 30)) == []  # 2027 missing, but not yet December
+    assert missing_years(date(2026, 10, 31)) == []  # 2027 missing, but not yet November
+    assert missing_years(date(2026, 11, 1)) == [2027]
     assert missing_years(date(2026, 12, 1)) == [2027]
     assert missing_years(date(2027, 6, 1)) == [2027]
     assert missing_years(date(2027, 12, 31)) == [2027, 2028]
