@@ -467,8 +467,8 @@ async def test_provisional_deadlines_recomputed_after_holiday_data_added(client,
         s = await state(h)
         acc = next(d for d in s.deadlines if d.kind.value == "acceptance")
         assert acc.provisional
-        # Mon–Fri fallback: 1/1 Fri=1, 1/4=2, 1/5=3, 1/6=4, 1/7=5.
-        assert acc.due_at == bj(2027, 1, 7, 23, 59, 59)
+        # Statutory-holidays fallback: 1/1 (元旦) off, 1/4=1, 1/5=2, 1/6=3, 1/7=4, 1/8=5.
+        assert acc.due_at == bj(2027, 1, 8, 23, 59, 59)
         (tmp_path / "2027.toml").write_text(
             "holidays = [2027-01-01, 2027-01-04]\nworkdays = [2027-01-09]\n", encoding="utf-8"
         )
