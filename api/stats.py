@@ -377,15 +377,17 @@ WHERE f.center = $1 AND f.decided_at >= $2 AND f.decided_at < $3
 GROUP BY 1, 2
 """
 
-#: On-time clocks per kind (R-36); $6 the kinds, $7 now.
+#: On-time clocks per kind (R-36); $6 the kinds, $7 now. On time: met before the end of the
+#: due day, 24:00 Beijing (`deadline_end`, migration 0007; domain.workdays.is_late).
 ON_TIME = f"""
 SELECT {_key('d.settled_month', 'd.unit', 'd')} AS k, d.kind,
        count(*) AS due,
-       count(*) FILTER (WHERE d.state = 'met' AND d.closed_at <= d.due_at) AS on_time
+       count(*) FILTER (WHERE d.state = 'met' AND d.closed_at < deadline_end(d.due_at))
+           AS on_time
 FROM case_deadlines d
 WHERE d.center = $1 AND d.settled_at >= $2 AND d.settled_at < $3
   AND d.kind = ANY($6::text[])
-  AND (d.state = 'met' OR d.overdue OR (d.state = 'open' AND d.due_at < $7))
+  AND (d.state = 'met' OR d.overdue OR (d.state = 'open' AND deadline_end(d.due_at) <= $7))
   AND {_unit_filter('d.unit')}
 GROUP BY 1, 2
 """
@@ -433,10 +435,12 @@ GROUP BY GROUPING SETS ((k), ())
 """
 
 #: Open cases now by status and warning level; $1 center, $2 unit or NULL, $3 "soon" (end of
-#: the next working day), $4 now. Red: marked overdue or past the nearest due instant.
+#: the next working day), $4 now. Red: marked overdue or past the end of the nearest due
+#: instant (`deadline_end`: 24:00 Beijing for a day deadline).
 OPEN_CASES = """
 SELECT status,
-       CASE WHEN overdue OR next_due < $4 THEN 'red' WHEN next_due <= $3 THEN 'yellow'
+       CASE WHEN overdue OR deadline_end(next_due) <= $4 THEN 'red'
+            WHEN next_due <= $3 THEN 'yellow'
             ELSE 'green' END AS level,
        count(*) AS n
 FROM case_figures f

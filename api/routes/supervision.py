@@ -133,8 +133,9 @@ WHERE f.center = $1 AND f.status <> 'archived'
   AND ($4::text IS NULL OR coalesce(f.handling_unit, '') = $4)
 """
 
-#: red: marked overdue, or past its nearest due instant (the mark lags if a worker is down).
-_RED = "(f.overdue OR f.next_due < $3)"
+#: red: marked overdue, or past the end of its nearest due instant (the mark lags if a worker is
+#: down); `deadline_end` (migration 0007) is `domain.workdays.deadline_end`: 24:00 Beijing.
+_RED = "(f.overdue OR deadline_end(f.next_due) <= $3)"
 
 _LEVEL_FILTER = f"""
   AND ($5::text IS NULL
@@ -200,7 +201,7 @@ def board_item(row: asyncpg.Record | dict[str, Any], now: datetime) -> BoardItem
         due = _instant(d.get("due_at"))
         if d.get("state") != "open" or due is None or d.get("kind") not in MARKED_KINDS:
             continue
-        if d.get("overdue") or due < now:  # marked, or past due and the mark not yet in
+        if d.get("overdue") or workdays.is_late(now, due):  # marked, or late and not yet marked
             overdue.append(OverdueClock(
                 kind=d["kind"], label=DEADLINE_LABELS[DeadlineKind(d["kind"])],
                 due_at=due.astimezone(BEIJING),
@@ -227,7 +228,7 @@ def board_item(row: asyncpg.Record | dict[str, Any], now: datetime) -> BoardItem
     if row["grade"] == "major" and Reason.MAJOR not in reasons:
         reasons[Reason.MAJOR] = BoardReason(code=Reason.MAJOR, label=REASON_LABELS[Reason.MAJOR])
     next_due = row["next_due"]
-    if row["overdue"] or overdue or (next_due is not None and next_due < now):
+    if row["overdue"] or overdue or (next_due is not None and workdays.is_late(now, next_due)):
         level = Level.RED
     elif next_due is not None and next_due <= soon:
         level = Level.YELLOW
