@@ -3,6 +3,9 @@ replay never depends on calendar data that operators may later change (DESIGN.md
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date, datetime
+
 from temporalio import activity
 
 from domain import workdays
@@ -80,9 +83,74 @@ async def recompute_all(client: object) -> int:
     return count
 
 
+#: Open (not archived) cases with at least one open provisional deadline, and those deadlines
+#: (R-43). The read model keeps the last case state in `complaints.state` (jsonb).
+COUNT_PROVISIONAL = """
+SELECT count(DISTINCT c.number) AS cases, count(*) AS deadlines
+FROM complaints c, jsonb_array_elements(coalesce(c.state->'deadlines', '[]'::jsonb)) d
+WHERE c.status <> 'archived'
+  AND d->>'state' = 'open' AND coalesce((d->>'provisional')::boolean, false)
+"""
+
+
+async def count_provisional(conn: object) -> tuple[int, int]:
+    """(open cases, open deadlines) resting on fallback holiday data; `conn` an asyncpg one."""
+    row = await conn.fetchrow(COUNT_PROVISIONAL)  # type: ignore[attr-defined]
+    return int(row["cases"]), int(row["deadlines"])
+
+
+async def _provisional_from_database(timeout: float = 10.0) -> tuple[int, int] | str:
+    """The counts, or why the database could not be asked (nothing is started for this)."""
+    import asyncpg
+
+    from config import get_settings
+
+    settings = get_settings()
+    url = settings.database_url
+    try:
+        if not url:  # the embedded server: attach only if it is already running
+            from db import _embedded_running, embedded_url
+
+            pgdata = settings.data_dir.resolve() / "pg"
+            if not _embedded_running(pgdata):
+                return f"the embedded PostgreSQL under {pgdata} is not running"
+            url = await asyncio.to_thread(embedded_url, settings.data_dir)
+        conn = await asyncpg.connect(url, timeout=timeout)
+    except Exception as e:  # noqa: BLE001 - any failure to connect is reported, not raised
+        return f"{type(e).__name__}: {e}"
+    try:
+        return await count_provisional(conn)
+    except Exception as e:  # noqa: BLE001 - e.g. the tables do not exist yet
+        return f"{type(e).__name__}: {e}"
+    finally:
+        await conn.close()
+
+
+def check(today: date, provisional: tuple[int, int] | str) -> tuple[list[str], int]:
+    """The lines `check` prints and its exit status (1 when data is missing, R-43)."""
+    lines = []
+    first = workdays.first_date_without_data(today)
+    if first is None:
+        lines.append("official holiday data covers every year ahead")
+    else:
+        lines.append(f"first date without official holiday data: {first.isoformat()} "
+                     f"(deadlines reaching it are provisional; add "
+                     f"{workdays.holidays_dir() / f'{first.year}.toml'})")
+    missing = workdays.missing_years(today)
+    if missing:
+        lines.append("WARNING: holiday data missing for " + ", ".join(map(str, missing))
+                     + " (operators are warned from 1 November for next year)")
+    if isinstance(provisional, str):
+        lines.append(f"open cases with provisional deadlines: unknown, no database reachable "
+                     f"({provisional})")
+    else:
+        cases, deadlines = provisional
+        lines.append(f"open cases with provisional deadlines: {cases} ({deadlines} deadlines)")
+    return lines, 1 if missing else 0
+
+
 def _main() -> None:
     import argparse
-    import asyncio
 
     parser = argparse.ArgumentParser(
         prog="python -m activities.deadlines",
@@ -92,15 +160,16 @@ def _main() -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("recompute", help="signal recompute-deadlines")
     rec.add_argument("--all", action="store_true", required=True, help="every running case")
-    sub.add_parser("check", help="warn when this or next year's holiday data is missing")
+    sub.add_parser("check", help="name the first date without official holiday data, count "
+                   "open cases with provisional deadlines, warn (from 1 November) when this or "
+                   "next year's data is missing")
     args = parser.parse_args()
 
     if args.command == "check":
-        from datetime import datetime
-
-        missing = workdays.missing_years(datetime.now(workdays.BEIJING).date())
-        print("holiday data missing for: " + ", ".join(map(str, missing)) if missing else "ok")
-        raise SystemExit(1 if missing else 0)
+        lines, status = check(datetime.now(workdays.BEIJING).date(),
+                              asyncio.run(_provisional_from_database()))
+        print("\n".join(lines))
+        raise SystemExit(status)
 
     async def run() -> int:
         from config import get_settings

@@ -37,6 +37,7 @@ __all__ = [
     "deadline_end",
     "due_date",
     "end_of_day",
+    "first_date_without_data",
     "has_official_data",
     "is_late",
     "is_working_day",
@@ -245,6 +246,18 @@ def missing_years(today: date) -> list[int]:
     if today.month >= 11:
         years.append(today.year + 1)
     return [y for y in years if not has_official_data(y)]
+
+
+def first_date_without_data(today: date, horizon: int = 50) -> date | None:
+    """The first day from ``today``'s year on whose year has no official holiday data.
+
+    Deadlines reaching that day (or later) are provisional. None if every year up to
+    ``horizon`` years ahead is covered.
+    """
+    for year in range(today.year, today.year + horizon + 1):
+        if not has_official_data(year):
+            return max(date(year, 1, 1), today)
+    return None
 
 
 # --- day arithmetic -----------------------------------------------------------------------------
