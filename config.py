@@ -70,6 +70,27 @@ class Settings(BaseSettings):
     evidence_max_case_bytes: int = Field(
         default=100 * 1024 * 1024, description="All evidence files of one case together."
     )
+    intake_start_timeout_seconds: float = Field(
+        default=3.0,
+        description="Deadline of the workflow start tried while answering an intake; past it the "
+        "case is answered as registered and being opened, and the reconciler starts it.",
+    )
+    received_at_max_age_days: int = Field(
+        default=30, ge=1,
+        description="Intake refuses a `received_at` more than this many days before registration "
+        "(R-10: the acceptance clock counts from registration).",
+    )
+    reconcile_interval_seconds: float = Field(
+        default=5.0, gt=0, description="Reconciler: pause between rounds (activities/reconciler.py)."
+    )
+    reconcile_min_age_seconds: float = Field(
+        default=10.0, ge=0,
+        description="Reconciler: only starts registrations at least this old (the API's own try "
+        "comes first).",
+    )
+    reconcile_batch_size: int = Field(
+        default=100, ge=1, description="Reconciler: registrations started per round at most."
+    )
     disclosure_min_cases: int = Field(
         default=3,
         description="Public monthly figures show rates only for months with at least this many "

@@ -1,7 +1,8 @@
 """Runs the Temporal worker for complaints: `python worker.py [--log-only]`.
 
 Connects to `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` (defaults `localhost:7233`, `default`),
-registers `ComplaintWorkflow` and the activities, and drains gracefully on SIGTERM/SIGINT: no new
+registers `ComplaintWorkflow` and the activities, runs the outbox sender and the intake reconciler
+(activities/reconciler.py) beside them, and drains gracefully on SIGTERM/SIGINT: no new
 tasks are taken and running activities get `graceful_shutdown_seconds` to finish.
 """
 
@@ -20,6 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import build_activities
+from activities.reconciler import start_reconciler, stop_reconciler
 from config import Settings, get_settings
 from domain import workdays
 from workflows.complaint import ComplaintWorkflow
@@ -86,10 +88,13 @@ async def main(log_only: bool = False) -> None:
                     "(see domain/holidays/README.md), then `python -m activities.deadlines "
                     "recompute --all`", ", ".join(map(str, missing)))
     sender = start_sender(pool, settings, stop)
+    # Starts the workflows of registrations the API could not start (activities/reconciler.py).
+    reconciler = start_reconciler(pool, client, settings, stop)
     async with worker:
         await stop.wait()
         log.info("stopping: draining running tasks")
     await stop_sender(sender, settings)
+    await stop_reconciler(reconciler, settings)
     if pool is not None:
         await pool.close()  # type: ignore[attr-defined]
 

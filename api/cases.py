@@ -22,9 +22,8 @@ from typing import Any
 
 import asyncpg
 from temporalio.client import Client
-from temporalio.common import WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from activities import intake
 from activities.deadlines import compute as compute_deadline
 from api import jurisdiction, repo
 from api.auth import User
@@ -57,7 +56,7 @@ from domain.models import (
     Actor,
     CaseState,
     Category,
-    ComplaintInput,
+    Deadline,
     DeadlineKind,
     DeadlineSpec,
     Form,
@@ -94,6 +93,12 @@ NUMBER_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
 
 #: How many numbers a registration tries when numbers collide with existing workflows.
 NUMBER_ATTEMPTS = 3
+
+#: What the clerk is told when the workflow could not be started at once (the reconciler will).
+OPENING_MESSAGE = (
+    "已登记，案件正在开启，稍后即可办理。"
+    "Registered; the case is being opened and can be worked on shortly."
+)
 
 _DUMMY_HASH = hashlib.sha256(b"no such complaint").hexdigest()
 
@@ -132,8 +137,10 @@ def effective_grade(body: ComplaintCreate) -> Grade:
     return Grade.MAJOR if body.category == Category.RETALIATION else body.grade
 
 
-def intake_problems(body: ComplaintCreate, now: datetime) -> list[dict[str, Any]]:
-    """The registration rules beyond field types (R-02, R-03, R-04, R-32), as 422 fields."""
+def intake_problems(
+    body: ComplaintCreate, now: datetime, *, max_age_days: int = 30
+) -> list[dict[str, Any]]:
+    """The registration rules beyond field types (R-02, R-03, R-04, R-10, R-32), as 422 fields."""
     problems: list[dict[str, Any]] = []
 
     def bad(field: str, message: str) -> None:
@@ -159,6 +166,11 @@ def intake_problems(body: ComplaintCreate, now: datetime) -> list[dict[str, Any]
     received = received_at(body, now)
     if received > now + timedelta(minutes=5):
         bad("received_at", "must not be in the future")
+    elif received < now - timedelta(days=max_age_days):
+        # R-10: the acceptance clock counts from registration; a complaint dated long ago (1970,
+        # 1900) is a typing error, not a case that is overdue the moment it is registered.
+        bad("received_at", f"must not be more than {max_age_days} days before registration "
+                           "(R-10; setting received_at_max_age_days)")
     return problems
 
 
@@ -188,14 +200,23 @@ def _label(labels: dict[Any, str], enum: type[Any], value: str | None) -> str:
         return value or ""
 
 
-def registration_deadlines(row: Mapping[str, Any]) -> dict[str, datetime]:
-    """The clocks a new case opens (acceptance, R-10), as the workflow will compute them."""
+def acceptance_deadline(row: Mapping[str, Any]) -> Deadline:
+    """R-10: the acceptance clock, counted from registration (the row's `registered_at`, the
+    instant the registration became durable), as the workflow computes it."""
     policy = policies.get(row["policy"], row["policy_version"])
     limit = policy.limit(DeadlineKind.ACCEPTANCE)
     due = compute_deadline(DeadlineSpec(
-        kind=DeadlineKind.ACCEPTANCE, start=row["received_at"], amount=limit.amount, unit=limit.unit,
+        kind=DeadlineKind.ACCEPTANCE, start=row["registered_at"], amount=limit.amount,
+        unit=limit.unit,
     ))
-    return {DeadlineKind.ACCEPTANCE.value: due.due_at.astimezone(BEIJING)}
+    return Deadline(kind=DeadlineKind.ACCEPTANCE, start=due.start, amount=limit.amount,
+                    unit=limit.unit, due_at=due.due_at, remind_at=due.remind_at,
+                    provisional=due.provisional)
+
+
+def registration_deadlines(row: Mapping[str, Any]) -> dict[str, datetime]:
+    """The clocks a new case opens (acceptance, R-10), as the workflow will compute them."""
+    return {DeadlineKind.ACCEPTANCE.value: acceptance_deadline(row).due_at.astimezone(BEIJING)}
 
 
 class CaseService:
@@ -220,62 +241,32 @@ class CaseService:
         )
         return state
 
-    async def _start(self, row: asyncpg.Record, registered_by: Actor) -> bool:
-        """Start the case's workflow; False if the number is taken by another workflow."""
-        inp = ComplaintInput(
-            number=row["number"], complainant_ref=row["complainant_ref"], channel=row["channel"],
-            form=row["form"], category=row["category"], grade=row["grade"],
-            respondent_unit=row["respondent_unit"],
-            respondent_unit_name=row["respondent_unit_name"], summary=row["summary"],
-            received_at=row["received_at"], registered_by=registered_by, policy=row["policy"],
-            policy_version=row["policy_version"], center=row["center"],
-            origin_case=row["origin_case"],
-        )
-        category = Category(inp.category)
-        # What Temporal and its Web UI show: never a name, phone, address or the facts (R-33).
-        summary = f"{inp.number} · {CATEGORY_LABELS[category]} · {inp.respondent_unit}"
-        details = (
-            f"**{inp.number}**\n\n类别 category: {CATEGORY_LABELS[category]} ({category.value})"
-            f"\n\n等级 grade: {inp.grade.value} · 渠道 channel: {inp.channel.value}"
-            f" · 形式 form: {inp.form.value}"
-            f"\n\n被投诉单位 respondent: {inp.respondent_unit_name} ({inp.respondent_unit})"
-        )
-
-        async def start() -> bool:
-            try:
-                await self.client.start_workflow(
-                    "ComplaintWorkflow", inp, id=inp.number, task_queue=self.settings.task_queue,
-                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    static_summary=summary, static_details=details, rpc_timeout=self.rpc,
-                )
-            except WorkflowAlreadyStartedError:
-                # Our earlier try got through before failing, or the number belongs to another
-                # case (a number sequence set back): only the start input can tell.
-                return await self._started_with(inp.number, inp.complainant_ref)
-            return True
-
+    async def _start(
+        self, row: asyncpg.Record, registered_by: Actor, *, timeout: float | None = None
+    ) -> bool:
+        """Start the case's workflow (activities/intake.py, shared with the reconciler); False
+        if the number is taken by another workflow."""
+        t = timeout or self.timeout
         started: bool = await temporal_call(
-            start(), timeout=self.timeout, what="the workflow start"
+            intake.start_complaint(self.client, row, task_queue=self.settings.task_queue,
+                                   rpc_timeout=timedelta(seconds=t), registered_by=registered_by),
+            timeout=t, what="the workflow start",
         )
         return started
-
-    async def _started_with(self, number: str, complainant_ref: str) -> bool:
-        """Whether workflow `number` was started for this complainant row."""
-        handle = self.client.get_workflow_handle(number)
-        async for event in handle.fetch_history_events(rpc_timeout=self.rpc):
-            payloads = event.workflow_execution_started_event_attributes.input.payloads
-            [inp] = await self.client.data_converter.decode(payloads, [ComplaintInput])
-            return bool(inp.complainant_ref == complainant_ref)
-        return False
 
     # ------------------------------------------------------------------ intake
 
     async def register(
         self, body: ComplaintCreate, user: User, *, key: str | None
     ) -> ComplaintCreated:
-        """Register a complaint: PostgreSQL first (one transaction), then the workflow."""
+        """Register a complaint: PostgreSQL first (one transaction), then the workflow.
+
+        The start is tried once, with `intake_start_timeout_seconds`; when it fails (Temporal
+        down or slow) the registration stands: the answer is 201 with the number, `opening`
+        true, and the reconciler (activities/reconciler.py) starts the workflow later.
+        """
         now = utcnow()
-        problems = intake_problems(body, now)
+        problems = intake_problems(body, now, max_age_days=self.settings.received_at_max_age_days)
         if problems:
             raise validation_error(problems)
         code = new_access_code()
@@ -285,23 +276,49 @@ class CaseService:
             self.pool, body.respondent.unit_code, body.respondent.subject, user,
             default_policy=self.settings.policy,
         )
+        opening = False
         for _ in range(NUMBER_ATTEMPTS):
             row = await self._insert(body, user, now, hash_code(code), scoped_key, routing)
-            if row["workflow_started"] or await self._start(row, user.actor()):
+            if row["workflow_started"]:
+                break
+            try:
+                started = await self._start(
+                    row, user.actor(), timeout=self.settings.intake_start_timeout_seconds
+                )
+            except Exception as e:  # the row is durable: the reconciler starts it
+                opening = True
+                await self._start_failed(row["number"], e)
+                break
+            if started:
+                await self.pool.execute(repo.MARK_STARTED, row["number"])
                 break
             log.error("complaint number %s is already used by another workflow: is the number "
                       "sequence behind? registering under a new number", row["number"])
             await self._discard(row["number"])
         else:
             raise number_conflict()
-        await self.pool.execute(repo.MARK_STARTED, row["number"])
         # The answer does not wait for the workflow: the acceptance deadline is computed by the
         # same pure function the workflow's deadline activity runs, on the same inputs.
         return ComplaintCreated(
             number=row["number"], access_code=code, status=Status.REGISTERED,
             grade=Grade(row["grade"]), deadlines=registration_deadlines(row),
-            center=row["center"],
+            center=row["center"], opening=opening, message=OPENING_MESSAGE if opening else None,
         )
+
+    async def _start_failed(self, number: str, error: Exception) -> None:
+        """Log the failed start and note it on the row, for operators and the reconciler."""
+        if isinstance(error, ApiError):
+            why = f"{error.code}: {error.message}"
+            log.warning("workflow start of %s failed (%s); registered, the reconciler will start "
+                        "it", number, why)
+        else:
+            why = f"{type(error).__name__}: {error}"
+            log.exception("workflow start of %s failed; registered, the reconciler will start it",
+                          number, exc_info=error)
+        try:
+            await self.pool.execute(repo.NOTE_START_FAILED, number, why[:1000])
+        except (asyncpg.PostgresError, OSError) as e:
+            log.warning("could not note the failed start of %s: %s", number, e)
 
     async def _discard(self, number: str) -> None:
         """Remove a registration whose number turned out to be taken (before any workflow ran)."""
@@ -328,6 +345,7 @@ class CaseService:
             evidence=list(body.evidence), summary=body.summary or default_summary(body),
             policy=policy.name, policy_version=policy.version, received_at=received_at(body, now),
             publish_consent=body.publish_consent,
+            registered_by=user.actor().model_dump(mode="json"),
         )
         for _ in range(NUMBER_ATTEMPTS + 1):
             try:
@@ -365,13 +383,69 @@ class CaseService:
 
     async def load(self, number: str, user: User) -> CaseState:
         """The case if the caller may see it: same center (or the center reviewing its appeal,
-        R-46); a unit only its own cases (R-33)."""
-        state = await self.query(number)
+        R-46); a unit only its own cases (R-33). A case still being opened is a 409."""
+        try:
+            state = await self.query(number)
+        except ApiError as e:
+            if e.http_status == 404:
+                await self._refuse_opening(number, user)
+            raise
         if not jurisdiction.can_see(user, state.center, state.appeal_center):
             raise not_found()
         if user.role == Role.UNIT and state.handling_unit != user.unit:
             raise not_found()
         return state
+
+    async def _refuse_opening(self, number: str, user: User) -> None:
+        """A 409 when `number` is registered but its workflow has not started yet."""
+        row = await self.pool.fetchrow(repo.SELECT_OPENING, number)
+        if (row is not None and user.role != Role.UNIT
+                and jurisdiction.can_see(user, row["center"], row["appeal_center"])):
+            raise ApiError(409, "case_opening", OPENING_MESSAGE + " 暂不能办理 No action yet.",
+                           status=Status.REGISTERED.value, allowed_actions=[])
+
+    async def case(self, number: str, user: User) -> CaseView:
+        """`GET /v1/complaints/{number}`: the case from its workflow, or, while the workflow is
+        not started yet, a minimal view from PostgreSQL (status registered, `opening`)."""
+        opening = await self.opening_view(number, user)
+        if opening is not None:
+            return opening
+        state = await self.load(number, user)
+        return await self.view(state, user, with_file=True)
+
+    async def opening_view(self, number: str, user: User) -> CaseView | None:
+        """The case as registered in PostgreSQL if its workflow has not started (else None):
+        no actions yet; the personal file for FILE_ROLES (logged); nothing for units, which
+        never see a case before it is referred to them."""
+        row = await self.pool.fetchrow(repo.SELECT_OPENING, number)
+        if row is None:
+            return None
+        if user.role == Role.UNIT or not jurisdiction.can_see(
+            user, row["center"], row["appeal_center"]
+        ):
+            raise not_found()
+        data: dict[str, Any] = {
+            "number": row["number"], "center": row["center"], "status": Status.REGISTERED,
+            "channel": row["channel"], "form": row["form"], "category": row["category"],
+            "grade": row["grade"], "respondent_unit": row["respondent_unit"],
+            "respondent_unit_name": row["respondent_unit_name"], "summary": row["summary"],
+            "complainant_ref": row["complainant_ref"], "policy": row["policy"],
+            "policy_version": row["policy_version"], "received_at": row["received_at"],
+            "registered_at": row["registered_at"], "origin_case": row["origin_case"],
+            "deadlines": [acceptance_deadline(row)], "allowed_actions": [], "opening": True,
+            "status_label": STATUS_LABELS[Status.REGISTERED],
+            "category_label": _label(CATEGORY_LABELS, Category, row["category"]),
+        }
+        if user.role in FILE_ROLES:
+            async with self.pool.acquire() as conn:
+                f = await repo.read_case_file(
+                    conn, number, actor_id=user.id, actor_role=user.role.value,
+                    what="complainant, facts",
+                )
+            if f is not None:
+                data.update(complainant=f.complainant, facts=f.facts, evidence=f.evidence,
+                            respondent_staff=f.respondent_staff)
+        return CaseView.model_validate(data)
 
     async def view(self, state: CaseState, user: User, *, with_file: bool) -> CaseView:
         """The case redacted for the caller; with the personal file (logged) for FILE_ROLES."""

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
 
+from activities.intake import START_COLUMNS
+
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
 
@@ -39,19 +41,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
 """
 
 #: The columns a workflow start needs; returned by the insert and re-read on a retry.
-_START_COLUMNS = """
-    number, center, complainant_ref, channel, form, category, grade, respondent_unit,
-    respondent_unit_name, summary, received_at, policy, policy_version, workflow_started,
-    origin_case
-"""
+_START_COLUMNS = START_COLUMNS
 
 INSERT_COMPLAINT = f"""
 INSERT INTO complaints (
     number, center, complainant_ref, access_code_hash, status, channel, form, category, grade,
     respondent_unit, respondent_unit_name, respondent_staff, facts, evidence, summary,
-    policy, policy_version, received_at, publish_consent)
+    policy, policy_version, received_at, publish_consent, registered_by)
 VALUES ($1, $2, $3, $4, 'registered', $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb, $14,
-        $15, $16, $17, $18)
+        $15, $16, $17, $18, $19::text::jsonb)
 RETURNING {_START_COLUMNS}
 """
 
@@ -67,7 +65,13 @@ RETURNING {_START_COLUMNS}
 """
 
 MARK_STARTED = (
-    "UPDATE complaints SET workflow_started = true, updated_at = now() "
+    "UPDATE complaints SET workflow_started = true, last_start_error = NULL, "
+    "next_start_at = NULL, updated_at = now() WHERE number = $1 AND NOT workflow_started"
+)
+
+#: The start tried while answering failed: the row waits for the reconciler, which says why.
+NOTE_START_FAILED = (
+    "UPDATE complaints SET start_attempts = start_attempts + 1, last_start_error = $2 "
     "WHERE number = $1 AND NOT workflow_started"
 )
 
@@ -93,6 +97,11 @@ FROM complaints c JOIN complainants p ON p.ref = c.complainant_ref
 WHERE c.number = $1
 """
 
+#: A case registered in PostgreSQL whose workflow has not started yet (being opened).
+SELECT_OPENING = f"""
+SELECT {START_COLUMNS}, appeal_center FROM complaints WHERE number = $1 AND NOT workflow_started
+"""
+
 LOG_ACCESS = """
 INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, $4)
 """
@@ -101,9 +110,9 @@ INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, 
 
 _FILTERS = """
 FROM complaints
-WHERE (center = $1 OR appeal_center = $1) AND workflow_started
+WHERE (center = $1 OR appeal_center = $1)
   AND ($2::text IS NULL OR status = $2)
-  AND ($3::text IS NULL OR handling_unit = $3)
+  AND ($3::text IS NULL OR handling_unit = $3 OR state->'joint_units' ? $3)
   AND ($4::text IS NULL OR category = $4)
   AND ($5::text IS NULL OR channel = $5)
   AND ($6::boolean IS NULL OR overdue = $6)
@@ -117,7 +126,7 @@ LIST_COMPLAINTS = (
     """
 SELECT number, status, outcome, channel, form, category, grade, respondent_unit,
        respondent_unit_name, summary, route, handling_unit, received_at, registered_at,
-       next_due, overdue, supervised
+       next_due, overdue, supervised, NOT workflow_started AS opening
 """
     + _FILTERS
     + """
@@ -253,6 +262,7 @@ class NewCase:
     policy_version: int
     received_at: datetime
     publish_consent: bool = False
+    registered_by: dict[str, Any] | None = None
 
 
 async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Record:
@@ -268,6 +278,7 @@ async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Reco
         c.form, c.category, c.grade, c.respondent_unit, c.respondent_unit_name,
         c.respondent_staff, c.facts, json.dumps(c.evidence, ensure_ascii=False), c.summary,
         c.policy, c.policy_version, c.received_at, c.publish_consent,
+        None if c.registered_by is None else json.dumps(c.registered_by, ensure_ascii=False),
     )
     assert row is not None
     return row

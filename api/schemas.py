@@ -243,7 +243,7 @@ class ComplaintCreated(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "number": NUMBER_EXAMPLE, "access_code": "K7PX3MWQ", "status": "registered",
         "grade": "basic",
-        "deadlines": {"acceptance": "2026-12-04T23:59:59+08:00"},
+        "deadlines": {"acceptance": "2026-12-04T23:59:59+08:00"}, "opening": False,
     }]})
 
     number: str = Field(description="The complaint number.", examples=[NUMBER_EXAMPLE])
@@ -263,6 +263,17 @@ class ComplaintCreated(BaseModel):
         description="The center with jurisdiction, which handles the case (R-46); a case routed "
         "to another center is not visible to the intake user's center.",
         examples=["default"],
+    )
+    opening: bool = Field(
+        default=False,
+        description="True when the case is registered (durable, with its number) but its workflow "
+        "could not be started at once (Temporal down or slow): it is being opened, the "
+        "reconciler starts it shortly; until then it is listed with `opening` and has no "
+        "actions.", examples=[False],
+    )
+    message: str | None = Field(
+        default=None, description="For the clerk, when `opening`: the case is being opened.",
+        examples=[None],
     )
 
 
@@ -295,6 +306,10 @@ class ComplaintListItem(BaseModel):
     next_due: datetime | None = Field(default=None, description="The nearest open deadline.")
     overdue: bool = Field(description="An open deadline has passed.")
     supervised: bool = Field(description="Under supervision (督办).")
+    opening: bool = Field(
+        default=False,
+        description="Registered, its workflow not started yet (being opened): no actions yet.",
+    )
 
 
 class ComplaintsPublic(BaseModel):
@@ -396,6 +411,11 @@ class CaseView(CaseState):
     evidence: list[str] | None = Field(default=None, description="Evidence list; not for units.")
     respondent_staff: str | None = Field(
         default=None, description="Respondent staff name, if known; not for units."
+    )
+    opening: bool = Field(
+        default=False,
+        description="Registered, its workflow not started yet (being opened): read from "
+        "PostgreSQL, no actions yet.",
     )
 
 

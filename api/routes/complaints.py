@@ -106,9 +106,9 @@ async def list_complaints(
 
 @router.get("/{number}", summary="One case", responses=STAFF_ERRORS)
 async def get_complaint(number: ComplaintNumber, user: StaffUser, cases: Cases) -> CaseView:
-    """The case from its workflow, with the caller's allowed actions; personal data by role."""
-    state = await cases.load(number, user)
-    return await cases.view(state, user, with_file=True)
+    """The case from its workflow, with the caller's allowed actions; personal data by role.
+    A case whose workflow is still being opened: its registration, `opening` true, no actions."""
+    return await cases.case(number, user)
 
 
 def _action_route(action: Action) -> Any:
