@@ -392,8 +392,8 @@ class CaseService:
             raise
         if not jurisdiction.can_see(user, state.center, state.appeal_center):
             raise not_found()
-        if user.role == Role.UNIT and state.handling_unit != user.unit:
-            raise not_found()
+        if user.role == Role.UNIT and user.unit not in (state.handling_unit, *state.joint_units):
+            raise not_found()  # a unit sees the cases referred to it or joint with it (R-15)
         return state
 
     async def _refuse_opening(self, number: str, user: User) -> None:
@@ -585,17 +585,18 @@ class CaseService:
     async def _update(
         self, number: str, action: Action, inp: ActionInput, key: str | None
     ) -> CaseState:
+        """Run the Update, then read the case: the Update answers only with a small result
+        (`ActionResult`; cases started before issue 11 answer with the whole case)."""
         handle = self.client.get_workflow_handle(number)
         # With an Idempotency-Key, a retried action is the same Update: Temporal runs it once.
         update_id = None
         if key:
             update_id = f"{action.value}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-        state: CaseState = await temporal_call(
-            handle.execute_update(action.value, inp, id=update_id, result_type=CaseState,
-                                  rpc_timeout=self.rpc),
+        await temporal_call(
+            handle.execute_update(action.value, inp, id=update_id, rpc_timeout=self.rpc),
             timeout=self.timeout, what=f"the {action.value!r} update",
         )
-        return state
+        return await self.query(number)
 
     async def signal(self, name: str, number: str, inp: Any, user: User) -> None:
         """Send a signal to an open case (fire and forget: the workflow records what it did)."""

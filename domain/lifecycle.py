@@ -41,7 +41,8 @@ TRANSITIONS: dict[Action, dict[Status, frozenset[Role]]] = {
     Action.LINK_DUPLICATE: {S.REGISTERED: frozenset({H})},  # R-45
     Action.SUBMIT_OPINION: {S.OPINION_PENDING: frozenset({H})},  # R-14
     Action.APPROVE_OPINION: {S.OPINION_REVIEW: frozenset({L})},  # R-14
-    Action.REPORT_RESULT: {S.INVESTIGATING: frozenset({H}), S.REFERRED: frozenset({U})},  # R-23
+    # R-23; in a joint case (R-15) each participating unit reports its part while investigating.
+    Action.REPORT_RESULT: {S.INVESTIGATING: frozenset({H, U}), S.REFERRED: frozenset({U})},
     Action.REQUEST_EXTENSION: {  # R-18
         S.OPINION_PENDING: frozenset({H}),
         S.INVESTIGATING: frozenset({H}),
@@ -52,7 +53,7 @@ TRANSITIONS: dict[Action, dict[Status, frozenset[Role]]] = {
     Action.GIVE_FEEDBACK: {S.DECIDED: frozenset({H})},  # R-26
     Action.RECORD_SATISFACTION: {S.AWAITING_CALLBACK: frozenset({H, C})},  # R-27
     Action.APPEAL: {S.AWAITING_CALLBACK: frozenset({H, C})},  # R-28
-    Action.RECORD_INVESTIGATION: {S.INVESTIGATING: frozenset({H}), S.REFERRED: frozenset({U})},  # R-21
+    Action.RECORD_INVESTIGATION: {S.INVESTIGATING: frozenset({H, U}), S.REFERRED: frozenset({U})},  # R-21, R-15
 }
 
 #: Which supervision resolutions make sense in which status (R-28, R-31).
@@ -90,8 +91,14 @@ def _guard(action: Action, state: CaseState, actor: Actor, now: datetime) -> str
         Action.REQUEST_EXTENSION,
         Action.RETURN_REFERRAL,
         Action.RECORD_INVESTIGATION,
-    ) and (actor.role == Role.UNIT and actor.unit != state.handling_unit):
-        return f"the case is assigned to unit {state.handling_unit!r}, not {actor.unit!r}"
+    ) and actor.role == Role.UNIT:
+        if state.status == Status.INVESTIGATING:  # R-15: only the units of a joint case
+            if state.route != Route.JOINT or actor.unit not in state.joint_units:
+                return f"unit {actor.unit!r} is not a participating unit of this case"
+            if action not in (Action.REPORT_RESULT, Action.RECORD_INVESTIGATION):
+                return "a participating unit reports its part; the center decides the rest"
+        elif actor.unit != state.handling_unit:
+            return f"the case is assigned to unit {state.handling_unit!r}, not {actor.unit!r}"
     if action == Action.RETURN_REFERRAL:
         window = state.open_deadline(DeadlineKind.RETURN_WINDOW)
         if window is None or now > window.due_at:
@@ -123,7 +130,8 @@ def allowed_by_role(state: CaseState, now: datetime) -> dict[str, list[str]]:
     """Allowed actions per role; the handling unit is taken to be the assigned one."""
     out: dict[str, list[str]] = {}
     for role in (Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.UNIT, Role.COMPLAINANT):
-        actor = Actor(id="*", role=role, unit=state.handling_unit if role == Role.UNIT else None)
+        unit = state.handling_unit or (state.joint_units[0] if state.joint_units else None)
+        actor = Actor(id="*", role=role, unit=unit if role == Role.UNIT else None)
         out[role.value] = allowed_actions(state, actor, now)
     return out
 
@@ -174,6 +182,14 @@ def _check_body(action: Action, state: CaseState, inp: ActionInput, max_ext: int
         and state.open_deadline(DeadlineKind.DOCUMENT_REPLY) is None
     ):
         raise NotAllowed("invalid_body", "kind: no request for documents is waiting for a reply")
+    if (
+        isinstance(inp, RecordInvestigationInput)
+        and inp.kind == InvestigationKind.REQUEST_DOCUMENTS
+        and state.open_deadline(DeadlineKind.DOCUMENT_REPLY) is not None
+    ):
+        raise NotAllowed(
+            "invalid_body", "kind: a request for documents is already waiting for its reply"
+        )
     if isinstance(inp, ResolveSupervisionInput):
         choices = SUPERVISION_CHOICES.get(state.status, frozenset())
         if inp.action not in choices:

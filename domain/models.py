@@ -344,6 +344,20 @@ class ComplaintInput(Model):
     policy_version: int = 1
     center: str = "default"
     origin_case: str | None = None
+    registered_at: datetime | None = Field(
+        default=None,
+        description="When the registration was made durable in PostgreSQL; the acceptance clock "
+        "counts from it (R-10). None (starts made before it existed): the first workflow task.",
+    )
+    carried: CarriedCase | None = Field(
+        default=None, description="The case carried over from the previous run (continue-as-new)."
+    )
+    history_budget: int | None = Field(
+        default=None,
+        ge=100,
+        le=40_000,
+        description="History events after which a run continues as new (default: the workflow's).",
+    )
 
 
 # --- action inputs (one per Workflow Update) ---------------------------------------------
@@ -356,7 +370,18 @@ class ActionInput(Model):
 class AcceptInput(ActionInput):
     route: Route
     note: str = Field(default="", max_length=2000)
-    units: list[str] = Field(default_factory=list, description="Participating units (joint).")
+    units: list[str] = Field(
+        default_factory=list, max_length=20, description="Participating units (joint, R-15)."
+    )
+
+    @model_validator(mode="after")
+    def _unit_codes(self) -> AcceptInput:
+        for u in self.units:
+            if not 1 <= len(u) <= 64:
+                raise ValueError("units: each unit code has 1 to 64 characters")
+        if len(set(self.units)) != len(self.units):
+            raise ValueError("units: a unit is named twice")
+        return self
 
 
 class RejectInput(ActionInput):
@@ -502,9 +527,12 @@ class Deadline(Model):
 
     @property
     def on_time(self) -> bool | None:
+        """Met before the end of its day (24:00 Beijing, `domain.workdays.is_late`)."""
         if self.state != DeadlineState.MET or self.closed_at is None:
             return None
-        return self.closed_at <= self.due_at
+        from domain.workdays import is_late  # imported late: workdays reads holiday files
+
+        return not is_late(self.closed_at, self.due_at)
 
 
 class ActionRecord(Model):
@@ -549,6 +577,12 @@ class Extension(Model):
     approved: bool | None = None
     approved_days: int = 0
     comment: str = ""
+    stage: DeadlineKind | None = Field(
+        default=None, description="The stage clock the request was made for (R-18)."
+    )
+    lapsed: bool = Field(
+        default=False, description="The stage closed before the leader decided: the request lapsed."
+    )
 
 
 class Decision(Model):
@@ -569,6 +603,17 @@ class Feedback(Model):
     message: str
     appeal_route: str
     at: datetime
+
+
+class JointReport(Model):
+    """What one participating unit of a joint case reported (R-15)."""
+
+    unit: str
+    finding: Finding
+    measures: list[Measure]
+    report: str = Field(description="The unit's report (the first 500 characters; whole in PostgreSQL).")
+    at: datetime
+    by: Actor
 
 
 class Satisfaction(Model):
@@ -629,6 +674,9 @@ class CaseState(Model):
     extensions: list[Extension] = Field(default_factory=list)
     extended_days: int = 0
     investigation: list[InvestigationStep] = Field(default_factory=list)
+    joint_reports: list[JointReport] = Field(
+        default_factory=list, description="Parts reported by the participating units (R-15)."
+    )
     decision: Decision | None = None
     feedback: Feedback | None = None
     satisfaction: Satisfaction | None = None
@@ -639,6 +687,13 @@ class CaseState(Model):
     ignored_signals: list[IgnoredSignal] = Field(default_factory=list)
     allowed_actions: dict[str, list[str]] = Field(default_factory=dict)
     version: int = 0
+    # Bounded lists (the workflow keeps the newest ones; every record is in PostgreSQL):
+    actions_total: int = Field(default=0, description="Action records made (`actions` keeps the newest).")
+    ignored_total: int = Field(default=0, description="Signals ignored (`ignored_signals` keeps the newest).")
+    investigation_total: int = Field(default=0, description="Investigation steps recorded.")
+    escalations_total: int = Field(default=0, description="Escalations made.")
+    linked_total: int = Field(default=0, description="Repeat complaints linked (R-45).")
+    runs: int = Field(default=1, description="Workflow runs of the case (continue-as-new).")
 
     def open_deadline(self, kind: DeadlineKind) -> Deadline | None:
         for d in self.deadlines:
@@ -655,6 +710,33 @@ class CaseState(Model):
     def next_due(self) -> datetime | None:
         dues = [d.due_at for d in self.open_deadlines() if d.kind != DeadlineKind.RETURN_WINDOW]
         return min(dues) if dues else None
+
+
+class CarriedCase(Model):
+    """What a run hands to the next when it continues as new (history budget reached)."""
+
+    state: CaseState
+    note_seq: int = Field(default=0, description="Outbox keys used so far (keys stay unique).")
+    projected_seq: int = Field(default=0, description="Action records already projected.")
+    run: int = Field(default=1, description="How many runs the case has had before this one.")
+
+
+class ActionResult(Model):
+    """What an Update answers: small and of constant size, whatever the case holds."""
+
+    number: str
+    status: Status
+    version: int
+    outcome: Outcome | None = None
+    allowed_actions: dict[str, list[str]] = Field(
+        default_factory=dict, description="Allowed actions per role after the action."
+    )
+    deadlines: list[Deadline] = Field(
+        default_factory=list, description="The clocks this action opened, moved or closed."
+    )
+
+
+ComplaintInput.model_rebuild()
 
 
 # --- activity messages --------------------------------------------------------------------

@@ -20,8 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload
-from temporalio.common import RawValue, RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
+from temporalio.common import RetryPolicy, SearchAttributeKey, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -35,6 +34,8 @@ with workflow.unsafe.imports_passed_through():
         Action,
         ActionInput,
         ActionRecord,
+        ActionResult,
+        CarriedCase,
         Actor,
         AppealInput,
         ApproveOpinionInput,
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         IgnoredSignal,
         InvestigationKind,
         InvestigationStep,
+        JointReport,
         LinkDuplicateInput,
         Notification,
         NotificationKind,
@@ -84,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
         SubmitOpinionInput,
         SupervisionChoice,
     )
+    from domain.workdays import deadline_end
 
 TASK_QUEUE = "complaints"
 BEIJING = timezone(timedelta(hours=8), "CST")  # no DST in China since 1991; no tz data needed
@@ -117,6 +120,30 @@ SIDE_EFFECT = {
 #: Patch (2026-11-27): deadlines computed by a local activity, and the outbox and the read
 #: model written concurrently. Cases started before it replay the old way (tests/histories/H-*).
 LOCAL_ACTIVITIES = "local-activities-2026-11"
+#: Patch (2026-12-01, issue 11): the bounded case. Early messages wait for registration instead
+#: of being dropped; clocks fire without waiting for the outbox and the read model (a flusher
+#: delivers them); lists and texts are capped; Updates answer with a small `ActionResult`;
+#: continue-as-new past a history budget; the archive is the last word; and the rule fixes of
+#: issue 11 (R-09, R-10, R-15, R-18..R-20, R-30, R-45, escalate sources). Cases started before
+#: it replay the old way (tests/histories/H-*, H2-*).
+BOUNDED = "bounded-case-2026-12"
+
+# What the workflow keeps of each growing list (the rest is in PostgreSQL, with a count here).
+KEEP_ACTIONS = 50
+KEEP_IGNORED = 20
+KEEP_INVESTIGATION = 50
+KEEP_ESCALATIONS = 50  # open escalations are never dropped
+KEEP_EXTENSIONS = 20  # a pending request is never dropped
+KEEP_LINKED = 500
+#: Free text kept in the workflow's own lists (whole texts travel once, in the action record).
+KEEP_TEXT = 500
+#: History events (and bytes) after which a run continues as new, carrying the case.
+HISTORY_BUDGET_EVENTS = 2_000
+HISTORY_BUDGET_BYTES = 4 * 1024 * 1024
+#: The only escalation sources a sender may name (R-29); the others are the workflow's own.
+OUTSIDE_SOURCES = frozenset(
+    {EscalationSource.LEADER, EscalationSource.MEDIA, EscalationSource.HOT_ISSUE, EscalationSource.MANUAL}
+)
 ARCHIVE = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)),
@@ -128,7 +155,6 @@ SYSTEM = Actor(id="system", role=Role.SYSTEM)
 OPERATOR = Actor(id="operator (Web UI / CLI)", role=Role.SYSTEM)
 _M = TypeVar("_M", bound=BaseModel)
 #: What a signal handler sees when the sender gave no input at all (e.g. the CLI without --input).
-NO_INPUT = RawValue(Payload())
 
 #: Deadlines whose passing marks the case overdue and sends the overdue warning (R-30); all but
 #: the respondent's document reply also escalate the case to supervision.
@@ -148,6 +174,21 @@ def _bj(t: datetime | None) -> str:
     return t.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M") if t else "—"
 
 
+def _cut(text: str, limit: int = KEEP_TEXT) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _cut_detail(value: Any) -> Any:
+    """An action record's detail with every text cut to `KEEP_TEXT` (the kept copy)."""
+    if isinstance(value, str):
+        return _cut(value)
+    if isinstance(value, dict):
+        return {k: _cut_detail(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut_detail(v) for v in value]
+    return value
+
+
 def _fail(e: lifecycle.NotAllowed) -> ApplicationError:
     # `type` carries the code the API maps to an HTTP status (403/409/422).
     return ApplicationError(e.message, type=e.code, non_retryable=True)
@@ -157,22 +198,67 @@ def _fail(e: lifecycle.NotAllowed) -> ApplicationError:
 class ComplaintWorkflow:
     """One complaint, from registration to archive. See the module docstring for messages."""
 
-    def __init__(self) -> None:
-        self.s: CaseState | None = None
-        self.policy: policies.Policy | None = None
+    @workflow.init
+    def __init__(self, inp: ComplaintInput) -> None:
+        # The case exists from the first instant, so that no early message finds nothing.
+        self.policy: policies.Policy | None = policies.get(inp.policy, inp.policy_version)
         self._lock = asyncio.Lock()
         self._outbox: list[Notification] = []
         self._dirty = False
         self._projected_seq = 0
         self._note_seq = 0
         self._sa_last: dict[str, Any] = {}
+        self._bounded: bool | None = None  # decided once, by `_v3()`, in the first task
+        self._run_started = False
+        self._registered = False
+        self._frozen = False  # the archive step began: nothing changes the file any more
+        self._unprojected: list[ActionRecord] = []  # whole records not yet in PostgreSQL
+        self._flushing = False
+        self._stop_flusher = False
+        self._budget = inp.history_budget or HISTORY_BUDGET_EVENTS
+        if inp.carried is not None:
+            c = inp.carried
+            self.s: CaseState | None = c.state.model_copy(deep=True)
+            self.s.runs = c.run + 1
+            self._note_seq, self._projected_seq = c.note_seq, c.projected_seq
+            self._registered = True
+            return
+        grade = Grade.MAJOR if inp.category == Category.RETALIATION else inp.grade  # R-34
+        self.s = CaseState(
+            number=inp.number,
+            center=inp.center,
+            status=Status.REGISTERED,
+            channel=inp.channel,
+            form=inp.form,
+            category=inp.category,
+            grade=grade,
+            respondent_unit=inp.respondent_unit,
+            respondent_unit_name=inp.respondent_unit_name,
+            summary=inp.summary,
+            complainant_ref=inp.complainant_ref,
+            origin_case=inp.origin_case,
+            policy=inp.policy,
+            policy_version=inp.policy_version,
+            received_at=inp.received_at,
+            registered_at=inp.registered_at or workflow.now(),
+        )
+
+    def _v3(self) -> bool:
+        """Whether this case runs the bounded shape (BOUNDED); decided once, never in a query."""
+        if self._bounded is None:
+            self._bounded = workflow.patched(BOUNDED)
+        return self._bounded
 
     # ------------------------------------------------------------------ the procedure
 
     @workflow.run
     async def run(self, inp: ComplaintInput) -> CaseState:
+        self._run_started = True
+        if self._v3():
+            return await self._run_bounded(inp)
         async with self._lock:
             await self._register(inp)
+        self._registered = True
         # Every step after registration is a handler's Update; this loop keeps the clocks:
         # it sleeps until the next reminder or due instant, or until something changed.
         while True:
@@ -190,6 +276,101 @@ class ComplaintWorkflow:
         await self._flush()
         await workflow.execute_activity("archive_case", ArchiveInput(state=self._snapshot()), **ARCHIVE)
         return self._snapshot()
+
+    async def _run_bounded(self, inp: ComplaintInput) -> CaseState:
+        """The procedure (BOUNDED shape): register, keep the clocks, archive.
+
+        Two loops: this one keeps the clocks and never waits for a side effect; `_flush_loop`
+        delivers the outbox and the projection whenever PostgreSQL takes them. Handlers do the
+        rest. Past the history budget the run continues as new, carrying the case.
+        """
+        if inp.carried is None:
+            async with self._lock:
+                await self._register_bounded(inp)
+        else:
+            self._changed()  # the new run publishes its search attributes and projects once
+        self._registered = True
+        flusher = asyncio.create_task(self._flush_loop())
+        while self.state.status != Status.ARCHIVED:
+            target = self._next_wakeup()
+            timeout = max(target - workflow.now(), timedelta(milliseconds=1)) if target else None
+            try:
+                # Woken only when the next instant moves or the run may continue as new: an
+                # ignored signal or a projection never restarts the timer.
+                await workflow.wait_condition(
+                    lambda: self._next_wakeup() != target
+                    or self.state.status == Status.ARCHIVED
+                    or self._may_continue_as_new(),
+                    timeout=timeout,
+                )
+            except TimeoutError:
+                pass
+            async with self._lock:
+                await self._fire_due()
+            if self.state.status != Status.ARCHIVED and self._may_continue_as_new():
+                self._stop_flusher = True
+                await flusher
+                workflow.continue_as_new(self._carry(inp))
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._frozen = True  # from here on, signals are logged, never applied (R-35)
+        self._stop_flusher = True
+        await flusher
+        final = self._snapshot().model_copy(deep=True)
+        await workflow.execute_activity("archive_case", ArchiveInput(state=final), **ARCHIVE)
+        return final
+
+    def _may_continue_as_new(self) -> bool:
+        info = workflow.info()
+        over = (
+            info.get_current_history_length() >= self._budget
+            or info.get_current_history_size() >= HISTORY_BUDGET_BYTES
+            or info.is_continue_as_new_suggested()
+        )
+        return over and self._idle() and workflow.all_handlers_finished()
+
+    def _idle(self) -> bool:
+        return not (self._dirty or self._outbox or self._flushing or self._unprojected)
+
+    def _carry(self, inp: ComplaintInput) -> ComplaintInput:
+        s = self.state
+        carried = CarriedCase(
+            state=s.model_copy(update={"allowed_actions": {}}, deep=True),
+            note_seq=self._note_seq,
+            projected_seq=self._projected_seq,
+            run=s.runs,
+        )
+        return inp.model_copy(update={"carried": carried, "history_budget": inp.history_budget})
+
+    async def _register_bounded(self, inp: ComplaintInput) -> None:
+        s = self.state
+        # R-05: acknowledgement 24 h from receipt; R-10: acceptance counts from registration.
+        await self._open_deadlines(
+            (DeadlineKind.ACKNOWLEDGEMENT, s.received_at),
+            (DeadlineKind.ACCEPTANCE, s.registered_at),
+        )
+        self._notify(NotificationKind.ACKNOWLEDGEMENT, Recipient.COMPLAINANT)
+        self._close(DeadlineKind.ACKNOWLEDGEMENT)
+        if s.grade == Grade.MAJOR:  # R-09: supervised from the start, with its response clock
+            await self._escalate(EscalationSource.MAJOR, "重大投诉 major complaint", None)
+        self._record("register", inp.registered_by, Status.REGISTERED, {"grade": s.grade.value})
+
+    async def _flush_loop(self) -> None:
+        """Deliver the outbox and the projection, for as long as the run lives (BOUNDED).
+
+        The activities retry while PostgreSQL is down; the clocks do not wait for them. What
+        piles up meanwhile goes in the next batch; outbox keys make each entry land once.
+        """
+        while True:
+            await workflow.wait_condition(
+                lambda: self._dirty or bool(self._outbox) or bool(self._unprojected) or self._stop_flusher
+            )
+            if not (self._dirty or self._outbox or self._unprojected):
+                return
+            self._flushing = True
+            try:
+                await self._flush()
+            finally:
+                self._flushing = False
 
     @property
     def state(self) -> CaseState:
@@ -239,7 +420,7 @@ class ComplaintWorkflow:
         name="accept",
         description="受理 Accept the complaint (R-10) and choose a route: self, referral, joint or discipline.",
     )
-    async def accept(self, inp: AcceptInput) -> CaseState:
+    async def accept(self, inp: AcceptInput) -> ActionResult:
         return await self._act(Action.ACCEPT, inp)
 
     @accept.validator
@@ -249,7 +430,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="reject", description="不予受理 Do not accept (R-11): reason, basis and where to go instead."
     )
-    async def reject(self, inp: RejectInput) -> CaseState:
+    async def reject(self, inp: RejectInput) -> ActionResult:
         return await self._act(Action.REJECT, inp)
 
     @reject.validator
@@ -257,7 +438,7 @@ class ComplaintWorkflow:
         self._validate(Action.REJECT, inp)
 
     @workflow.update(name="forward", description="转送 Forward to the competent body (R-12).")
-    async def forward(self, inp: ForwardInput) -> CaseState:
+    async def forward(self, inp: ForwardInput) -> ActionResult:
         return await self._act(Action.FORWARD, inp)
 
     @forward.validator
@@ -267,7 +448,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="link-duplicate", description="重复件合并 Link this repeat complaint to an open case (R-45)."
     )
-    async def link_duplicate(self, inp: LinkDuplicateInput) -> CaseState:
+    async def link_duplicate(self, inp: LinkDuplicateInput) -> ActionResult:
         return await self._act(Action.LINK_DUPLICATE, inp)
 
     @link_duplicate.validator
@@ -279,7 +460,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="submit-opinion", description="拟办意见 Propose the handling unit and opinion (R-14)."
     )
-    async def submit_opinion(self, inp: SubmitOpinionInput) -> CaseState:
+    async def submit_opinion(self, inp: SubmitOpinionInput) -> ActionResult:
         return await self._act(Action.SUBMIT_OPINION, inp)
 
     @submit_opinion.validator
@@ -289,7 +470,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="approve-opinion", description="领导审批 Leader approves or sends back the opinion (R-14)."
     )
-    async def approve_opinion(self, inp: ApproveOpinionInput) -> CaseState:
+    async def approve_opinion(self, inp: ApproveOpinionInput) -> ActionResult:
         return await self._act(Action.APPROVE_OPINION, inp)
 
     @approve_opinion.validator
@@ -299,7 +480,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="report-result", description="处理决定 Report the finding and measures (R-23..R-25)."
     )
-    async def report_result(self, inp: ReportResultInput) -> CaseState:
+    async def report_result(self, inp: ReportResultInput) -> ActionResult:
         return await self._act(Action.REPORT_RESULT, inp)
 
     @report_result.validator
@@ -309,7 +490,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="request-extension", description="申请延期 Ask the leader for more days (R-18, R-19)."
     )
-    async def request_extension(self, inp: RequestExtensionInput) -> CaseState:
+    async def request_extension(self, inp: RequestExtensionInput) -> ActionResult:
         return await self._act(Action.REQUEST_EXTENSION, inp)
 
     @request_extension.validator
@@ -319,7 +500,7 @@ class ComplaintWorkflow:
     @workflow.update(
         name="return-referral", description="退单 The handling unit returns a misdirected referral (R-44)."
     )
-    async def return_referral(self, inp: ReturnReferralInput) -> CaseState:
+    async def return_referral(self, inp: ReturnReferralInput) -> ActionResult:
         return await self._act(Action.RETURN_REFERRAL, inp)
 
     @return_referral.validator
@@ -330,7 +511,7 @@ class ComplaintWorkflow:
         name="resolve-supervision",
         description="督办处理 Supervisor upholds, orders rehandling or takes over (R-28, R-31).",
     )
-    async def resolve_supervision(self, inp: ResolveSupervisionInput) -> CaseState:
+    async def resolve_supervision(self, inp: ResolveSupervisionInput) -> ActionResult:
         return await self._act(Action.RESOLVE_SUPERVISION, inp)
 
     @resolve_supervision.validator
@@ -341,7 +522,7 @@ class ComplaintWorkflow:
         name="give-feedback",
         description="反馈 Tell the complainant the result, reasons and how to appeal (R-26).",
     )
-    async def give_feedback(self, inp: GiveFeedbackInput) -> CaseState:
+    async def give_feedback(self, inp: GiveFeedbackInput) -> ActionResult:
         return await self._act(Action.GIVE_FEEDBACK, inp)
 
     @give_feedback.validator
@@ -349,7 +530,7 @@ class ComplaintWorkflow:
         self._validate(Action.GIVE_FEEDBACK, inp)
 
     @workflow.update(name="record-satisfaction", description="回访 Record the callback answer (R-27).")
-    async def record_satisfaction(self, inp: RecordSatisfactionInput) -> CaseState:
+    async def record_satisfaction(self, inp: RecordSatisfactionInput) -> ActionResult:
         return await self._act(Action.RECORD_SATISFACTION, inp)
 
     @record_satisfaction.validator
@@ -357,7 +538,7 @@ class ComplaintWorkflow:
         self._validate(Action.RECORD_SATISFACTION, inp)
 
     @workflow.update(name="appeal", description="申诉 The complainant appeals the decision (R-28).")
-    async def appeal(self, inp: AppealInput) -> CaseState:
+    async def appeal(self, inp: AppealInput) -> ActionResult:
         return await self._act(Action.APPEAL, inp)
 
     @appeal.validator
@@ -368,7 +549,7 @@ class ComplaintWorkflow:
         name="record-investigation",
         description="调查核实 Record an investigation step or power used (R-21, R-22); a document request starts the respondent's reply clock.",
     )
-    async def record_investigation(self, inp: RecordInvestigationInput) -> CaseState:
+    async def record_investigation(self, inp: RecordInvestigationInput) -> ActionResult:
         return await self._act(Action.RECORD_INVESTIGATION, inp)
 
     @record_investigation.validator
@@ -376,8 +557,6 @@ class ComplaintWorkflow:
         self._validate(Action.RECORD_INVESTIGATION, inp)
 
     def _validate(self, action: Action, inp: ActionInput) -> None:
-        if self.s is None:
-            raise ApplicationError("the case is still being registered", type="invalid_status")
         try:
             lifecycle.check(
                 action, self.state, inp, workflow.now(), max_extension_days=self._policy.max_extension_days
@@ -385,15 +564,44 @@ class ComplaintWorkflow:
         except lifecycle.NotAllowed as e:
             raise _fail(e) from None
 
-    async def _act(self, action: Action, inp: ActionInput) -> CaseState:
+    async def _act(self, action: Action, inp: ActionInput) -> ActionResult:
+        if self._v3():  # an Update sent with the start waits for the registration
+            await workflow.wait_condition(lambda: self._registered)
         async with self._lock:
             # Re-check under the lock: another handler may have moved the case meanwhile.
             self._validate(action, inp)
             before = self.state.status
+            clocks = self._clock_marks()
             apply = getattr(self, "_do_" + action.value.replace("-", "_"))
             detail = await apply(inp)
             self._record(action.value, inp.actor, before, detail)
-            return self._snapshot()
+            return self._result(clocks)
+
+    @staticmethod
+    def _clock_key(d: Deadline) -> tuple[str, str]:
+        return d.kind.value, d.start.isoformat()
+
+    def _clock_marks(self) -> dict[tuple[str, str], tuple[Any, ...]]:
+        return {
+            self._clock_key(d): (d.state, d.due_at, d.overdue, d.extended_days) for d in self.state.deadlines
+        }
+
+    def _result(self, before: dict[tuple[str, str], tuple[Any, ...]]) -> ActionResult:
+        """The small answer of an Update: where the case stands and the clocks it changed."""
+        s = self.state
+        changed = [
+            d
+            for d in s.deadlines
+            if before.get(self._clock_key(d)) != (d.state, d.due_at, d.overdue, d.extended_days)
+        ]
+        return ActionResult(
+            number=s.number,
+            status=s.status,
+            version=s.version,
+            outcome=s.outcome,
+            allowed_actions=lifecycle.allowed_by_role(s, workflow.now()),
+            deadlines=[d.model_copy() for d in changed],
+        )
 
     # ------------------------------------------------------------------ effects of actions
 
@@ -471,6 +679,25 @@ class ComplaintWorkflow:
 
     async def _do_report_result(self, inp: ReportResultInput) -> dict[str, Any]:
         s, now = self.state, workflow.now()
+        if self._v3() and inp.actor.role == Role.UNIT and s.status == Status.INVESTIGATING:
+            # R-15: a participating unit of a joint case reports its part; the center decides.
+            part = JointReport(
+                unit=inp.actor.unit or "",
+                finding=inp.finding,
+                measures=inp.measures,
+                report=_cut(inp.report),
+                at=now,
+                by=inp.actor,
+            )
+            s.joint_reports = [r for r in s.joint_reports if r.unit != part.unit] + [part]
+            self._notify(NotificationKind.DECIDED, Recipient.HANDLER, unit=part.unit, part=True)
+            return {
+                "part": True,
+                "unit": part.unit,
+                "finding": inp.finding.value,
+                "measures": [m.value for m in inp.measures],
+                "report": inp.report,
+            }
         s.decision = Decision(
             finding=inp.finding,
             measures=inp.measures,
@@ -490,6 +717,20 @@ class ComplaintWorkflow:
         return {"finding": inp.finding.value, "measures": [m.value for m in inp.measures]}
 
     async def _do_request_extension(self, inp: RequestExtensionInput) -> dict[str, Any]:
+        if self._v3():  # R-18: the request is for the stage open now, and lapses with it
+            s = self.state
+            stage = DeadlineKind.OPINION if s.status == Status.OPINION_PENDING else DeadlineKind.HANDLING
+            s.extensions.append(
+                Extension(
+                    requested_at=workflow.now(),
+                    requested_by=inp.actor,
+                    days=inp.days,
+                    reason=_cut(inp.reason),
+                    stage=stage,
+                )
+            )
+            self._notify(NotificationKind.EXTENSION_REQUESTED, Recipient.LEADER, days=inp.days)
+            return {"days": inp.days, "reason": inp.reason, "stage": stage.value}
         self.state.extensions.append(
             Extension(requested_at=workflow.now(), requested_by=inp.actor, days=inp.days, reason=inp.reason)
         )
@@ -572,9 +813,16 @@ class ComplaintWorkflow:
 
     async def _do_record_investigation(self, inp: RecordInvestigationInput) -> dict[str, Any]:
         s, now = self.state, workflow.now()
+        v3 = self._v3()
         step = InvestigationStep(
-            seq=len(s.investigation) + 1, kind=inp.kind, note=inp.note, party=inp.party, at=now, by=inp.actor
+            seq=s.investigation_total + 1 if v3 else len(s.investigation) + 1,
+            kind=inp.kind,
+            note=_cut(inp.note) if v3 else inp.note,  # whole, once, in the action record
+            party=inp.party,
+            at=now,
+            by=inp.actor,
         )
+        s.investigation_total += 1
         detail: dict[str, Any] = {"kind": inp.kind.value, "note": inp.note, "party": inp.party}
         if inp.kind == InvestigationKind.REQUEST_DOCUMENTS:  # R-22: the respondent must answer
             await self._open_deadlines((DeadlineKind.DOCUMENT_REPLY, now))
@@ -594,21 +842,23 @@ class ComplaintWorkflow:
         s.appeal_center = inp.to_center or s.center
         s.status = Status.APPEALED
         self._close(DeadlineKind.CALLBACK)
-        s.escalations.append(
-            Escalation(source=EscalationSource.APPEAL, reason=inp.reason, at=now, by=inp.actor)
-        )
+        self._add_escalation(Escalation(source=EscalationSource.APPEAL, reason=inp.reason, at=now, by=inp.actor))
         await self._open_deadlines((DeadlineKind.SUPERVISION, now))
         self._notify(NotificationKind.APPEAL, Recipient.SUPERVISOR, reason=inp.reason, center=s.appeal_center)
         return {"reason": inp.reason, "center": s.appeal_center}
 
     # ------------------------------------------------------------------ signals
 
+    # Signal handlers take any number of inputs of any shape (`*args`): the `temporal` CLI and the
+    # Web UI let anyone send two inputs, none, or a wrong one. What cannot be used is recorded in
+    # `ignored_signals` with the reason; nothing here raises.
+
     @workflow.signal(
         name="decide-extension",
         description='延期审批 Leader decides the pending extension request (R-18..R-20). Input: {"approved": true, "days": 10, "comment": "..."}',
     )
-    async def decide_extension(self, payload: RawValue = NO_INPUT) -> None:
-        inp = self._parse_signal("decide-extension", payload, DecideExtensionInput)
+    async def decide_extension(self, *args: Any) -> None:
+        inp = await self._receive("decide-extension", args, DecideExtensionInput)
         if inp is None:
             return
         async with self._lock:
@@ -640,8 +890,14 @@ class ComplaintWorkflow:
         if inp.approved:  # R-18, R-19; a refusal changes no deadline (R-20)
             pending.approved_days = days
             s.extended_days += days
+            # BOUNDED: the stage the request was made for, and the overall limit (R-17, R-19).
+            kinds = (
+                (DeadlineKind.OVERALL, pending.stage)
+                if self._v3() and pending.stage is not None
+                else (DeadlineKind.OVERALL, DeadlineKind.HANDLING, DeadlineKind.OPINION)
+            )
             for d in s.open_deadlines():
-                if d.kind in (DeadlineKind.OVERALL, DeadlineKind.HANDLING, DeadlineKind.OPINION):
+                if d.kind in kinds:
                     d.extended_days += days
                     await self._recompute(d)
                     moved[d.kind.value] = d.due_at.isoformat()
@@ -668,9 +924,16 @@ class ComplaintWorkflow:
         name="escalate",
         description='督办 Put the case under supervision (R-29). Input: {"reason": "...", "source": "leader|media|hot_issue|manual"}',
     )
-    async def escalate(self, payload: RawValue = NO_INPUT) -> None:
-        inp = self._parse_signal("escalate", payload, EscalateInput)
+    async def escalate(self, *args: Any) -> None:
+        inp = await self._receive("escalate", args, EscalateInput)
         if inp is None:
+            return
+        if self._bounded and inp.source not in OUTSIDE_SOURCES:
+            self._ignore(
+                "escalate",
+                f"source {inp.source.value!r} is set by the workflow itself; a sender may name "
+                + ", ".join(sorted(x.value for x in OUTSIDE_SOURCES)),
+            )
             return
         async with self._lock:
             try:
@@ -691,10 +954,15 @@ class ComplaintWorkflow:
         name="recompute-deadlines",
         description="重算期限 Recompute provisional deadlines after operators added a year's holiday data (R-43). Input: {}",
     )
-    async def recompute_deadlines(self, payload: RawValue = NO_INPUT) -> None:
+    async def recompute_deadlines(self, *args: Any) -> None:
+        if not await self._arrived("recompute-deadlines", args):
+            return
+        if self._bounded and args and args[0] not in (None, {}):
+            self._ignore("recompute-deadlines", "malformed input: expected {} or no input")
+            return
         async with self._lock:
             try:
-                if self.s is None or self.state.status == Status.ARCHIVED:
+                if self.state.status == Status.ARCHIVED:
                     self._ignore("recompute-deadlines", "the case is archived")
                     return
                 moved: dict[str, str] = {}
@@ -714,21 +982,60 @@ class ComplaintWorkflow:
     @workflow.signal(
         name="duplicate-linked", description="Internal: a repeat complaint was linked to this case (R-45)."
     )
-    async def duplicate_linked(self, payload: RawValue = NO_INPUT) -> None:
-        inp = self._parse_signal("duplicate-linked", payload, DuplicateLinkedInput)
+    async def duplicate_linked(self, *args: Any) -> None:
+        inp = await self._receive("duplicate-linked", args, DuplicateLinkedInput)
         if inp is None:
             return
-        if self.state.status == Status.ARCHIVED:
-            self._ignore("duplicate-linked", "the case is archived")
+        s = self.state
+        if not self._bounded:
+            if s.status == Status.ARCHIVED:
+                self._ignore("duplicate-linked", "the case is archived")
+                return
+            s.linked.append(inp)
+            self._record("duplicate-linked", SYSTEM, s.status, {"number": inp.number})
             return
-        self.state.linked.append(inp)
-        self._record("duplicate-linked", SYSTEM, self.state.status, {"number": inp.number})
+        if any(x.number == inp.number for x in s.linked):
+            self._ignore("duplicate-linked", f"case {inp.number} is already linked")
+            return
+        s.linked.append(inp)
+        s.linked_total += 1
+        # R-45: linked after the feedback, or to a case that ended without one: told at once.
+        self._tell_linked(inp)
+        self._record("duplicate-linked", SYSTEM, s.status, {"number": inp.number})
 
-    def _parse_signal(self, name: str, payload: RawValue, model: type[_M]) -> _M | None:
-        if self.s is None:
-            return None  # cannot happen after the first task; kept so a signal never raises
+    async def _arrived(self, name: str, args: tuple[Any, ...]) -> bool:
+        """Whether a signal may be applied; waits until the case is registered (BOUNDED)."""
+        if not self._v3():
+            # The old shape dropped a signal that came before the run began (and crashed on two
+            # inputs); kept for replay, with the crash recorded as ignored instead.
+            if not self._run_started:
+                return False
+            if len(args) > 1:
+                self._ignore(name, f"malformed input: expected one input, got {len(args)}")
+                return False
+            return True
+        if self._frozen:
+            workflow.logger.info("signal %s after the archive step began: not applied", name)
+            return False
+        if len(args) > 1:
+            self._ignore(name, f"malformed input: expected one input, got {len(args)}")
+            return False
+        await workflow.wait_condition(lambda: self._registered)
+        if self._frozen:
+            return False
+        return True
+
+    async def _receive(self, name: str, args: tuple[Any, ...], model: type[_M]) -> _M | None:
+        """The signal's one input as `model`, or None (recorded as ignored, with the reason)."""
+        if not await self._arrived(name, args):
+            return None
+        raw = args[0] if args else None
         try:
-            raw = workflow.payload_converter().from_payload(payload.payload) if payload.payload.data else None
+            if self._bounded and isinstance(raw, dict):
+                unknown = sorted(str(k) for k in raw if k not in model.model_fields)
+                if unknown:
+                    self._ignore(name, f"malformed input: unknown field(s) {', '.join(unknown)}")
+                    return None
             return model.model_validate(raw)
         except ValidationError as e:
             fields = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'input'}: {x['msg']}" for x in e.errors())
@@ -738,9 +1045,22 @@ class ComplaintWorkflow:
         return None
 
     def _ignore(self, signal: str, reason: str) -> None:
-        workflow.logger.warning("ignored signal %s: %s", signal, reason)
-        self.state.ignored_signals.append(IgnoredSignal(signal=signal, at=workflow.now(), reason=reason))
-        self._changed()
+        s = self.state
+        if not self._bounded:
+            workflow.logger.warning("ignored signal %s: %s", signal, reason)
+            s.ignored_signals.append(IgnoredSignal(signal=signal, at=workflow.now(), reason=reason))
+            s.ignored_total += 1
+            self._changed()
+            return
+        # Kept in the case (the newest few, with a count) and projected, but never restarting a
+        # timer: a flood of bad signals shares projections (the flusher sends one per batch).
+        reason = _cut(reason, 300)
+        workflow.logger.warning("ignored signal %s: %s", signal[:100], reason)
+        s.ignored_signals.append(IgnoredSignal(signal=signal[:100], at=workflow.now(), reason=reason))
+        s.ignored_total += 1
+        s.version += 1
+        self._dirty = True
+        self._trim()
 
     # ------------------------------------------------------------------ query
 
@@ -748,8 +1068,6 @@ class ComplaintWorkflow:
         name="state", description="The case: status, deadlines, actions, allowed actions per role."
     )
     def get_state(self) -> CaseState:
-        if self.s is None:
-            raise ApplicationError("the case is still being registered")
         return self._snapshot()
 
     # ------------------------------------------------------------------ clocks
@@ -767,7 +1085,7 @@ class ComplaintWorkflow:
 
     async def _compute(self, *specs: DeadlineSpec) -> ComputeDeadlinesResult:
         inp = ComputeDeadlinesInput(specs=list(specs))
-        if workflow.patched(LOCAL_ACTIVITIES):
+        if self._v3() or workflow.patched(LOCAL_ACTIVITIES):
             # A local activity: its result is still a marker in the history (replay never
             # recomputes), without a round trip through the server.
             return await workflow.execute_local_activity(
@@ -809,7 +1127,12 @@ class ComplaintWorkflow:
             now = workflow.now()
             d.due_at, d.provisional = c.due_at, c.provisional
             d.remind_at = c.remind_at if self._policy.remind else None
-            if d.due_at > now:  # a moved deadline is a new due instant: warn and escalate again
+            if self._v3():
+                # R-20, R-30: overdue is a fact about the past and a stage is escalated once;
+                # a moved deadline that was not yet passed gets its reminder again.
+                if not d.overdue:
+                    d.reminded = d.remind_at is not None and d.remind_at <= now
+            elif d.due_at > now:  # a moved deadline is a new due instant: warn and escalate again
                 d.overdue = False
                 d.reminded = d.remind_at is not None and d.remind_at <= now
         d.provisional = c.provisional
@@ -819,7 +1142,33 @@ class ComplaintWorkflow:
         d = self.state.open_deadline(kind)
         if d is not None:
             d.state, d.closed_at = state, workflow.now()
+            if self._v3():
+                self._lapse_extension(kind)
             self._changed()
+
+    def _lapse_extension(self, stage: DeadlineKind) -> None:
+        """R-18: a request not decided when its stage closes lapses; it never moves a later stage."""
+        s = self.state
+        for e in s.extensions:
+            if e.decided_at is None and e.stage == stage:
+                e.decided_at, e.approved, e.lapsed = workflow.now(), False, True
+                self._record(
+                    "extension-lapsed", SYSTEM, s.status, {"stage": stage.value, "days": e.days}
+                )
+
+    def _ends(self, d: Deadline) -> datetime:
+        """When the deadline is passed: the end of its day, 24:00 Beijing (BOUNDED shape)."""
+        return deadline_end(d.due_at) if self._bounded else d.due_at
+
+    def _next_wakeup(self) -> datetime | None:
+        """The next reminder or due instant of an open clock (BOUNDED shape)."""
+        instants = []
+        for d in self.state.open_deadlines():
+            if d.remind_at and not d.reminded:
+                instants.append(d.remind_at)
+            if not d.overdue:
+                instants.append(self._ends(d))
+        return min(instants) if instants else None
 
     def _until_next_wakeup(self) -> timedelta | None:
         now, instants = workflow.now(), []
@@ -837,7 +1186,7 @@ class ComplaintWorkflow:
         for d in list(s.open_deadlines()):
             if d.remind_at and not d.reminded and now >= d.remind_at:
                 d.reminded = True
-                if now < d.due_at:  # R-30 催办, one working day ahead
+                if now < self._ends(d):  # R-30 催办, one working day ahead
                     self._warn(NotificationKind.REMINDER, d)
                     self._record(
                         "reminder",
@@ -845,7 +1194,7 @@ class ComplaintWorkflow:
                         s.status,
                         {"deadline": d.kind.value, "due_at": d.due_at.isoformat()},
                     )
-            if d.overdue or now < d.due_at:
+            if d.overdue or now < self._ends(d):
                 continue
             if d.kind == DeadlineKind.CALLBACK:  # R-27: no answer in time is "no response"
                 d.state, d.closed_at = DeadlineState.EXPIRED, now
@@ -895,9 +1244,16 @@ class ComplaintWorkflow:
         self._notify(kind, to, unit=s.handling_unit if to == Recipient.UNIT else None, **data)
         self._notify(kind, Recipient.SUPERVISOR, **data)
 
+    def _add_escalation(self, e: Escalation) -> None:
+        s = self.state
+        s.escalations_total += 1
+        if self._v3():
+            e.reason = _cut(e.reason)
+        s.escalations.append(e)
+
     async def _escalate(self, source: EscalationSource, reason: str, by: Actor | None) -> None:
         s, now = self.state, workflow.now()
-        s.escalations.append(Escalation(source=source, reason=reason, at=now, by=by))
+        self._add_escalation(Escalation(source=source, reason=reason, at=now, by=by))
         if s.open_deadline(DeadlineKind.SUPERVISION) is None:
             await self._open_deadlines((DeadlineKind.SUPERVISION, now))
         self._notify(NotificationKind.ESCALATED, Recipient.SUPERVISOR, source=source.value, reason=reason)
@@ -909,9 +1265,32 @@ class ComplaintWorkflow:
         s = self.state
         for d in s.open_deadlines():
             d.state, d.closed_at = DeadlineState.CANCELLED, workflow.now()
+            if self._v3():
+                self._lapse_extension(d.kind)
         s.status, s.outcome, s.archived_at = Status.ARCHIVED, outcome, workflow.now()
         self._notify(NotificationKind.ARCHIVED, Recipient.HANDLER, outcome=outcome.value)
+        if self._v3() and outcome != Outcome.CONCLUDED:
+            for dup in s.linked:  # R-45: the repeat complainants learn how the case ended
+                self._tell_linked(dup)
         self._changed()
+
+    def _tell_linked(self, dup: DuplicateLinkedInput) -> None:
+        """R-45: what the primary's complainant was told, to a linked repeat complainant."""
+        s = self.state
+        if s.feedback is not None:
+            data: dict[str, Any] = {
+                "message": s.feedback.message,
+                "appeal_route": s.feedback.appeal_route,
+                "finding": s.decision.finding.value if s.decision else None,
+            }
+            kind = NotificationKind.FEEDBACK
+        elif s.outcome is not None and s.outcome != Outcome.CONCLUDED:
+            kind, data = NotificationKind.ARCHIVED, {"outcome": s.outcome.value, "primary": s.number}
+        else:
+            return  # the feedback, when given, reaches every linked complainant
+        self._notify(
+            kind, Recipient.COMPLAINANT, complainant_ref=dup.complainant_ref, about_case=dup.number, **data
+        )
 
     def _notify(
         self,
@@ -943,18 +1322,56 @@ class ComplaintWorkflow:
 
     def _record(self, action: str, actor: Actor, before: Status, detail: dict[str, Any]) -> None:
         s = self.state
-        s.actions.append(
-            ActionRecord(
-                seq=len(s.actions) + 1,
-                action=action,
-                actor=actor,
-                at=workflow.now(),
-                status_before=before,
-                status_after=s.status,
-                detail=detail,
+        if not self._v3():
+            s.actions_total += 1
+            s.actions.append(
+                ActionRecord(
+                    seq=len(s.actions) + 1,
+                    action=action,
+                    actor=actor,
+                    at=workflow.now(),
+                    status_before=before,
+                    status_after=s.status,
+                    detail=detail,
+                )
             )
+            self._changed()
+            return
+        # The whole record goes to PostgreSQL once (the projection's events); the case keeps
+        # the newest records with their texts cut, so that nothing here grows without bound.
+        s.actions_total += 1
+        record = ActionRecord(
+            seq=s.actions_total,
+            action=action,
+            actor=actor,
+            at=workflow.now(),
+            status_before=before,
+            status_after=s.status,
+            detail=detail,
         )
+        self._unprojected.append(record)
+        s.actions.append(record.model_copy(update={"detail": _cut_detail(detail)}))
+        self._trim()
         self._changed()
+
+    def _trim(self) -> None:
+        """Keep every growing list of the case within its cap (BOUNDED shape)."""
+        s = self.state
+        del s.actions[:-KEEP_ACTIONS]
+        del s.ignored_signals[:-KEEP_IGNORED]
+        del s.investigation[:-KEEP_INVESTIGATION]
+        del s.linked[:-KEEP_LINKED]
+        if len(s.escalations) > KEEP_ESCALATIONS:
+            resolved = [e for e in s.escalations if e.resolved_at is not None]
+            drop = {id(e) for e in resolved[: len(s.escalations) - KEEP_ESCALATIONS]}
+            s.escalations = [e for e in s.escalations if id(e) not in drop]
+        if len(s.extensions) > KEEP_EXTENSIONS:
+            decided = [e for e in s.extensions if e.decided_at is not None]
+            drop = {id(e) for e in decided[: len(s.extensions) - KEEP_EXTENSIONS]}
+            s.extensions = [e for e in s.extensions if id(e) not in drop]
+        # Deadlines are never dropped: the read model numbers them by position. They grow only
+        # by steps of the procedure that several roles must take in turn (a document request
+        # waits for its reply, `domain.lifecycle`), never by one actor alone.
 
     def _changed(self) -> None:
         s = self.state
@@ -1017,12 +1434,21 @@ class ComplaintWorkflow:
         )
 
     def _snapshot(self) -> CaseState:
+        """The case with the allowed actions per role; never changes the case (queries use it)."""
         s = self.state
-        s.allowed_actions = lifecycle.allowed_by_role(s, workflow.now())
-        return s
+        return s.model_copy(update={"allowed_actions": lifecycle.allowed_by_role(s, workflow.now())})
 
     async def _flush(self) -> None:
         """Deliver the outbox and the read-model projection (activities retry until they land)."""
+        if self._bounded:
+            calls = []
+            if self._outbox:
+                batch, self._outbox = NotifyInput(notifications=self._outbox), []
+                calls.append(workflow.execute_activity("notify", batch, **SIDE_EFFECT))
+            if self._dirty or self._unprojected:
+                calls.append(workflow.execute_activity("project_case", self._bounded_projection(), **SIDE_EFFECT))
+            await asyncio.gather(*calls)
+            return
         if not workflow.patched(LOCAL_ACTIVITIES):
             await self._flush_v1()
             return
@@ -1044,6 +1470,17 @@ class ComplaintWorkflow:
             await workflow.execute_activity("notify", NotifyInput(notifications=batch), **SIDE_EFFECT)
         if self._dirty:
             await workflow.execute_activity("project_case", self._projection(), **SIDE_EFFECT)
+
+    def _bounded_projection(self) -> ProjectInput:
+        """The case without its action records and investigation steps, and the whole records
+        not yet projected: every record travels once (each step is in its record), so a
+        projection's size does not grow with the case."""
+        self._dirty = False
+        events, self._unprojected = self._unprojected, []
+        if events:
+            self._projected_seq = events[-1].seq
+        state = self._snapshot().model_copy(update={"actions": [], "investigation": []}, deep=True)
+        return ProjectInput(state=state, events=events)
 
     def _projection(self) -> ProjectInput:
         """The case now and its events not yet projected; marks the case as projected."""

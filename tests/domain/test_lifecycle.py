@@ -23,6 +23,7 @@ from domain.models import (
     Grade,
     LimitUnit,
     Role,
+    Route,
     Status,
 )
 
@@ -61,9 +62,10 @@ def case(status: Status, **kw: object) -> CaseState:
         received_at=NOW,
         registered_at=NOW,
         handling_unit="tax-bureau",
-        **kw,
+        **{"route": Route.JOINT, "joint_units": ["tax-bureau", "housing-bureau"], **kw},
     )
-    # Give every guard what it needs, so only the table decides.
+    # Give every guard what it needs, so only the table decides (a unit acting while the case
+    # is investigating is a participating unit of a joint case, R-15).
     s.deadlines.append(
         Deadline(
             kind=DeadlineKind.RETURN_WINDOW,

@@ -17,6 +17,7 @@ from activities import build_activities
 from domain.models import (
     ACTION_INPUTS,
     Action,
+    ActionResult,
     Actor,
     CaseState,
     Category,
@@ -90,7 +91,10 @@ async def start_case(
     grade: Grade = Grade.BASIC,
     number: str | None = None,
     policy: str = "default",
+    registered_at: datetime | None = None,
+    history_budget: int | None = None,
 ) -> WorkflowHandle[Any, Any]:
+    """Start a case; it is registered when received unless `registered_at` says otherwise."""
     number = number or f"TS-TEST-{uuid.uuid4().hex[:10]}"
     inp = ComplaintInput(
         number=number,
@@ -105,6 +109,8 @@ async def start_case(
         received_at=received_at,
         registered_by=INTAKE,
         policy=policy,
+        registered_at=registered_at or received_at,
+        history_budget=history_budget,
     )
     handle = await client.start_workflow(ComplaintWorkflow.run, inp, id=number, task_queue=task_queue)
     for _ in range(200):  # until registration (deadline computation) is done
@@ -116,8 +122,11 @@ async def start_case(
 
 
 async def act(handle: WorkflowHandle[Any, Any], which: Action, actor: Actor, /, **body: Any) -> CaseState:
+    """Run the action (an Update, answered with a small `ActionResult`); the case after it."""
     inp = ACTION_INPUTS[which](actor=actor, **body)
-    return await handle.execute_update(which.value, inp, result_type=CaseState)
+    result = await handle.execute_update(which.value, inp, result_type=ActionResult)
+    assert result.number == handle.id
+    return await handle.query("state", result_type=CaseState)
 
 
 async def eventually(check: Any, timeout: float = 5.0) -> Any:
