@@ -2,15 +2,20 @@
 
 A case file is one JSON document: the non-personal `CaseState`, the original complaint and the
 complainant's personal data from PostgreSQL (the archive lives in PostgreSQL, where personal
-data is allowed), every action record, every outbox entry, and the workflow's Temporal history.
+data is allowed), every action record (from `case_events`: the state keeps only the last ones),
+every outbox entry, the case record's capped lists in full (`record`, gathered from every
+snapshot in the histories), and the workflow's Temporal history — of every run, when the case
+continued as new: `history` is the last run's (where the archive activity ran), `previous_runs`
+the ones before it, oldest first (`archived_runs` reads both layouts).
 Its canonical text (`canonical_json`) is hashed with SHA-256; each row also records the hash of
 the row archived before it (and the document includes it, so the hash covers the link), making
 the archive a chain in which a changed or missing row shows. The database refuses UPDATE,
 DELETE and TRUNCATE on `archives` (migration 0001).
 
-Verification recomputes both hashes, checks the link to the previous row, replays the archived
-Temporal history against the current `ComplaintWorkflow` code (`temporalio.worker.Replayer`),
-and checks that the archived case record is the one the history handed to the archive activity:
+Verification recomputes both hashes, checks the link to the previous row, replays every archived
+run's Temporal history against the current `ComplaintWorkflow` code (`temporalio.worker.Replayer`;
+a failure names the run), and checks that the archived case record is the one the last run's
+history handed to the archive activity:
 years later, an auditor can show that the file is untouched and that the recorded history is
 exactly what the code does.
 
@@ -37,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 
+from activities.chain import CaseRecord, fetch_chain, is_snapshot
 from domain.models import ArchiveInput, ArchiveResult, CaseState
 
 if TYPE_CHECKING:
@@ -48,7 +54,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("complaints.archive")
 
 #: Identifies the layout of the archived document; bump it when the layout changes.
-FORMAT = "complaints.case-file/1"
+#: /2: `previous_runs` (every run before the last of a case that continued as new) and
+#: `record` (the case record's capped lists in full).
+FORMAT = "complaints.case-file/2"
 
 SELECT_ARCHIVE = """
 SELECT id, number, archived_at, document, canonical, sha256, prev_sha256
@@ -142,22 +150,130 @@ def record(row: asyncpg.Record | Mapping[str, Any] | None) -> dict[str, Any] | N
 # ------------------------------------------------------------------ building the case file
 
 
+@dataclass
+class ArchivedRun:
+    """One run's exported history (`temporal workflow show -o json`)."""
+
+    run_id: str | None
+    history: dict[str, Any]
+
+
 async def fetch_history(client: Client | None, number: str) -> dict[str, Any] | None:
-    """The workflow's Temporal history as exported JSON (`temporal workflow show -o json`).
+    """The newest run's Temporal history as exported JSON (`temporal workflow show -o json`).
 
     Args:
         client: the worker's Temporal client; None (tests, log-only) = no history.
         number: the complaint number, which is the workflow id.
     """
+    runs = await fetch_runs(client, number)
+    return runs[-1].history if runs else None
+
+
+async def fetch_runs(client: Client | None, number: str, run_id: str | None = None) -> list[ArchivedRun]:
+    """Every run's history of the case, oldest first, as exported JSON; [] without a client.
+
+    Args:
+        client: the worker's Temporal client; None (tests, log-only) = no history.
+        number: the complaint number, which is the workflow id.
+        run_id: the run to walk back from (the archive activity's own run); None = the newest.
+    """
     if client is None:
+        return []
+    chain = await fetch_chain(client, number, run_id=run_id)
+    if not chain.complete:
+        log.warning("archive %s: runs before %s could not be read", number, chain.missing_before)
+    return [
+        ArchivedRun(run_id=r, history=json.loads(h.to_json()))
+        for r, h in zip(chain.run_ids, chain.histories, strict=True)
+    ]
+
+
+def archived_runs(document: Mapping[str, Any]) -> list[tuple[str | None, dict[str, Any]]]:
+    """The histories an archived document holds, oldest run first, as (run id, history).
+
+    A case file of the first layout holds one run (`history`); from `complaints.case-file/2`
+    the runs before the last are in `previous_runs` and the last run stays in `history`.
+    """
+    runs: list[tuple[str | None, dict[str, Any]]] = []
+    previous = document.get("previous_runs")
+    if isinstance(previous, list):
+        for r in previous:
+            if isinstance(r, dict) and isinstance(r.get("history"), dict):
+                runs.append((r.get("run_id"), r["history"]))
+    history = document.get("history")
+    if isinstance(history, dict):
+        runs.append((document.get("run_id") if isinstance(document.get("run_id"), str) else None, history))
+    return [(run_id or _recorded_run_id(h), h) for run_id, h in runs]
+
+
+def _recorded_run_id(history: Mapping[str, Any]) -> str | None:
+    """The run id in an exported history's first event, if any."""
+    events = history.get("events")
+    first = events[0] if isinstance(events, list) and events and isinstance(events[0], dict) else {}
+    started = first.get("workflowExecutionStartedEventAttributes")
+    run_id = started.get("originalExecutionRunId") if isinstance(started, dict) else None
+    return run_id if isinstance(run_id, str) and run_id else None
+
+
+def complete_record(state: CaseState, runs: list[ArchivedRun]) -> dict[str, Any]:
+    """The case record's capped lists in full, gathered from every snapshot in every run's
+    history (the state handed to the archive keeps only the last ones)."""
+    gathered = CaseRecord()
+    for run in runs:
+        for snap in _history_snapshots(run.history):
+            gathered.add_snapshot(snap)
+    gathered.add_snapshot(state.model_dump(mode="json"))
+    return gathered.complete_lists()
+
+
+def _payload_json(payload: Any) -> Any:
+    try:
+        return json.loads(base64.b64decode(payload["data"]))
+    except (KeyError, TypeError, ValueError):
         return None
-    history = await client.get_workflow_handle(number).fetch_history()
-    exported: dict[str, Any] = json.loads(history.to_json())
-    return exported
 
 
-async def gather_file(conn: Connection, state: CaseState, history: dict[str, Any] | None) -> dict[str, Any]:
-    """The case file without its chain link (`prev_sha256` is added under the lock)."""
+def _history_snapshots(history: Mapping[str, Any]) -> list[Any]:
+    """The `CaseState` snapshots written into an exported history (plain JSON, in order)."""
+    found: list[Any] = []
+    for event in history.get("events", []):
+        if not isinstance(event, dict):
+            continue
+        values: list[Any] = []
+        if a := event.get("workflowExecutionStartedEventAttributes"):
+            values = [
+                ((_payload_json(p) or {}).get("carried") or {}).get("state")
+                for p in a.get("input", {}).get("payloads", [])[:1]
+            ]
+        elif a := event.get("activityTaskScheduledEventAttributes"):
+            if a.get("activityType", {}).get("name") in ("project_case", "archive_case"):
+                values = [
+                    (_payload_json(p) or {}).get("state") for p in a.get("input", {}).get("payloads", [])[:1]
+                ]
+        elif a := event.get("workflowExecutionUpdateCompletedEventAttributes"):
+            values = [
+                _payload_json(p) for p in a.get("outcome", {}).get("success", {}).get("payloads", [])[:1]
+            ]
+        elif a := event.get("workflowExecutionCompletedEventAttributes"):
+            values = [_payload_json(p) for p in a.get("result", {}).get("payloads", [])[:1]]
+        found.extend(v for v in values if is_snapshot(v))
+    return found
+
+
+async def gather_file(
+    conn: Connection,
+    state: CaseState,
+    history: dict[str, Any] | list[ArchivedRun] | None,
+) -> dict[str, Any]:
+    """The case file without its chain link (`prev_sha256` is added under the lock).
+
+    Every action record comes from `case_events` (the projection wrote them all; the state
+    keeps none or only the last ones); the other capped lists from the runs' histories.
+    """
+    if isinstance(history, dict):
+        runs = [ArchivedRun(run_id=None, history=history)]
+    else:
+        runs = list(history or [])
     complaint = record(await conn.fetchrow(SELECT_COMPLAINT, state.number))
     complainant = record(await conn.fetchrow(SELECT_COMPLAINANT, state.complainant_ref))
     return {
@@ -165,6 +281,7 @@ async def gather_file(conn: Connection, state: CaseState, history: dict[str, Any
         "number": state.number,
         "archived_at": jsonable(state.archived_at),
         "case": state.model_dump(mode="json"),
+        "record": complete_record(state, runs),
         "complaint": complaint,
         "complainant": complainant,
         "events": [record(r) for r in await conn.fetch(SELECT_EVENTS, state.number)],
@@ -175,7 +292,11 @@ async def gather_file(conn: Connection, state: CaseState, history: dict[str, Any
         # receiving case's archive always carries it.
         "evidence": [record(r) for r in await conn.fetch(SELECT_EVIDENCE, state.number)],
         "links": [record(r) for r in await conn.fetch(SELECT_LINKS, state.number)],
-        "history": history,
+        # The last run's history (where the archive activity ran), and every run before it of
+        # a case that continued as new, oldest first.
+        "history": runs[-1].history if runs else None,
+        "run_id": runs[-1].run_id if runs else None,
+        "previous_runs": [{"run_id": r.run_id, "history": r.history} for r in runs[:-1]],
     }
 
 
@@ -203,20 +324,24 @@ async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveResult:
     return ArchiveResult(number=number, sha256=digest, prev_sha256=prev)
 
 
-async def archive(pool: asyncpg.Pool, state: CaseState, client: Client | None = None) -> ArchiveResult:
+async def archive(
+    pool: asyncpg.Pool, state: CaseState, client: Client | None = None, run_id: str | None = None
+) -> ArchiveResult:
     """Archive one case (R-35); a case archived before is returned as stored.
 
     Args:
         pool: a pool from `db.create_pool` (JSON codec registered).
         state: the final, non-personal case record from the workflow.
         client: Temporal client to export the workflow history with; None = no history.
+        run_id: the run archiving (its history and every run's before it are exported);
+            None = the newest run.
     """
     async with pool.acquire() as conn:
         if (done := await existing_result(conn, state.number)) is not None:
             return done
-    history = await fetch_history(client, state.number)
+    runs = await fetch_runs(client, state.number, run_id)
     async with pool.acquire() as conn:
-        doc = await gather_file(conn, state, history)
+        doc = await gather_file(conn, state, runs)
         return await append(conn, doc)
 
 
@@ -235,7 +360,8 @@ class ArchiveActivities:
             digest = sha256_hex(canonical_json(doc))
             log.info("archive %s sha256=%s", inp.state.number, digest)
             return ArchiveResult(number=inp.state.number, sha256=digest)
-        result = await archive(self.pool, inp.state, self.client)
+        run_id = activity.info().workflow_run_id if self.client is not None else None
+        result = await archive(self.pool, inp.state, self.client, run_id or None)
         log.info("archived %s sha256=%s prev=%s", result.number, result.sha256, result.prev_sha256)
         return result
 
@@ -273,6 +399,30 @@ async def verify_history(number: str, history: dict[str, Any] | None) -> ReplayV
         failure = result.replay_failure
         return ReplayVerdict(ok=False, error=f"{type(failure).__name__}: {failure}"[:2000])
     return ReplayVerdict(ok=True)
+
+
+async def replay_runs(
+    number: str, document: Mapping[str, Any], replay: HistoryCheck = verify_history
+) -> tuple[ReplayVerdict, dict[str, Any] | None]:
+    """Replay every run's history an archived document holds, oldest first.
+
+    Returns the verdict (ok only if every run replays; None if there is nothing to replay) and,
+    if one fails, which: `{"run": 1-based position, "run_id", "of": how many runs}`; the
+    verdict's error names it too. Every run is replayed, so a report lists the first failure
+    after checking all.
+    """
+    runs = archived_runs(document)
+    if not runs:
+        return await replay(number, None), None
+    verdicts = [await replay(number, history) for _, history in runs]
+    for i, ((run_id, _), v) in enumerate(zip(runs, verdicts, strict=True), start=1):
+        if v.ok is False:
+            where = {"run": i, "run_id": run_id, "of": len(runs)}
+            error = f"run {i} of {len(runs)} ({run_id or 'run id not recorded'}): {v.error}"
+            return ReplayVerdict(ok=False, error=error[:2000]), where
+    if any(v.ok for v in verdicts):
+        return ReplayVerdict(ok=True), None
+    return ReplayVerdict(ok=None), None
 
 
 def history_case_ok(document: Mapping[str, Any]) -> bool | None:
@@ -346,9 +496,11 @@ async def _with_replay(
             ok=False,
         )
         return result
-    verdict = await replay(row["number"], document.get("history"))
+    verdict, failed_run = await replay_runs(row["number"], document, replay)
     result["history_replay"] = verdict.ok
     result["history_replay_error"] = verdict.error
+    result["history_runs"] = len(archived_runs(document))
+    result["history_replay_failed_run"] = failed_run
     result["history_case_ok"] = history_case_ok(document)
     if verdict.ok is False or result["history_case_ok"] is False:
         result["ok"] = False

@@ -10,11 +10,19 @@ The history is the source of truth: every entry points at the history event it c
 - `TimerFired`: a durable timer woke the case (a reminder or due instant).
 - `ActivityTaskScheduled`/`Completed` of `compute_deadlines` (or, for cases started under the
   `local-activities-2026-11` patch, its local-activity marker): the exact due instants computed.
-- The `CaseState` snapshots the workflow wrote into its history (Update results, the inputs of
-  `project_case` and `archive_case`, the workflow result): the newest one gives the action
-  records (status before → after, what the workflow recorded, system events such as
-  `reminder`, `overdue`, `callback-expired`), the ignored signals with their reasons and every
-  deadline with the instant it closed.
+- The `CaseState` snapshots the workflow wrote into its history (the inputs of `project_case`
+  and `archive_case`, the state a continued run carries in its start input, the workflow
+  result; before the bounded case also every Update result): they give the action records
+  (status before → after, what the workflow recorded, system events such as `reminder`,
+  `overdue`, `callback-expired`), the ignored signals with their reasons and every deadline
+  with the instant it closed. The bounded case keeps these lists short in its snapshots (the
+  action records travel once, in `project_case`'s `events`; the others are capped), so they
+  are gathered as unions over every snapshot of every run (`activities.chain.CaseRecord`).
+  An Update's small result (`ActionResult`) is no snapshot; its status counts if it is newer.
+
+A case whose history passed its budget continued as new: its runs are read back to the first
+one (`activities.chain.fetch_chain`, at most `MAX_RUNS`), oldest first, into one timeline;
+each entry keeps its event id and says which run it comes from (`run`, `run_id`).
 
 Snapshots and inputs are read as plain JSON, not validated against today's models, so the
 history of a case archived years ago still reads after the models have changed.
@@ -36,12 +44,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import asyncpg
 from fastapi import Query
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, Field
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter
 
+from activities.archive import archived_runs
+from activities.chain import MAX_RUNS, CaseRecord, fetch_chain, is_snapshot
 from api.errors import ApiError, not_found, temporal_call
 from api.schemas import (
     BEIJING,
@@ -111,6 +122,8 @@ DETAIL_LABELS: dict[tuple[str, str, Any], str] = {
 }
 
 IGNORED_PREFIX = "已忽略 ignored: "
+#: The reason shown for an ignored signal whose record the workflow no longer keeps.
+BEYOND_CAP = "原因未保留 reason not kept: beyond the workflow's cap of ignored signals (ignored_total)"
 REFUSED_PREFIX = "已拒绝 refused: "
 
 ROLE_LABELS: dict[str, str] = {
@@ -211,6 +224,41 @@ def event_label(what: str, detail: dict[str, Any]) -> str:
 # ------------------------------------------------------------------ reading the history
 
 
+class RunItem(TimelineItem):
+    """A timeline entry with the workflow run it comes from (a case continued as new has many)."""
+
+    run: int | None = Field(
+        default=None, description="The run it comes from: 1 = the first run of the chain read."
+    )
+    run_id: str | None = Field(default=None, description="That run's id.")
+
+
+class TimelineRun(BaseModel):
+    """One run of the case's workflow (a run continues as new when its history is full)."""
+
+    run: int = Field(description="1 = the first run of the chain read.")
+    run_id: str | None = Field(default=None, description="The run id.")
+    continued_from: str | None = Field(default=None, description="The run it continued.")
+    history_events: int = Field(description="Events in this run's history.")
+    started_at: datetime | None = Field(default=None, description="Run start (Beijing).")
+    closed_at: datetime | None = Field(default=None, description="Run close (Beijing).")
+    ended: str | None = Field(
+        default=None,
+        description="How it ended: completed, continued-as-new, terminated, ...; null while open.",
+    )
+
+
+class ChainTimeline(CaseTimeline):
+    """The case's timeline over every run of its workflow (`history_events` counts them all)."""
+
+    entries: list[RunItem] = Field(description="Oldest first.")  # type: ignore[assignment]
+    runs: list[TimelineRun] = Field(default_factory=list, description="The runs read, oldest first.")
+    runs_complete: bool = Field(
+        default=True,
+        description=f"False when earlier runs could not be read (retention, or the cap of {MAX_RUNS} runs).",
+    )
+
+
 @dataclass
 class _Update:
     update_id: str
@@ -223,6 +271,7 @@ class _Update:
     result: dict[str, Any] | None = None
     failure: str | None = None
     completed: bool = False
+    run: int = 1
 
 
 @dataclass
@@ -233,6 +282,7 @@ class _Signal:
     handler_start: datetime
     identity: str
     input: Any
+    run: int = 1
 
 
 @dataclass
@@ -257,7 +307,10 @@ class _Read:
     """What one pass over the history found."""
 
     events: int = 0
+    run: int = 1
     run_id: str | None = None
+    continued_from: str | None = None
+    ended: str | None = None
     start: dict[str, Any] = field(default_factory=dict)
     started_at: datetime | None = None
     start_event_id: int | None = None
@@ -267,6 +320,9 @@ class _Read:
     timers: list[tuple[int, datetime, str]] = field(default_factory=list)
     computed: list[_Computed] = field(default_factory=list)
     snapshot: dict[str, Any] | None = None
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    records: list[list[Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
     archive: dict[str, Any] | None = None
     workflow: list[TimelineItem] = field(default_factory=list)
 
@@ -289,8 +345,8 @@ class HistoryReader:
         values = await self._values(payloads)
         return values[0] if values else None
 
-    async def read(self, events: Sequence[HistoryEvent]) -> _Read:
-        r = _Read(events=len(events))
+    async def read(self, events: Sequence[HistoryEvent], run: int = 1) -> _Read:
+        r = _Read(events=len(events), run=run)
         wft_started: list[tuple[int, datetime]] = []
         scheduled: dict[int, tuple[str, Any]] = {}
         pending_signals: list[_Signal] = []
@@ -298,18 +354,25 @@ class HistoryReader:
 
         def keep(state: Any) -> None:
             nonlocal latest_version
-            if isinstance(state, dict) and isinstance(state.get("version"), int):
+            if is_snapshot(state):
+                r.snapshots.append(state)
                 if state["version"] >= latest_version:
                     latest_version, r.snapshot = state["version"], state
+            elif isinstance(state, dict) and isinstance(state.get("version"), int):
+                r.results.append(state)  # an Update's small result (the bounded case)
 
         for e in events:
             t, kind, eid = _event_time(e), e.event_type, e.event_id
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
                 started = e.workflow_execution_started_event_attributes
                 r.run_id = started.original_execution_run_id or None
+                r.continued_from = started.continued_execution_run_id or None
                 r.started_at, r.start_event_id = t, eid
                 start = await self._first(started.input)
                 r.start = start if isinstance(start, dict) else {}
+                carried = r.start.get("carried")
+                if isinstance(carried, dict):  # the state carried over from the previous run
+                    keep(carried.get("state"))
             elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
                 wft_started.append((eid, t))
                 for s in pending_signals:  # a signal is handled in the next workflow task
@@ -326,6 +389,7 @@ class HistoryReader:
                     handler_start=wft_started[-1][1] if wft_started else t,
                     identity=req.meta.identity,
                     input=inp if isinstance(inp, dict) else {},
+                    run=run,
                 )
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
                 done = e.workflow_execution_update_completed_event_attributes
@@ -347,6 +411,7 @@ class HistoryReader:
                     handler_start=t,
                     identity=sig.identity,
                     input=await self._first(sig.input),
+                    run=run,
                 )
                 r.signals.append(s)
                 pending_signals.append(s)
@@ -360,6 +425,8 @@ class HistoryReader:
                     scheduled[eid] = (name, inp)
                     if name in SNAPSHOT_ACTIVITIES and isinstance(inp, dict):
                         keep(inp.get(SNAPSHOT_ACTIVITIES[name]))
+                        if isinstance(inp.get("events"), list):  # records not yet projected
+                            r.records.append(inp["events"])
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
                 act = e.activity_task_completed_event_attributes
                 name, inp = scheduled.get(act.scheduled_event_id, ("", None))
@@ -386,7 +453,7 @@ class HistoryReader:
                         at = wft_started[-1][1] if wft_started else t
                         r.computed.append(_Computed(at=at, specs=specs, results=results))
             elif kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-                r.closed_at = t
+                r.closed_at, r.ended = t, "completed"
                 keep(await self._first(e.workflow_execution_completed_event_attributes.result))
             elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
                 failed = e.workflow_task_failed_event_attributes
@@ -396,7 +463,7 @@ class HistoryReader:
                     )
                 )
             elif kind in _CLOSE_EVENTS:
-                r.closed_at = t
+                r.closed_at, r.ended = t, _CLOSE_EVENTS[kind].removeprefix("workflow-")
                 reason = ""
                 if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
                     reason = e.workflow_execution_terminated_event_attributes.reason
@@ -408,8 +475,8 @@ class HistoryReader:
 
 def _workflow_item(
     what: str, event_id: int, at: datetime, reason: str | None, identity: str | None
-) -> TimelineItem:
-    return TimelineItem(
+) -> RunItem:
+    return RunItem(
         seq=None,
         at=bj(at),
         at_beijing=bj_text(at),
@@ -437,7 +504,7 @@ def _without_actor(value: Any) -> dict[str, Any]:
     return {k: v for k, v in value.items() if k != "actor"}
 
 
-def _record_item(rec: dict[str, Any], kind: str) -> TimelineItem:
+def _record_item(rec: dict[str, Any], kind: str) -> RunItem:
     actor = _actor(rec.get("actor"))
     at = _time(rec.get("at")) or datetime.now(UTC)
     what = str(rec.get("action", "?"))
@@ -445,7 +512,7 @@ def _record_item(rec: dict[str, Any], kind: str) -> TimelineItem:
     detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
     before, after = rec.get("status_before"), rec.get("status_after")
     role = str(actor.get("role", "system"))
-    return TimelineItem(
+    return RunItem(
         seq=rec.get("seq"),
         at=bj(at),
         at_beijing=bj_text(at),
@@ -494,21 +561,48 @@ def _first_sink(sinks: list[_Sink], t: datetime, *, within: bool) -> _Sink | Non
     return None
 
 
-class _Assembler:
-    """Turns what `HistoryReader` found into timeline entries."""
+def gather(reads: Sequence[_Read]) -> CaseRecord:
+    """The case record over every run read: every snapshot, every list of projected records
+    and the clocks every (small) Update result says it changed."""
+    record = CaseRecord()
+    for r in reads:
+        for snap in r.snapshots:
+            record.add_snapshot(snap)
+        for events in r.records:
+            record.add_records(events)
+        for res in r.results:
+            record.add_deadlines(res.get("deadlines") or [], res["version"])
+    return record
 
-    def __init__(self, read: _Read) -> None:
-        self.r = read
-        self.snap: dict[str, Any] = read.snapshot or {}
-        self.items: list[TimelineItem] = []
+
+class _Assembler:
+    """Turns what `HistoryReader` found in each run into one list of timeline entries."""
+
+    def __init__(self, reads: Sequence[_Read], record: CaseRecord) -> None:
+        self.reads = list(reads)
+        self.record = record
+        self.items: list[RunItem] = []
         self.sinks: list[_Sink] = []
         self.began: dict[int, datetime] = {}
+        self.updates = [u for r in self.reads for u in sorted(r.updates.values(), key=lambda u: u.event_id)]
+        self.signals = [s for r in self.reads for s in r.signals]
+        self.computed = [c for r in self.reads for c in r.computed]
 
-    def build(self) -> list[TimelineItem]:
-        records = sorted(
-            (a for a in self.snap.get("actions", []) if isinstance(a, dict)), key=lambda a: a.get("seq", 0)
-        )
-        ignored = [s for s in self.snap.get("ignored_signals", []) if isinstance(s, dict)]
+    def _run(self, item: RunItem, run: int) -> RunItem:
+        item.run, item.run_id = run, self.reads[run - 1].run_id if 0 < run <= len(self.reads) else None
+        return item
+
+    def _run_at(self, t: datetime) -> int:
+        """The run that was open at `t` (the last one started at or before it)."""
+        run = 1
+        for i, r in enumerate(self.reads, start=1):
+            if r.started_at is not None and r.started_at <= t:
+                run = i
+        return run
+
+    def build(self) -> list[RunItem]:
+        records = self.record.action_records()
+        ignored = self.record.ignored_signals()
         used_records: set[int] = set()
         used_ignored: set[int] = set()
         self._register(records, used_records)
@@ -523,25 +617,33 @@ class _Assembler:
         for i, ign in enumerate(ignored):
             if i not in used_ignored:
                 self._add(self._ignored_item(ign, None), ign.get("at"), ign.get("at"), 1 << 20)
-        for eid, t, timer_id in self.r.timers:
-            self.items.append(
-                TimelineItem(
-                    seq=None,
-                    at=bj(t),
-                    at_beijing=bj_text(t),
-                    who="system",
-                    role="system",
-                    role_label=ROLE_LABELS["system"],
-                    what="timer-fired",
-                    label=EVENT_LABELS["timer-fired"],
-                    kind="timer",
-                    event_id=eid,
-                    detail={"timer_id": timer_id},
+        for r in self.reads:
+            for eid, t, timer_id in r.timers:
+                self.items.append(
+                    self._run(
+                        RunItem(
+                            seq=None,
+                            at=bj(t),
+                            at_beijing=bj_text(t),
+                            who="system",
+                            role="system",
+                            role_label=ROLE_LABELS["system"],
+                            what="timer-fired",
+                            label=EVENT_LABELS["timer-fired"],
+                            kind="timer",
+                            event_id=eid,
+                            detail={"timer_id": timer_id},
+                        ),
+                        r.run,
+                    )
                 )
-            )
-        self.items.extend(self.r.workflow)
+            for w in r.workflow:
+                self.items.append(self._run(w, r.run))
         self.sinks.sort(key=lambda s: (s.at, s.seq))
         self._clocks()
+        for x in self.items:  # entries that no event of their own places: by their instant
+            if x.run is None:
+                self._run(x, self._run_at(x.at))
         # In the order things began (an action when its handler started, a signal when it
         # was received), so a slow handler does not appear after a later quick one.
         rank = {"timer": 0, "clock": 1}
@@ -549,13 +651,14 @@ class _Assembler:
             key=lambda x: (
                 self.began.get(id(x), x.at),
                 rank.get(x.kind, 2),
+                x.run or 0,
                 x.event_id or 1 << 40,
                 x.seq or 0,
             )
         )
         return self.items
 
-    def _add(self, item: TimelineItem, at: Any, start: Any, seq: int) -> None:
+    def _add(self, item: RunItem, at: Any, start: Any, seq: int) -> None:
         self.items.append(item)
         t = _time(at) if not isinstance(at, datetime) else at
         s = _time(start) if not isinstance(start, datetime) else start
@@ -568,12 +671,15 @@ class _Assembler:
             if rec.get("action") == "register":
                 used.add(i)
                 item = _record_item(rec, "action")
-                item.event_id = self.r.start_event_id
-                self._add(item, rec.get("at"), self.r.started_at, rec.get("seq", 0))
+                first = self.reads[0]
+                if first.continued_from is None:  # the first run itself was read
+                    item.event_id = first.start_event_id
+                    self._run(item, 1)
+                self._add(item, rec.get("at"), first.started_at, rec.get("seq", 0))
                 return
 
     def _updates(self, records: list[dict[str, Any]], used: set[int]) -> None:
-        for u in sorted(self.r.updates.values(), key=lambda u: u.event_id):
+        for u in self.updates:
             rec_i = None
             if u.result is not None or (u.completed and u.failure is None):
                 rec_i = next(
@@ -590,12 +696,13 @@ class _Assembler:
                 used.add(rec_i)
                 item = _record_item(records[rec_i], "action")
                 item.event_id, item.sender = u.event_id, u.identity or None
+                self._run(item, u.run)
                 self._add(item, records[rec_i].get("at"), u.handler_start, records[rec_i].get("seq", 0))
                 continue
             # Refused by the workflow after it was accepted, or not finished yet.
             actor = _actor(u.input.get("actor"))
             role = str(actor.get("role", "operator"))
-            item = TimelineItem(
+            item = RunItem(
                 seq=None,
                 at=bj(u.at),
                 at_beijing=bj_text(u.at),
@@ -613,7 +720,7 @@ class _Assembler:
                 event_id=u.event_id,
                 sender=u.identity or None,
             )
-            self.items.append(item)
+            self.items.append(self._run(item, u.run))
 
     def _signals(
         self,
@@ -622,7 +729,10 @@ class _Assembler:
         used_records: set[int],
         used_ignored: set[int],
     ) -> None:
-        for s in self.r.signals:
+        # Ignored signals beyond the workflow's cap are counted (`ignored_total`), not kept: that
+        # many signals that match nothing kept were ignored, not left pending.
+        beyond_cap = max(0, self.record.ignored_total - len(ignored))
+        for s in self.signals:
             rec = next(
                 (
                     (i, _time(r.get("at")))
@@ -652,12 +762,19 @@ class _Assembler:
                 used_ignored.add(ign[0])
                 item = self._ignored_item(ignored[ign[0]], s)
                 self._add(item, ignored[ign[0]].get("at"), s.handler_start, 1 << 20)
+            elif beyond_cap > 0:
+                beyond_cap -= 1
+                item = self._signal_item(s)
+                item.ignored, item.reason = True, BEYOND_CAP
+                item.label = IGNORED_PREFIX + EVENT_LABELS.get(s.name, s.name)
+                item.detail = {**item.detail, "reason": BEYOND_CAP}
+                self.items.append(item)
             else:  # received, not yet applied (or its snapshot not yet written)
                 item = self._signal_item(s)
                 item.pending = True
                 self.items.append(item)
 
-    def _sender(self, item: TimelineItem, s: _Signal) -> None:
+    def _sender(self, item: RunItem, s: _Signal) -> None:
         """A signal's actor is in its input when the API sent it; else the sender identity."""
         actor = _actor(s.input.get("actor") if isinstance(s.input, dict) else None)
         if actor:
@@ -667,10 +784,11 @@ class _Assembler:
             item.who, item.role = s.identity or "operator", "operator"
         item.role_label = _label(ROLE_LABELS, item.role)
         item.event_id, item.sender = s.event_id, s.identity or None
+        self._run(item, s.run)
 
-    def _signal_item(self, s: _Signal) -> TimelineItem:
+    def _signal_item(self, s: _Signal) -> RunItem:
         detail = _without_actor(s.input)
-        item = TimelineItem(
+        item = RunItem(
             seq=None,
             at=bj(s.at),
             at_beijing=bj_text(s.at),
@@ -685,13 +803,13 @@ class _Assembler:
         self._sender(item, s)
         return item
 
-    def _ignored_item(self, ign: dict[str, Any], s: _Signal | None) -> TimelineItem:
+    def _ignored_item(self, ign: dict[str, Any], s: _Signal | None) -> RunItem:
         name, reason = str(ign.get("signal", "?")), str(ign.get("reason", ""))
         at = _time(ign.get("at")) or (s.at if s else datetime.now(UTC))
         if s is not None:
             item = self._signal_item(s)
         else:
-            item = TimelineItem(
+            item = RunItem(
                 seq=None,
                 at=bj(at),
                 at_beijing=bj_text(at),
@@ -710,9 +828,9 @@ class _Assembler:
 
     def _clocks(self) -> None:
         """Attribute computed and closed clocks to the entries whose handlers did it."""
-        deadlines = [d for d in self.snap.get("deadlines", []) if isinstance(d, dict)]
+        deadlines = self.record.closed_deadlines()
         known: dict[str, tuple[datetime | None, datetime]] = {}  # kind -> (start, due)
-        for c in self.r.computed:
+        for c in self.computed:
             sink = _first_sink(self.sinks, c.at, within=False)
             for spec, res in zip(c.specs, c.results, strict=False):
                 kind, due = str(spec.get("kind")), _time(res.get("due_at"))
@@ -751,7 +869,7 @@ class _Assembler:
                 sink.item.deadlines.append(change)
                 continue
             self.items.append(
-                TimelineItem(  # closed by the passing of time alone
+                RunItem(  # closed by the passing of time alone
                     seq=None,
                     at=bj(closed),
                     at_beijing=bj_text(closed),
@@ -767,57 +885,83 @@ class _Assembler:
 
 
 async def build_timeline(
-    history: WorkflowHistory,
+    history: WorkflowHistory | Sequence[WorkflowHistory],
     *,
     source: str = "temporal",
     converter: DataConverter = pydantic_data_converter,
     archive: ArchiveSeal | None = None,
-) -> CaseTimeline:
-    """The readable timeline of one case from its workflow history.
+    complete: bool = True,
+) -> ChainTimeline:
+    """The readable timeline of one case from its workflow history: one run's, or every run's
+    of a case that continued as new (oldest first, as `fetch_chain` gives them).
 
     Args:
         history: the history, fetched (`handle.fetch_history()`) or from an archive
-            (`WorkflowHistory.from_json`).
+            (`WorkflowHistory.from_json`); or the histories of the case's runs, oldest first.
         source: `temporal` or `archive`, shown on the timeline.
         converter: the data converter the workflow's payloads were written with.
         archive: the archive's hash, when known from the archive row.
+        complete: False when earlier runs could not be read (shown on the timeline).
     """
-    read = await HistoryReader(converter).read(history.events)
-    entries = _Assembler(read).build()
-    snap, start = read.snapshot or {}, read.start
+    histories = [history] if isinstance(history, WorkflowHistory) else list(history)
+    if not histories:
+        raise ValueError("no history")
+    reader = HistoryReader(converter)
+    reads = [await reader.read(h.events, run=i) for i, h in enumerate(histories, start=1)]
+    record = gather(reads)
+    entries = _Assembler(reads, record).build()
+    first, last = reads[0], reads[-1]
+    snap, start = record.newest or {}, first.start
+    # The bounded case answers Updates with a small result: it may be newer than any snapshot.
+    newer = [x for r in reads for x in r.results if x["version"] > snap.get("version", -1)]
+    head = max(newer, key=lambda x: x["version"]) if newer else {}
 
     def pick(name: str, default: Any = None) -> Any:
-        return snap.get(name, start.get(name, default))
+        return head.get(name, snap.get(name, start.get(name, default)))
 
     status = Status(pick("status", Status.REGISTERED.value))
     category = Category(pick("category", Category.OTHER.value))
-    if archive is None and read.archive and read.archive.get("sha256"):
+    found = next((r.archive for r in reversed(reads) if r.archive and r.archive.get("sha256")), None)
+    if archive is None and found:
         archive = ArchiveSeal(
-            sha256=read.archive["sha256"],
-            prev_sha256=read.archive.get("prev_sha256"),
-            archived_at=bj(read.archive["archived_at"]),
+            sha256=found["sha256"], prev_sha256=found.get("prev_sha256"), archived_at=bj(found["archived_at"])
         )
-    return CaseTimeline(
-        number=str(pick("number", history.workflow_id)),
+    outcome = pick("outcome")
+    runs = [
+        TimelineRun(
+            run=r.run,
+            run_id=r.run_id,
+            continued_from=r.continued_from,
+            history_events=r.events,
+            started_at=bj(r.started_at) if r.started_at else None,
+            closed_at=bj(r.closed_at) if r.closed_at else None,
+            ended=r.ended,
+        )
+        for r in reads
+    ]
+    return ChainTimeline(
+        number=str(pick("number", histories[-1].workflow_id)),
         status=status,
         center=str(pick("center", "default")),
         appeal_center=snap.get("appeal_center"),
         status_label=STATUS_LABELS[status],
-        outcome=Outcome(snap["outcome"]) if snap.get("outcome") else None,
+        outcome=Outcome(outcome) if outcome else None,
         category=category,
         category_label=CATEGORY_LABELS[category],
         grade=Grade(pick("grade", Grade.BASIC.value)),
         respondent_unit=str(pick("respondent_unit", "")),
         handling_unit=snap.get("handling_unit"),
         source=source,
-        workflow_id=history.workflow_id,
-        run_id=read.run_id,
-        history_events=read.events,
-        started_at=bj(read.started_at) if read.started_at else None,
-        closed_at=bj(read.closed_at) if read.closed_at else None,
+        workflow_id=histories[-1].workflow_id,
+        run_id=last.run_id,
+        history_events=sum(r.events for r in reads),
+        started_at=bj(first.started_at) if first.started_at else None,
+        closed_at=bj(last.closed_at) if last.closed_at and last.ended != "continued-as-new" else None,
         archive=archive,
         generated_at=bj(datetime.now(UTC)),
         entries=entries,
+        runs=runs,
+        runs_complete=complete and first.continued_from is None,
     )
 
 
@@ -825,10 +969,15 @@ async def build_timeline(
 
 #: The archived history of a case whose workflow Temporal no longer holds (retention).
 SELECT_ARCHIVED_HISTORY = """
-SELECT document->'history' AS history, document->'case'->>'center' AS center,
+SELECT document->'history' AS history, document->'previous_runs' AS previous_runs,
+       document->'case'->>'center' AS center,
        document->'case'->>'appeal_center' AS appeal_center, sha256, prev_sha256, archived_at
 FROM archives WHERE number = $1
 """
+
+
+#: The whole walk over a case's runs gets this many times one Temporal call's deadline.
+CHAIN_DEADLINE_FACTOR = 10
 
 
 def may_see(user: User, center: str | None, appeal_center: str | None) -> bool:
@@ -854,16 +1003,19 @@ TIMELINE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def timeline_response(t: CaseTimeline, fmt: str, download: bool) -> Response | CaseTimeline:
-    """The timeline as JSON or as the printable page, inline or as an attachment."""
+def timeline_response(t: CaseTimeline, fmt: str, download: bool) -> Response:
+    """The timeline as JSON or as the printable page, inline or as an attachment.
+
+    The JSON is written here, not by the route's `response_model` (`CaseTimeline`), so that
+    what `ChainTimeline` adds (each entry's run, the runs) is not filtered out.
+    """
     headers = {}
     if download:
         headers["Content-Disposition"] = f'attachment; filename="{t.number}-timeline.{fmt}"'
     if fmt == "html":
         return HTMLResponse(render_html(t), headers=headers)
-    if download:
-        return Response(t.model_dump_json(indent=2), media_type="application/json", headers=headers)
-    return t
+    text = t.model_dump_json(indent=2) if download else t.model_dump_json()
+    return Response(text, media_type="application/json", headers=headers)
 
 
 async def archived_timeline(
@@ -876,12 +1028,16 @@ async def archived_timeline(
     row = await pool.fetchrow(SELECT_ARCHIVED_HISTORY, number)
     if row is None or not may_see(user, row["center"], row["appeal_center"]) or not row["history"]:
         raise not_found()
-    raw = row["history"]
-    history = WorkflowHistory.from_json(number, json.loads(raw) if isinstance(raw, str) else raw)
+
+    def parsed(raw: Any) -> Any:
+        return json.loads(raw) if isinstance(raw, str) else raw
+
+    runs = archived_runs({"history": parsed(row["history"]), "previous_runs": parsed(row["previous_runs"])})
+    histories = [WorkflowHistory.from_json(number, h) for _, h in runs]
     seal = ArchiveSeal(
         sha256=row["sha256"], prev_sha256=row["prev_sha256"], archived_at=bj(row["archived_at"])
     )
-    return await build_timeline(history, source="archive", converter=converter, archive=seal)
+    return await build_timeline(histories, source="archive", converter=converter, archive=seal)
 
 
 async def case_timeline(cases: CaseService, number: str, user: User) -> CaseTimeline:
@@ -890,20 +1046,20 @@ async def case_timeline(cases: CaseService, number: str, user: User) -> CaseTime
     No worker is needed: the history is read from the Temporal server, not queried.
     """
     converter = cases.client.data_converter
-    handle = cases.client.get_workflow_handle(number)
     try:
-        history = await temporal_call(
-            handle.fetch_history(rpc_timeout=cases.rpc),
-            timeout=cases.timeout,
+        # Each run's history is one call (with its own deadline); the walk is capped in runs.
+        chain = await temporal_call(
+            fetch_chain(cases.client, number, rpc_timeout=cases.rpc),
+            timeout=cases.timeout * CHAIN_DEADLINE_FACTOR,
             what="the workflow history",
         )
     except ApiError as e:
         if e.http_status != 404:
             raise
         return await archived_timeline(cases.pool, number, user, converter)
-    if not history.events:
+    if not chain.histories[-1].events:
         return await archived_timeline(cases.pool, number, user, converter)
-    timeline = await build_timeline(history, converter=converter)
+    timeline = await build_timeline(chain.histories, converter=converter, complete=chain.complete)
     if not may_see(user, timeline.center, timeline.appeal_center):
         raise not_found()
     return timeline
@@ -969,13 +1125,17 @@ def _effect_html(item: TimelineItem) -> str:
     return f"<ul>{''.join(parts)}</ul>" if parts else ""
 
 
-def _rows(entries: Iterable[TimelineItem]) -> str:
+def _rows(entries: Iterable[TimelineItem], multi_run: bool = False) -> str:
     rows = []
     for x in entries:
         css = "ignored" if x.ignored else "refused" if x.refused else x.kind
         unit = f" · {_e(x.unit)}" if x.unit else ""
         who = f"{_e(x.who)}<br><span class=small>{_e(x.role_label)}{unit}</span>"
-        event = f"<br><span class=small>#{x.event_id}</span>" if x.event_id else ""
+        run = getattr(x, "run", None)
+        where = f"#{x.event_id}" if x.event_id else ""
+        if run is not None and multi_run:
+            where = f"{where} · 运行 run {run}".lstrip(" ·")
+        event = f"<br><span class=small>{_e(where)}</span>" if where else ""
         # The reason of an ignored signal or a refusal is shown under Effect, not twice.
         detail = {k: v for k, v in x.detail.items() if not (x.reason and k == "reason")}
         rows.append(
@@ -988,8 +1148,25 @@ def _rows(entries: Iterable[TimelineItem]) -> str:
     return "\n".join(rows)
 
 
+def _runs_text(runs: list[TimelineRun], complete: bool) -> str:
+    """`共 3 次运行 3 runs: 1 <run id> (120 events, continued as new); 2 ...`."""
+    if not runs:
+        return "1"
+    parts = [
+        f"{r.run} {r.run_id or '—'} ({r.history_events} events"
+        + (f", {r.ended.replace('-', ' ')}" if r.ended else ", open")
+        + ")"
+        for r in runs
+    ]
+    head = f"共 {len(runs)} 次运行 {len(runs)} run{'s' if len(runs) != 1 else ''}"
+    if not complete:
+        head += " · 更早的运行已不可读 earlier runs could not be read"
+    return f"{head}: " + "; ".join(parts)
+
+
 def render_html(t: CaseTimeline) -> str:
     """A self-contained printable page of the timeline (no external assets), for the 卷宗."""
+    runs: list[TimelineRun] = getattr(t, "runs", [])
     meta = [
         ("投诉编号 Number", t.number),
         ("类别 Category", f"{t.category_label} ({t.category.value})"),
@@ -1004,6 +1181,7 @@ def render_html(t: CaseTimeline) -> str:
             else "归档中的工作流历史 history stored in the archive",
         ),
         ("工作流 Workflow", f"{t.workflow_id} / {t.run_id or '—'} · {t.history_events} events"),
+        ("运行 Runs", _runs_text(runs, getattr(t, "runs_complete", True))),
         ("开始 Started", bj_text(t.started_at, seconds=True)),
         ("结束 Closed", bj_text(t.closed_at, seconds=True)),
     ]
@@ -1018,14 +1196,15 @@ def render_html(t: CaseTimeline) -> str:
 <h1>投诉办理过程记录 Case timeline — {_e(t.number)}</h1>
 <p class=small>时间均为北京时间 All times are Beijing time (UTC+8). 生成于 Generated
 {_e(bj_text(t.generated_at, seconds=True))}. #n = Temporal 历史事件编号 history event id
-(<code>temporal workflow show --workflow-id {_e(t.workflow_id)}</code>).</p>
+(<code>temporal workflow show --workflow-id {_e(t.workflow_id)}</code>; of the run shown as
+"运行 run n" when the case continued as new).</p>
 <table class=meta>{meta_rows}</table>
 <h2>过程 Timeline ({len(t.entries)})</h2>
 <table>
 <thead><tr><th style="width:11em">时间 When</th><th style="width:12em">操作人 Who</th>
 <th>事项 What</th><th style="width:30%">结果 Effect</th></tr></thead>
 <tbody>
-{_rows(t.entries)}
+{_rows(t.entries, len(runs) > 1)}
 </tbody></table>
 <p class=small>本页由工作流历史生成，不含投诉人个人信息。 Built from the workflow history;
 it holds no complainant identity (R-32, R-33).</p>

@@ -107,11 +107,16 @@ async def referred_case(stack: Stack) -> dict[str, Any]:
 
 async def test_search_attributes_and_summaries_of_running_cases(ui_stack: Stack) -> None:
     stack, client = ui_stack, ui_stack.client
-    # Received ten days ago: the acceptance deadline has passed, the case is overdue at once.
-    late = await stack.register(received_at=(datetime.now().astimezone() - timedelta(days=10)).isoformat())
-    a = late["number"]
+    # A major case is under supervision from registration (R-09). (Received ten days ago no
+    # longer makes it overdue at once: the acceptance clock counts from registration, R-10.)
+    major = await stack.register(
+        grade="major", received_at=(datetime.now().astimezone() - timedelta(days=10)).isoformat()
+    )
+    a = major["number"]
     assert await listed(
-        client, f'ComplaintStatus="registered" AND Overdue=true AND Supervised=true AND WorkflowId="{a}"', [a]
+        client,
+        f'ComplaintStatus="registered" AND Overdue=false AND Supervised=true AND WorkflowId="{a}"',
+        [a],
     ) == [a]
 
     case = await referred_case(stack)
