@@ -310,7 +310,10 @@ class ComplaintWorkflow:
             if self.state.status != Status.ARCHIVED and self._may_continue_as_new():
                 self._stop_flusher = True
                 await flusher
-                workflow.continue_as_new(self._carry(inp))
+                if self._may_continue_as_new():  # nothing arrived while the flusher stopped
+                    workflow.continue_as_new(self._carry(inp))
+                self._stop_flusher = False
+                flusher = asyncio.create_task(self._flush_loop())
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._frozen = True  # from here on, signals are logged, never applied
         self._stop_flusher = True

@@ -26,8 +26,9 @@ from tests.workflows.helpers import (
 HERE = Path(__file__).parent
 #: Prefix of the recorded workflow ids: bump it for each new workflow shape and keep the older
 #: files, so the replay test covers cases started under every shape (H: regular activities;
-#: H2: patch `local-activities-2026-11`).
-PREFIX = "H2"
+#: H2: patch `local-activities-2026-11`; H3: patch `bounded-case-2026-12`, whose continued
+#: case is recorded run by run as `H3-JOINT.run<n>`).
+PREFIX = "H3"
 TQ = "record-histories"
 
 
@@ -90,6 +91,47 @@ async def duplicate(env, c):
     return d, p
 
 
+async def joint_continued(env, c):
+    """A joint case with odd signals and many steps: it continues as new on the way."""
+    h = await start_case(
+        c, TQ, received_at=await env.get_current_time(), number=f"{PREFIX}-JOINT", history_budget=150
+    )
+    await h.signal("escalate", args=[{"reason": "a"}, {"reason": "b"}])
+    await h.signal("escalate", {"reason": "x", "sorce": "media"})
+    await act(h, Action.ACCEPT, HANDLER, route="joint", units=["tax-bureau", "housing-bureau"])
+    for i in range(40):
+        await act(h, Action.RECORD_INVESTIGATION, TAX, kind="site_visit", note=f"第{i}次现场核查")
+        # The time-skipping test server loses an Update that races a continue-as-new (a real
+        # server hands it to the new run): give each run's end a moment.
+        await asyncio.sleep(0.3)
+    await act(h, Action.REPORT_RESULT, TAX, finding="substantiated", measures=[Measure.WRITTEN_WARNING],
+              report="税务局部分属实")
+    await act(h, Action.REQUEST_EXTENSION, HANDLER, days=5, reason="等待住建局")
+    await h.signal("decide-extension", {"approved": True, "days": 5})
+    await env.sleep(timedelta(days=10))  # overdue once, escalated once
+    await act(h, Action.REPORT_RESULT, HANDLER, finding="partially_substantiated",
+              measures=[Measure.ORDER_TO_CORRECT], report="综合意见")
+    await act(h, Action.GIVE_FEEDBACK, HANDLER, message="部分成立", appeal_route="可申诉")
+    await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="basically_satisfied")
+    return h
+
+
+async def runs(c, h):
+    """Every run of the workflow, oldest first: (suffix, history)."""
+    out, run_id = [], None
+    while True:
+        history = await c.get_workflow_handle(h.id, run_id=run_id).fetch_history()
+        out.append(history)
+        started = history.events[0].workflow_execution_started_event_attributes
+        run_id = started.continued_execution_run_id or None
+        if run_id is None:
+            break
+    out.reverse()
+    if len(out) == 1:
+        return [("", out[0])]
+    return [(f".run{i}", x) for i, x in enumerate(out, 1)]
+
+
 async def main() -> None:
     env = await start_time_skipping()
     async with running_worker(env.client, TQ):
@@ -98,12 +140,13 @@ async def main() -> None:
             await rejected(env, env.client),
             await appeal_rehandle(env, env.client),
             *(await duplicate(env, env.client)),
+            await joint_continued(env, env.client),
         ]
         for h in handles:
             await h.result()
-            history = await h.fetch_history()
-            (HERE / f"{h.id}.json").write_text(history.to_json(), encoding="utf-8")
-            print("recorded", h.id, len(history.events), "events")
+            for suffix, history in await runs(env.client, h):
+                (HERE / f"{h.id}{suffix}.json").write_text(history.to_json(), encoding="utf-8")
+                print("recorded", h.id + suffix, len(history.events), "events")
     await env.shutdown()
 
 

@@ -213,6 +213,9 @@ async def test_continue_as_new_carries_the_case(client, task_queue, env):
         for i in range(60):
             inp = RecordInvestigationInput(actor=TAX, kind=InvestigationKind.SITE_VISIT, note=f"第{i}次核查")
             await h.execute_update("record-investigation", inp, result_type=ActionResult)
+            # The time-skipping test server loses an Update that races a continue-as-new (a
+            # real server hands it to the new run; tests/faults cover that): a moment apart.
+            await asyncio.sleep(0.3)
         s = await eventually_state(h, lambda s: s.runs > 1, timeout=10)
         assert (await h.describe()).run_id != run0
         assert s.status.value == "referred" and s.handling_unit == "tax-bureau"
