@@ -83,7 +83,7 @@ async def main(log_only: bool = False) -> None:
     log.info("worker on %s/%s task queue %s (%s)", settings.temporal_address,
              settings.temporal_namespace, settings.task_queue, "log only" if log_only else "PostgreSQL")
     missing = workdays.missing_years(datetime.now(workdays.BEIJING).date())
-    if missing:  # operators are warned from 1 December
+    if missing:  # operators are warned from 1 November
         log.warning("official holiday data missing for %s: add domain/holidays/<year>.toml "
                     "(see domain/holidays/README.md), then `python -m activities.deadlines "
                     "recompute --all`", ", ".join(map(str, missing)))

@@ -158,6 +158,7 @@ class CaseRecord:
 
     records: dict[int, dict[str, Any]] = field(default_factory=dict)
     unnumbered: list[dict[str, Any]] = field(default_factory=list)
+    whole: set[int] = field(default_factory=set)
     lists: dict[str, dict[str, tuple[dict[str, Any], int]]] = field(default_factory=dict)
     deadlines: dict[tuple[Any, ...], tuple[int, dict[str, Any]]] = field(default_factory=dict)
     escalations: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
@@ -165,14 +166,20 @@ class CaseRecord:
     newest: dict[str, Any] | None = None
     ignored_total: int = 0
 
-    def add_records(self, records: Iterable[Any]) -> None:
-        """Action records (a snapshot's `actions` or a `project_case` input's `events`)."""
+    def add_records(self, records: Iterable[Any], *, whole: bool = False) -> None:
+        """Action records: a snapshot's `actions` or an Update result's `records` (in the
+        bounded shape their texts are cut), or a `project_case` input's `events` (`whole`: a
+        whole record is never replaced by a cut copy of it)."""
         for rec in records:
             if not isinstance(rec, dict):
                 continue
             seq = rec.get("seq")
             if isinstance(seq, int):
+                if seq in self.whole and not whole:
+                    continue
                 self.records[seq] = rec
+                if whole:
+                    self.whole.add(seq)
             elif not any(_key(rec) == _key(u) for u in self.unnumbered):
                 self.unnumbered.append(rec)
 

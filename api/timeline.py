@@ -61,6 +61,7 @@ from api.schemas import (
     DeadlineChange,
     TimelineItem,
 )
+from domain.workdays import is_late
 from domain.models import (
     CATEGORY_LABELS,
     DEADLINE_LABELS,
@@ -569,9 +570,10 @@ def gather(reads: Sequence[_Read]) -> CaseRecord:
         for snap in r.snapshots:
             record.add_snapshot(snap)
         for events in r.records:
-            record.add_records(events)
+            record.add_records(events, whole=True)
         for res in r.results:
             record.add_deadlines(res.get("deadlines") or [], res["version"])
+            record.add_records(res.get("records") or [])  # seen at once, before the projection
     return record
 
 
@@ -862,7 +864,7 @@ class _Assembler:
                 str(state),
                 due,
                 provisional=bool(d.get("provisional")),
-                on_time=closed <= due if state == "met" else None,
+                on_time=not is_late(closed, due) if state == "met" else None,  # 24:00 rule
             )
             sink = _first_sink(self.sinks, closed, within=True)
             if sink is not None:

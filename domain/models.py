@@ -232,6 +232,13 @@ class EscalationSource(StrEnum):
     MANUAL = "manual"
 
 
+#: The escalation sources a sender may name (R-29); `overdue`, `major` and `appeal` are set by
+#: the workflow itself.
+OUTSIDE_ESCALATION_SOURCES = frozenset(
+    {EscalationSource.LEADER, EscalationSource.MEDIA, EscalationSource.HOT_ISSUE, EscalationSource.MANUAL}
+)
+
+
 class DeadlineKind(StrEnum):
     """Every clock a case can run (RULES.md, Policies)."""
 
@@ -733,6 +740,11 @@ class ActionResult(Model):
     )
     deadlines: list[Deadline] = Field(
         default_factory=list, description="The clocks this action opened, moved or closed."
+    )
+    records: list[ActionRecord] = Field(
+        default_factory=list,
+        description="The case-file records this action made (texts cut at 500 characters; whole "
+        "in PostgreSQL), so the history shows them at once.",
     )
 
 

@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, policies
     from domain.models import (
         DEADLINE_LABELS,
+        OUTSIDE_ESCALATION_SOURCES,
         STATUS_LABELS,
         AcceptInput,
         Action,
@@ -140,10 +141,6 @@ KEEP_TEXT = 500
 #: History events (and bytes) after which a run continues as new, carrying the case.
 HISTORY_BUDGET_EVENTS = 2_000
 HISTORY_BUDGET_BYTES = 4 * 1024 * 1024
-#: The only escalation sources a sender may name (R-29); the others are the workflow's own.
-OUTSIDE_SOURCES = frozenset(
-    {EscalationSource.LEADER, EscalationSource.MEDIA, EscalationSource.HOT_ISSUE, EscalationSource.MANUAL}
-)
 ARCHIVE = {
     "start_to_close_timeout": timedelta(minutes=2),
     "retry_policy": RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=5)),
@@ -574,11 +571,11 @@ class ComplaintWorkflow:
             # Re-check under the lock: another handler may have moved the case meanwhile.
             self._validate(action, inp)
             before = self.state.status
-            clocks = self._clock_marks()
+            clocks, made = self._clock_marks(), self.state.actions_total
             apply = getattr(self, "_do_" + action.value.replace("-", "_"))
             detail = await apply(inp)
             self._record(action.value, inp.actor, before, detail)
-            return self._result(clocks)
+            return self._result(clocks, self.state.actions_total - made)
 
     @staticmethod
     def _clock_key(d: Deadline) -> tuple[str, str]:
@@ -589,7 +586,7 @@ class ComplaintWorkflow:
             self._clock_key(d): (d.state, d.due_at, d.overdue, d.extended_days) for d in self.state.deadlines
         }
 
-    def _result(self, before: dict[tuple[str, str], tuple[Any, ...]]) -> ActionResult:
+    def _result(self, before: dict[tuple[str, str], tuple[Any, ...]], records: int) -> ActionResult:
         """The small answer of an Update: where the case stands and the clocks it changed."""
         s = self.state
         changed = [
@@ -604,6 +601,7 @@ class ComplaintWorkflow:
             outcome=s.outcome,
             allowed_actions=lifecycle.allowed_by_role(s, workflow.now()),
             deadlines=[d.model_copy() for d in changed],
+            records=[r.model_copy() for r in s.actions[-records:]] if self._bounded and records else [],
         )
 
     # ------------------------------------------------------------------ effects of actions
@@ -931,11 +929,11 @@ class ComplaintWorkflow:
         inp = await self._receive("escalate", args, EscalateInput)
         if inp is None:
             return
-        if self._bounded and inp.source not in OUTSIDE_SOURCES:
+        if self._bounded and inp.source not in OUTSIDE_ESCALATION_SOURCES:
             self._ignore(
                 "escalate",
                 f"source {inp.source.value!r} is set by the workflow itself; a sender may name "
-                + ", ".join(sorted(x.value for x in OUTSIDE_SOURCES)),
+                + ", ".join(sorted(x.value for x in OUTSIDE_ESCALATION_SOURCES)),
             )
             return
         async with self._lock:

@@ -46,7 +46,15 @@ from api.timeline import (
     case_timeline,
     timeline_response,
 )
-from domain.models import Action, Category, Channel, DecideExtensionInput, EscalateInput, Status
+from domain.models import (
+    OUTSIDE_ESCALATION_SOURCES,
+    Action,
+    Category,
+    Channel,
+    DecideExtensionInput,
+    EscalateInput,
+    Status,
+)
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 
@@ -178,7 +186,13 @@ async def decide_extension(
 async def escalate(
     number: ComplaintNumber, body: EscalateBody, user: EscalatorUser, cases: Cases
 ) -> SignalAccepted:
-    """督办 Put the case under supervision (R-29); supervisor or leader; 202."""
+    """督办 Put the case under supervision (R-29); supervisor or leader; 202. The sources
+    `overdue`, `major` and `appeal` are the workflow's own (422)."""
+    if body.source not in OUTSIDE_ESCALATION_SOURCES:
+        raise ApiError(422, "invalid_body",
+                       f"source: {body.source.value!r} is set by the workflow itself; use one of "
+                       + ", ".join(sorted(s.value for s in OUTSIDE_ESCALATION_SOURCES)),
+                       field="source")
     inp = EscalateInput(**body.model_dump(), actor=user.actor())
     await cases.signal("escalate", number, inp, user)
     return SignalAccepted()

@@ -32,7 +32,10 @@ from domain.models import CaseState
 from tests.audit.chain_histories import bounded, decode, split, split_point
 
 HISTORIES = Path(__file__).parent.parent / "histories"
-NAMES = sorted(p.stem for p in HISTORIES.glob("*.json"))
+#: The histories recorded before the bounded shape: rewritten into it (and split into runs) here.
+NAMES = sorted(p.stem for p in HISTORIES.glob("*.json") if not p.stem.startswith("H3"))
+#: A case recorded in the bounded shape that continued as new four times (tests/histories/record.py).
+JOINT_RUNS = sorted(p.stem for p in HISTORIES.glob("H3-JOINT.run*.json"))
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -346,3 +349,19 @@ def test_archive_lists_what_the_state_no_longer_holds() -> None:
     assert len(closed(final["deadlines"])) == 3 < len(closed(whole["deadlines"]))
     assert closed(lists["deadlines"]) == closed(whole["deadlines"])
     assert lists["ignored_total"] == len(whole["ignored_signals"]) == 1 and final["ignored_signals"] == []
+
+
+async def test_recorded_case_over_five_runs_reads_as_one_timeline() -> None:
+    """The H3 joint case as recorded: every action record of every run, once, in order."""
+    assert len(JOINT_RUNS) == 5
+    t = await timeline("H3-JOINT", *(recorded(n) for n in JOINT_RUNS))
+    assert [r.ended for r in t.runs] == ["continued-as-new"] * 4 + ["completed"]
+    assert t.runs_complete and t.status == "archived" and t.outcome == "concluded"
+    seqs = [e.seq for e in t.entries if e.seq is not None]
+    assert seqs == list(range(1, len(seqs) + 1))
+    whats = [e.what for e in t.entries if e.seq is not None]
+    assert whats.count("record-investigation") == 40
+    assert whats[:2] == ["register", "accept"] and whats[-1] == "record-satisfaction"
+    assert "reminder" in whats and "decide-extension" in whats
+    ignored = [e for e in t.entries if e.ignored]
+    assert len(ignored) == 2
