@@ -9,6 +9,7 @@ from datetime import date, datetime
 from temporalio import activity
 
 from domain import workdays
+from domain.clocks import REMINDED
 from domain.models import (
     ComputedDeadline,
     ComputeDeadlinesInput,
@@ -17,19 +18,6 @@ from domain.models import (
     DeadlineSpec,
     LimitUnit,
 )
-
-#: Deadlines that get a reminder (催办) one working day before they fall due (R-30).
-REMINDED = frozenset(
-    {
-        DeadlineKind.ACCEPTANCE,
-        DeadlineKind.OPINION,
-        DeadlineKind.HANDLING,
-        DeadlineKind.OVERALL,
-        DeadlineKind.SUPERVISION,
-        DeadlineKind.DOCUMENT_REPLY,
-    }
-)
-
 
 def compute(spec: DeadlineSpec) -> ComputedDeadline:
     """The due instant of one deadline and the instant of its reminder, if any."""

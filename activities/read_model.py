@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 
+from domain.clocks import DUE_COLUMNS
 from domain.models import ActionRecord, CaseState, ProjectInput
 
 if TYPE_CHECKING:
@@ -22,19 +23,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("complaints.read_model")
 
-#: The read-model column holding the open due instant of each deadline kind (by kind value;
-#: a new `DeadlineKind` needs a column here and in a migration, see tests/activities).
-DUE_COLUMNS: dict[str, str] = {
-    "acknowledgement": "acknowledgement_due",
-    "acceptance": "acceptance_due",
-    "opinion": "opinion_due",
-    "handling": "handling_due",
-    "overall": "overall_due",
-    "return_window": "return_due",
-    "callback": "callback_due",
-    "supervision": "supervision_due",
-    "document_reply": "document_reply_due",
-}
+#: The read-model column of each deadline kind: `domain.clocks.CLOCKS` (a new kind needs a
+#: column in a migration too, see tests/activities).
 
 # A case started outside the API (temporal CLI, tests) has no complainant row: make a minimal
 # one, holding the reference and no personal data. Nothing is written when the case exists.

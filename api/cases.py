@@ -46,8 +46,9 @@ from api.schemas import (
 )
 from config import Settings
 from domain import lifecycle, policies
+from domain.clocks import PUBLIC
+from domain.actions import ACTION_INPUTS
 from domain.models import (
-    ACTION_INPUTS,
     CATEGORY_LABELS,
     DEADLINE_LABELS,
     STATUS_LABELS,
@@ -78,12 +79,9 @@ ACCESS_CODE_LENGTH = 8
 #: Roles that see the complainant's identity and the original facts (every read is logged).
 FILE_ROLES = frozenset({Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
 
-#: Clocks the complainant is shown; internal ones (the unit's return window, the respondent's
-#: reply to a request for documents) are not.
-PUBLIC_DEADLINES = frozenset({
-    DeadlineKind.ACCEPTANCE, DeadlineKind.OPINION, DeadlineKind.HANDLING, DeadlineKind.OVERALL,
-    DeadlineKind.CALLBACK, DeadlineKind.SUPERVISION,
-})
+#: Clocks the complainant is shown (`domain.clocks`); internal ones (the unit's return window,
+#: the respondent's reply to a request for documents) are not.
+PUBLIC_DEADLINES = PUBLIC
 
 COMPLAINANT = Actor(id="complainant", role=Role.COMPLAINANT)
 

@@ -1,7 +1,7 @@
 """Request and response models of the REST API (DESIGN.md "The REST contract (v1)", "Bodies").
 
 Field names are part of the contract. Action and signal bodies are derived from
-`domain.models.ACTION_INPUTS` (minus `actor`, which the API takes from the token), so the API
+`domain.actions.ACTION_INPUTS` (minus `actor`, which the API takes from the token), so the API
 and the workflow validate with the same constraints.
 """
 
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from domain.actions import ACTION_INPUTS
 from domain.models import (
-    ACTION_INPUTS,
     Action,
     CaseState,
     Category,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from domain.actions import ACTIONS
 from domain.models import (
     AcceptInput,
     Action,
@@ -29,32 +30,9 @@ from domain.models import (
 )
 
 S = Status
-H, L, SUP, U, C = Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.UNIT, Role.COMPLAINANT
 
-OPEN_STATUSES = frozenset(s for s in Status if s != Status.ARCHIVED)
-
-#: action -> status -> roles that may perform it there.
-TRANSITIONS: dict[Action, dict[Status, frozenset[Role]]] = {
-    Action.ACCEPT: {S.REGISTERED: frozenset({H})},
-    Action.REJECT: {S.REGISTERED: frozenset({H})},
-    Action.FORWARD: {S.REGISTERED: frozenset({H})},
-    Action.LINK_DUPLICATE: {S.REGISTERED: frozenset({H})},
-    Action.SUBMIT_OPINION: {S.OPINION_PENDING: frozenset({H})},
-    Action.APPROVE_OPINION: {S.OPINION_REVIEW: frozenset({L})},
-    # R-23; in a joint case each participating unit reports its part while investigating.
-    Action.REPORT_RESULT: {S.INVESTIGATING: frozenset({H, U}), S.REFERRED: frozenset({U})},
-    Action.REQUEST_EXTENSION: {
-        S.OPINION_PENDING: frozenset({H}),
-        S.INVESTIGATING: frozenset({H}),
-        S.REFERRED: frozenset({U}),
-    },
-    Action.RETURN_REFERRAL: {S.REFERRED: frozenset({U})},
-    Action.RESOLVE_SUPERVISION: {s: frozenset({SUP}) for s in OPEN_STATUSES},
-    Action.GIVE_FEEDBACK: {S.DECIDED: frozenset({H})},
-    Action.RECORD_SATISFACTION: {S.AWAITING_CALLBACK: frozenset({H, C})},
-    Action.APPEAL: {S.AWAITING_CALLBACK: frozenset({H, C})},
-    Action.RECORD_INVESTIGATION: {S.INVESTIGATING: frozenset({H, U}), S.REFERRED: frozenset({U})},
-}
+#: action -> status -> roles that may perform it there (`domain.actions.ACTIONS`).
+TRANSITIONS: dict[Action, dict[Status, frozenset[Role]]] = {a: x.allowed for a, x in ACTIONS.items()}
 
 #: Which supervision resolutions make sense in which status (R-28, R-31).
 SUPERVISION_CHOICES: dict[Status, frozenset[SupervisionChoice]] = {

@@ -470,22 +470,6 @@ class RecordInvestigationInput(ActionInput):
     party: str = Field(default="", max_length=200, description="Unit or expert concerned.")
 
 
-ACTION_INPUTS: dict[Action, type[ActionInput]] = {
-    Action.ACCEPT: AcceptInput,
-    Action.REJECT: RejectInput,
-    Action.FORWARD: ForwardInput,
-    Action.SUBMIT_OPINION: SubmitOpinionInput,
-    Action.APPROVE_OPINION: ApproveOpinionInput,
-    Action.REPORT_RESULT: ReportResultInput,
-    Action.REQUEST_EXTENSION: RequestExtensionInput,
-    Action.RETURN_REFERRAL: ReturnReferralInput,
-    Action.LINK_DUPLICATE: LinkDuplicateInput,
-    Action.RESOLVE_SUPERVISION: ResolveSupervisionInput,
-    Action.GIVE_FEEDBACK: GiveFeedbackInput,
-    Action.RECORD_SATISFACTION: RecordSatisfactionInput,
-    Action.APPEAL: AppealInput,
-    Action.RECORD_INVESTIGATION: RecordInvestigationInput,
-}
 
 
 # --- signal inputs (validated inside the handler; a bad one is recorded as ignored) ------

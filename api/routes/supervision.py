@@ -25,6 +25,7 @@ from api.routes.stats import FIGURE_ROLES, UnitQuery, scope_unit
 from api.schemas import R401, R403, R422, R503
 from api.stats import BEIJING, fetch, soon_instant, status_label
 from domain import workdays
+from domain.clocks import OVERDUE_MARKED
 from domain.models import CATEGORY_LABELS, DEADLINE_LABELS, Category, DeadlineKind, EscalationSource
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
@@ -32,9 +33,8 @@ router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
 BoardUser = Annotated[User, Depends(require(*FIGURE_ROLES))]
 
 
-#: The clocks whose passing makes a case overdue (workflows/complaint.py OVERDUE_MARKED).
-MARKED_KINDS = frozenset({"acceptance", "opinion", "handling", "overall", "supervision",
-                          "document_reply"})
+#: The clocks whose passing makes a case overdue (`domain.clocks`).
+MARKED_KINDS = frozenset(k.value for k in OVERDUE_MARKED)
 
 
 class Level(StrEnum):

@@ -8,8 +8,8 @@ import pytest
 
 from domain import lifecycle
 from domain.lifecycle import TRANSITIONS, NotAllowed
+from domain.actions import ACTION_INPUTS
 from domain.models import (
-    ACTION_INPUTS,
     Action,
     Actor,
     CaseState,

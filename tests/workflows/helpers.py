@@ -14,8 +14,8 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from activities import build_activities
+from domain.actions import ACTION_INPUTS
 from domain.models import (
-    ACTION_INPUTS,
     Action,
     ActionResult,
     Actor,

@@ -1,0 +1,72 @@
+"""Every clock a case can run, as one table: what the workflow, the deadline activity, the read
+model, the board and the complainant's page do with it.
+
+A new kind of deadline is: a `DeadlineKind` member, a row here (and a limit in each policy of
+`domain/policies.py` that uses it), a `<column>` in a migration, and the workflow effect that
+opens it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from domain.models import DeadlineKind
+
+
+@dataclass(frozen=True)
+class Clock:
+    """What a clock does (RULES.md "Policies"; R-27, R-30, R-44)."""
+
+    reminded: bool
+    """A reminder (催办) one working day before it falls due (R-30)."""
+    marks_overdue: bool
+    """Its passing marks the case overdue and sends the overdue warning (R-30)."""
+    escalates: bool
+    """Its passing also escalates the case to supervision (R-30)."""
+    public: bool
+    """Shown to the complainant."""
+    column: str
+    """The read-model column with its open due instant (`complaints.<column>`)."""
+    expires: bool = False
+    """Its passing just ends it (the return window, R-44; the callback window, R-27)."""
+
+
+CLOCKS: dict[DeadlineKind, Clock] = {
+    DeadlineKind.ACKNOWLEDGEMENT: Clock(
+        reminded=False, marks_overdue=False, escalates=False, public=False, column="acknowledgement_due"
+    ),
+    DeadlineKind.ACCEPTANCE: Clock(
+        reminded=True, marks_overdue=True, escalates=True, public=True, column="acceptance_due"
+    ),
+    DeadlineKind.OPINION: Clock(
+        reminded=True, marks_overdue=True, escalates=True, public=True, column="opinion_due"
+    ),
+    DeadlineKind.HANDLING: Clock(
+        reminded=True, marks_overdue=True, escalates=True, public=True, column="handling_due"
+    ),
+    DeadlineKind.OVERALL: Clock(
+        reminded=True, marks_overdue=True, escalates=True, public=True, column="overall_due"
+    ),
+    DeadlineKind.RETURN_WINDOW: Clock(
+        reminded=False, marks_overdue=False, escalates=False, public=False, column="return_due",
+        expires=True,
+    ),
+    DeadlineKind.CALLBACK: Clock(
+        reminded=False, marks_overdue=False, escalates=False, public=True, column="callback_due",
+        expires=True,
+    ),
+    # Overdue supervision goes to the leader, not to supervision again.
+    DeadlineKind.SUPERVISION: Clock(
+        reminded=True, marks_overdue=True, escalates=False, public=True, column="supervision_due"
+    ),
+    # The respondent is late, not the office: marked and warned, never escalated.
+    DeadlineKind.DOCUMENT_REPLY: Clock(
+        reminded=True, marks_overdue=True, escalates=False, public=False, column="document_reply_due"
+    ),
+}
+
+REMINDED = frozenset(k for k, c in CLOCKS.items() if c.reminded)
+OVERDUE_MARKED = frozenset(k for k, c in CLOCKS.items() if c.marks_overdue)
+PUBLIC = frozenset(k for k, c in CLOCKS.items() if c.public)
+#: kind value -> read-model column, in `DeadlineKind` order.
+DUE_COLUMNS: dict[str, str] = {k.value: CLOCKS[k].column for k in DeadlineKind}
