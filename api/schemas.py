@@ -40,68 +40,22 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
 
 
-# --- errors ---------------------------------------------------------------------------------
+# --- errors (moved to api/errors.py; re-exported until every feature imports them there) ---
 
-
-class FieldProblem(BaseModel):
-    """One invalid field of a 422 answer."""
-
-    field: str = Field(description="Dotted path of the field.", examples=["complainant.name"])
-    location: str | None = Field(
-        default=None, description="body, query, path or header.", examples=["body"]
-    )
-    message: str = Field(description="What is wrong.", examples=["Field required"])
-    type: str | None = Field(
-        default=None, description="Machine-readable kind.", examples=["missing"]
-    )
-
-
-class ErrorDetail(BaseModel):
-    """What went wrong; more keys may follow (`status`, `allowed_actions`, `fields`, ...)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    code: str = Field(
-        description="Stable machine-readable code: unauthorized, forbidden, not_found, "
-        "unknown_action, invalid_status, invalid_state, invalid_body, validation_error, "
-        "idempotency_conflict, payload_too_large, temporal_unavailable, temporal_timeout, "
-        "database_unavailable, not_implemented, internal_error.",
-        examples=["invalid_status"],
-    )
-    message: str = Field(
-        description="For people.",
-        examples=["'approve-opinion' is not allowed in status 'registered' for role 'leader'"],
-    )
-    status: str | None = Field(default=None, description="409: the case's current status.")
-    allowed_actions: list[str] | None = Field(
-        default=None, description="409: what the caller may do now."
-    )
-    fields: list[FieldProblem] | None = Field(default=None, description="422: per-field messages.")
-
-
-class ErrorResponse(BaseModel):
-    """The one error shape: `{"error": {"code": "...", "message": "...", ...}}`."""
-
-    error: ErrorDetail
-
-
-def err_doc(description: str) -> dict[str, Any]:
-    return {"model": ErrorResponse, "description": description}
-
-
-#: FastAPI's `responses=`: status -> {"model", "description"}.
-Responses = dict[int | str, dict[str, Any]]
-
-#: Reusable `responses=` entries for the OpenAPI document.
-R401: Responses = {401: err_doc("No or unknown bearer token.")}
-R403: Responses = {403: err_doc("The caller's role may not do this.")}
-R404: Responses = {404: err_doc("Unknown complaint (or one the caller may not see).")}
-R409: Responses = {
-    409: err_doc("Not allowed in the case's current status; lists status and allowed actions.")
-}
-R422: Responses = {422: err_doc("Invalid body or parameters, with field-level messages.")}
-R503: Responses = {503: err_doc("Temporal or PostgreSQL is down or too slow; see Retry-After.")}
-STAFF_ERRORS: Responses = {**R401, **R403, **R404, **R503}
+from api.errors import (  # noqa: E402,F401
+    R401,
+    R403,
+    R404,
+    R409,
+    R422,
+    R503,
+    STAFF_ERRORS,
+    ErrorDetail,
+    ErrorResponse,
+    FieldProblem,
+    Responses,
+    err_doc,
+)
 
 
 # --- intake ---------------------------------------------------------------------------------
