@@ -48,11 +48,19 @@ CLOCKS: dict[DeadlineKind, Clock] = {
         reminded=True, marks_overdue=True, escalates=True, public=True, column="overall_due"
     ),
     DeadlineKind.RETURN_WINDOW: Clock(
-        reminded=False, marks_overdue=False, escalates=False, public=False, column="return_due",
+        reminded=False,
+        marks_overdue=False,
+        escalates=False,
+        public=False,
+        column="return_due",
         expires=True,
     ),
     DeadlineKind.CALLBACK: Clock(
-        reminded=False, marks_overdue=False, escalates=False, public=True, column="callback_due",
+        reminded=False,
+        marks_overdue=False,
+        escalates=False,
+        public=True,
+        column="callback_due",
         expires=True,
     ),
     # Overdue supervision goes to the leader, not to supervision again.

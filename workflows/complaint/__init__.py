@@ -1,0 +1,55 @@
+"""The complaint workflow: one case from registration to archive (`workflow.py`)."""
+
+from workflows.complaint.options import (
+    BOUNDED,
+    HISTORY_BUDGET_BYTES,
+    HISTORY_BUDGET_EVENTS,
+    KEEP_ACTIONS,
+    KEEP_ESCALATIONS,
+    KEEP_EXTENSIONS,
+    KEEP_IGNORED,
+    KEEP_INVESTIGATION,
+    KEEP_LINKED,
+    KEEP_TEXT,
+    LOCAL_ACTIVITIES,
+    TASK_QUEUE,
+)
+from workflows.complaint.publish import (
+    SA_CATEGORY,
+    SA_CHANNEL,
+    SA_DUE_AT,
+    SA_GRADE,
+    SA_HANDLING_UNIT,
+    SA_OVERDUE,
+    SA_RESPONDENT_UNIT,
+    SA_STATUS,
+    SA_SUPERVISED,
+    SEARCH_ATTRIBUTES,
+)
+from workflows.complaint.workflow import ComplaintWorkflow
+
+__all__ = [
+    "BOUNDED",
+    "HISTORY_BUDGET_BYTES",
+    "HISTORY_BUDGET_EVENTS",
+    "KEEP_ACTIONS",
+    "KEEP_ESCALATIONS",
+    "KEEP_EXTENSIONS",
+    "KEEP_IGNORED",
+    "KEEP_INVESTIGATION",
+    "KEEP_LINKED",
+    "KEEP_TEXT",
+    "LOCAL_ACTIVITIES",
+    "SA_CATEGORY",
+    "SA_CHANNEL",
+    "SA_DUE_AT",
+    "SA_GRADE",
+    "SA_HANDLING_UNIT",
+    "SA_OVERDUE",
+    "SA_RESPONDENT_UNIT",
+    "SA_STATUS",
+    "SA_SUPERVISED",
+    "SEARCH_ATTRIBUTES",
+    "TASK_QUEUE",
+    "ComplaintWorkflow",
+]
