@@ -17,25 +17,17 @@ import sys
 from datetime import datetime, timedelta
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
 from activities import build_activities
 from activities.reconciler import start_reconciler, stop_reconciler
 from config import Settings, get_settings
 from domain import workdays
+from temporal_client import connect
 from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionRoundWorkflow
 
 log = logging.getLogger("complaints.worker")
-
-
-async def connect(settings: Settings) -> Client:
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
-    )
 
 
 def build_worker(client: Client, settings: Settings, pool: object | None) -> Worker:

@@ -14,10 +14,10 @@ from domain.models import (
     ComputedDeadline,
     ComputeDeadlinesInput,
     ComputeDeadlinesResult,
-    DeadlineKind,
     DeadlineSpec,
     LimitUnit,
 )
+
 
 def compute(spec: DeadlineSpec) -> ComputedDeadline:
     """The due instant of one deadline and the instant of its reminder, if any."""
@@ -161,7 +161,7 @@ def _main() -> None:
 
     async def run() -> int:
         from config import get_settings
-        from worker import connect
+        from temporal_client import connect
 
         return await recompute_all(await connect(get_settings()))
 

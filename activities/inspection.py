@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from workflows.inspection import (
+from domain.inspections import (
     CloseRecord,
     DrawRecord,
     FileFindingInput,

@@ -202,18 +202,14 @@ async def stop_reconciler(task: asyncio.Task[None] | None, settings: Settings) -
 
 
 async def _main(once: bool) -> int:
-    from temporalio.contrib.pydantic import pydantic_data_converter
-
     from db import create_pool
+    from temporal_client import connect
 
     settings = get_settings()
     pool = await create_pool(settings)
     try:
         # Lazy: it may run while Temporal is still down (each start then fails and is noted).
-        client = await Client.connect(
-            settings.temporal_address, namespace=settings.temporal_namespace,
-            data_converter=pydantic_data_converter, lazy=True,
-        )
+        client = await connect(settings, lazy=True)
         if not once:
             stop = asyncio.Event()
             import signal

@@ -36,7 +36,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from workflows.inspection import InspectionRoundInput
+from domain.inspections import InspectionRoundInput
 
 log = logging.getLogger("complaints.schedules")
 
@@ -97,7 +97,7 @@ async def ensure_schedules(
 
 async def _main(args: argparse.Namespace) -> int:
     from config import get_settings
-    from worker import connect
+    from temporal_client import connect
 
     settings = get_settings()
     try:

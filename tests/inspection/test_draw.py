@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from workflows.inspection import draw_size, draw_units
+from domain.inspections import draw_size, draw_units
 
 UNITS = [f"unit-{i:02d}" for i in range(10)]
 

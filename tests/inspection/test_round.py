@@ -25,16 +25,11 @@ from temporalio.worker import Replayer, Worker
 from activities import build_activities
 from api.main import create_app
 from config import Settings
+from domain.inspections import DrawRecord, InspectionRoundInput, RoundState, draw_units
 from tests.api.conftest import history_text
 from tests.conftest import start_time_skipping
 from workflows.complaint import ComplaintWorkflow
-from workflows.inspection import (
-    DrawRecord,
-    InspectionRoundInput,
-    InspectionRoundWorkflow,
-    RoundState,
-    draw_units,
-)
+from workflows.inspection import InspectionRoundWorkflow
 
 UNITS = [f"insp-{i:02d}" for i in range(10)]
 SECRET_FACTS = "暗访记录：3号窗口工作人员王某某离岗四十分钟"

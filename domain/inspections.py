@@ -1,0 +1,169 @@
+"""Inspection rounds (明查暗访督查, R-40): the messages of `InspectionRoundWorkflow` and the draw.
+
+Pure: no Temporal, no I/O. The workflow (`workflows/inspection.py`), its activities
+(`activities/inspection.py`) and the API (`api/inspections/`) all use these.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.models import Actor, Category, Grade, Role
+
+#: Who may submit findings and close a round: the inspectors (the supervision office).
+INSPECTOR_ROLES = frozenset({Role.SUPERVISOR})
+
+
+class Msg(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ messages
+
+
+class InspectionRoundInput(Msg):
+    """Start input (the schedule's action carries it)."""
+
+    center: str = Field(default="default", description="The center whose units are inspected.")
+    proportion_percent: int = Field(default=30, ge=1, le=100,
+                                    description="Share of the register drawn (按比例随机抽取).")
+    min_units: int = Field(default=1, ge=0, le=1000, description="Draw at least this many.")
+    window_days: int = Field(default=25, ge=1, le=366,
+                             description="The round closes by itself this many days after it "
+                             "started (before next month's round).")
+
+
+class PrepareInput(Msg):
+    round_id: str
+    center: str
+    started_at: datetime
+
+
+class RoundSetup(Msg):
+    """What a draw is made from."""
+
+    register_units: list[str] = Field(description="Active units subject to inspection, by code.")
+    previous_round: str | None = None
+    previous_units_with_findings: list[str] = Field(default_factory=list)
+
+
+class Draw(Msg):
+    """The outcome of `draw_units`."""
+
+    seed: int
+    size: int = Field(description="Target size: max(min_units, ceil(proportion × register)), "
+                      "at most the register, at least the mandatory units.")
+    mandatory: list[str] = Field(description="Units with findings in the previous round that "
+                                 "are in the register: always included.")
+    not_in_register: list[str] = Field(default_factory=list,
+                                       description="Previous units with findings no longer in "
+                                       "the register (cannot be inspected).")
+    drawn: list[str] = Field(description="All units to inspect, sorted.")
+
+
+class DrawRecord(Msg):
+    """`record_inspection_draw`'s input: everything an auditor needs to re-check the draw."""
+
+    round_id: str
+    center: str
+    started_at: datetime
+    closes_at: datetime
+    proportion_percent: int
+    min_units: int
+    register_units: list[str]
+    previous_round: str | None
+    draw: Draw
+
+
+class SubmitFindingInput(Msg):
+    """`submit-finding`: a finding already stored in PostgreSQL (facts stay there)."""
+
+    actor: Actor
+    finding_id: str = Field(min_length=1, max_length=64)
+    unit: str = Field(min_length=1, max_length=64, description="The unit found at fault.")
+    category: Category
+    grade: Grade = Grade.BASIC
+    summary: str = Field(min_length=1, max_length=500, description="Non-personal summary.")
+
+
+class FileFindingInput(Msg):
+    round_id: str
+    center: str
+    finding_id: str
+    actor: Actor
+
+
+class FileFindingResult(Msg):
+    number: str = Field(description="The complaint the finding became.")
+
+
+class FindingRecord(Msg):
+    finding_id: str
+    unit: str
+    category: Category
+    grade: Grade
+    summary: str
+    at: datetime
+    by: Actor
+    number: str | None = Field(default=None, description="The complaint, once filed.")
+
+
+class CloseRoundInput(Msg):
+    actor: Actor
+    comment: str = Field(default="", max_length=2000)
+
+
+class CloseRecord(Msg):
+    round_id: str
+    closed_at: datetime
+    closed_by: str
+    units_with_findings: list[str]
+
+
+class RoundState(Msg):
+    """The `state` Query and the workflow's result (non-personal)."""
+
+    round_id: str
+    center: str
+    status: str = Field(description="drawing | open | closed")
+    started_at: datetime
+    closes_at: datetime
+    proportion_percent: int
+    min_units: int
+    register_units: list[str] = Field(default_factory=list)
+    previous_round: str | None = None
+    draw: Draw | None = None
+    findings: list[FindingRecord] = Field(default_factory=list)
+    units_with_findings: list[str] = Field(default_factory=list)
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+    comment: str = ""
+
+
+# ------------------------------------------------------------------ the draw (pure)
+
+
+def draw_size(register_size: int, proportion_percent: int, min_units: int) -> int:
+    """ceil(proportion × register), at least `min_units`, at most the register (integer math)."""
+    by_share = (proportion_percent * register_size + 99) // 100
+    return min(register_size, max(min_units, by_share))
+
+
+def draw_units(register_units: list[str], previous: list[str], *, proportion_percent: int,
+               min_units: int, seed: int) -> Draw:
+    """Draw the units to inspect (R-40): the previous round's units with findings, always, and
+    the rest at random from the register with `random.Random(seed)`, up to the target size.
+
+    Deterministic for a given input and seed: an auditor re-runs it from the recorded values.
+    """
+    pool = sorted(set(register_units))
+    mandatory = sorted(set(previous) & set(pool))
+    gone = sorted(set(previous) - set(pool))
+    size = max(draw_size(len(pool), proportion_percent, min_units), len(mandatory))
+    rest = [u for u in pool if u not in mandatory]
+    picked = random.Random(seed).sample(rest, size - len(mandatory))
+    return Draw(seed=seed, size=size, mandatory=mandatory, not_in_register=gone,
+                drawn=sorted(mandatory + picked))
