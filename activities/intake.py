@@ -18,7 +18,8 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain.models import CATEGORY_LABELS, Actor, Category, ComplaintInput, Role
+from domain.labels import label
+from domain.models import Actor, Category, ComplaintInput, Role
 
 #: The `complaints` columns a workflow start needs (jsonb as text, see api/repo.py).
 START_COLUMNS = """
@@ -57,9 +58,9 @@ def web_ui_texts(inp: ComplaintInput) -> tuple[str, str]:
     """The summary and details Temporal's Web UI shows: never a name, phone, address or the
     facts (R-33)."""
     category = Category(inp.category)
-    summary = f"{inp.number} · {CATEGORY_LABELS[category]} · {inp.respondent_unit}"
+    summary = f"{inp.number} · {label(category)} · {inp.respondent_unit}"
     details = (
-        f"**{inp.number}**\n\n类别 category: {CATEGORY_LABELS[category]} ({category.value})"
+        f"**{inp.number}**\n\n类别 category: {label(category)} ({category.value})"
         f"\n\n等级 grade: {inp.grade.value} · 渠道 channel: {inp.channel.value}"
         f" · 形式 form: {inp.form.value}"
         f"\n\n被投诉单位 respondent: {inp.respondent_unit_name} ({inp.respondent_unit})"

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import httpx
 
 from config import Settings
+from domain.labels import both
 from domain.models import NotificationKind, Recipient
 
 if TYPE_CHECKING:
@@ -76,27 +77,6 @@ SET status = $2, attempts = attempts + 1, last_error = $3, channel = $4,
 WHERE id = $1
 """
 
-KIND_LABELS: dict[str, str] = {
-    NotificationKind.ACKNOWLEDGEMENT: "投诉已登记 complaint registered",
-    NotificationKind.ACCEPTED: "投诉已受理 complaint accepted",
-    NotificationKind.NOT_ACCEPTED: "投诉不予受理 complaint not accepted",
-    NotificationKind.FORWARDED: "投诉已转送 complaint forwarded",
-    NotificationKind.TRANSFERRED: "已移送纪检监察 transferred to discipline inspection",
-    NotificationKind.MERGED: "已并入同一事项投诉 merged with an open case",
-    NotificationKind.OPINION_FOR_APPROVAL: "拟办意见待审批 opinion for approval",
-    NotificationKind.REFERRAL: "投诉件转办 case referred to your unit",
-    NotificationKind.REFERRAL_RETURNED: "转办件被退回 referral returned",
-    NotificationKind.REMINDER: "催办 reminder",
-    NotificationKind.OVERDUE: "超期预警 overdue",
-    NotificationKind.ESCALATED: "督办 escalated to supervision",
-    NotificationKind.EXTENSION_REQUESTED: "延期申请 extension requested",
-    NotificationKind.EXTENSION_DECIDED: "延期审批结果 extension decided",
-    NotificationKind.DECIDED: "处理决定 decision made",
-    NotificationKind.FEEDBACK: "处理结果反馈 feedback on your complaint",
-    NotificationKind.APPEAL: "申诉 appeal",
-    NotificationKind.SUPERVISION_RESOLVED: "督办处理结果 supervision resolved",
-    NotificationKind.ARCHIVED: "已归档 archived",
-}
 
 
 # ------------------------------------------------------------------ messages
@@ -164,7 +144,8 @@ class Message:
 
 def compose(row: asyncpg.Record | dict[str, Any], to: Address) -> Message:
     """The subject and text of an outbox row (its `data` rendered as `key: value` lines)."""
-    label = KIND_LABELS.get(row["kind"], row["kind"])
+    kind = row["kind"]
+    label = both(NotificationKind(kind)) if kind in NotificationKind._value2member_map_ else kind
     data = row["data"] or {}
     subject = f"[行政效能投诉 {row['number']}] {label}"
     lines = [f"投诉编号 complaint number: {row['number']}", label]
