@@ -17,7 +17,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from domain.models import (
+from domain.codes import (
     Action,
     Category,
     Channel,
