@@ -1,0 +1,264 @@
+"""Verifying archives: hashes, the chain, every run's history replayed (R-35).
+
+`python -m activities.archive verify` runs `main` here."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import logging
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from domain.models import CaseState
+
+if TYPE_CHECKING:
+    import asyncpg
+
+
+
+from activities.archive_format import (
+    SELECT_ALL_ARCHIVES,
+    SELECT_ARCHIVE,
+    SELECT_PREVIOUS_HASH,
+    HistoryCheck,
+    ReplayVerdict,
+    archived_runs,
+    canonical_json,
+    sha256_hex,
+)
+
+log = logging.getLogger("complaints.archive")
+
+# ------------------------------------------------------------------ verification
+
+
+async def verify_history(number: str, history: dict[str, Any] | None) -> ReplayVerdict:
+    """Replay the archived Temporal history against today's workflow code.
+
+    `temporalio.worker.Replayer` runs `ComplaintWorkflow` over the recorded events with the
+    pydantic data converter: any difference between what the code does and what the history
+    records (a nondeterminism error, a workflow task failure) fails it. The archived history ends
+    while the archive activity runs, which the replayer accepts as an unfinished run.
+
+    Args:
+        number: the case number (the workflow id).
+        history: the `history` member of the archived document (None if none was exported).
+    """
+    if history is None:
+        return ReplayVerdict(ok=None)
+    from temporalio.client import WorkflowHistory
+    from temporalio.contrib.pydantic import pydantic_data_converter
+    from temporalio.worker import Replayer
+
+    from workflows.complaint import ComplaintWorkflow
+
+    try:
+        parsed = WorkflowHistory.from_json(number, history)
+        replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter)
+        result = await replayer.replay_workflow(parsed, raise_on_replay_failure=False)
+    except Exception as e:  # an unreadable (altered) history is a failed replay, not a crash
+        return ReplayVerdict(ok=False, error=f"{type(e).__name__}: {e}"[:2000])
+    if result.replay_failure is not None:
+        failure = result.replay_failure
+        return ReplayVerdict(ok=False, error=f"{type(failure).__name__}: {failure}"[:2000])
+    return ReplayVerdict(ok=True)
+
+
+async def replay_runs(
+    number: str, document: Mapping[str, Any], replay: HistoryCheck = verify_history
+) -> tuple[ReplayVerdict, dict[str, Any] | None]:
+    """Replay every run's history an archived document holds, oldest first.
+
+    Returns the verdict (ok only if every run replays; None if there is nothing to replay) and,
+    if one fails, which: `{"run": 1-based position, "run_id", "of": how many runs}`; the
+    verdict's error names it too. Every run is replayed, so a report lists the first failure
+    after checking all.
+    """
+    runs = archived_runs(document)
+    if not runs:
+        return await replay(number, None), None
+    verdicts = [await replay(number, history) for _, history in runs]
+    for i, ((run_id, _), v) in enumerate(zip(runs, verdicts, strict=True), start=1):
+        if v.ok is False:
+            where = {"run": i, "run_id": run_id, "of": len(runs)}
+            error = f"run {i} of {len(runs)} ({run_id or 'run id not recorded'}): {v.error}"
+            return ReplayVerdict(ok=False, error=error[:2000]), where
+    if any(v.ok for v in verdicts):
+        return ReplayVerdict(ok=True), None
+    return ReplayVerdict(ok=None), None
+
+
+def history_case_ok(document: Mapping[str, Any]) -> bool | None:
+    """Whether the archived `case` is the state the workflow handed to `archive_case`.
+
+    The history records the activity's input; the archive must hold exactly that case record.
+    None when the document has no history (nothing to compare with).
+    """
+    history = document.get("history")
+    if not isinstance(history, dict):
+        return None
+    archived: Any = None
+    for event in history.get("events", []):
+        attrs = event.get("activityTaskScheduledEventAttributes")
+        if attrs and attrs.get("activityType", {}).get("name") == "archive_case":
+            payloads = attrs.get("input", {}).get("payloads", [])
+            archived = payloads[0] if payloads else None
+    if archived is None:
+        return False
+    try:
+        given = json.loads(base64.b64decode(archived["data"]))["state"]
+    except (KeyError, TypeError, ValueError):
+        return False
+    case = document.get("case")
+    if given == case:  # the same JSON: holds however the models change over the years
+        return True
+    try:  # the same record written differently (e.g. another instant format)
+        return CaseState.model_validate(given) == CaseState.model_validate(case)
+    except ValueError:
+        return False
+
+
+def check_row(row: asyncpg.Record | Mapping[str, Any], expected_prev: str | None) -> dict[str, Any]:
+    """Check one archive row against its stored hash and its predecessor's hash.
+
+    Args:
+        row: an `archives` row with `document` decoded to Python objects.
+        expected_prev: the sha256 of the row before it by id (None for the first row).
+
+    Returns:
+        `{"id", "number", "sha256", "canonical_hash_ok", "document_hash_ok", "prev_ok",
+        "expected_prev", "history_replay", "ok"}`; `_with_replay` adds `history_replay_error`
+        and `history_case_ok`.
+    """
+    document = row["document"]
+    stored_prev = row["prev_sha256"]
+    linked = document.get("prev_sha256") if isinstance(document, dict) else None
+    result: dict[str, Any] = {
+        "id": row["id"],
+        "number": row["number"],
+        "sha256": row["sha256"],
+        "canonical_hash_ok": sha256_hex(row["canonical"]) == row["sha256"],
+        "document_hash_ok": sha256_hex(canonical_json(document)) == row["sha256"],
+        "prev_ok": stored_prev == expected_prev and linked == stored_prev,
+        "expected_prev": expected_prev,
+        "history_replay": None,
+    }
+    result["ok"] = all(result[k] for k in ("canonical_hash_ok", "document_hash_ok", "prev_ok"))
+    return result
+
+
+async def _with_replay(
+    result: dict[str, Any], row: asyncpg.Record | Mapping[str, Any], replay: HistoryCheck
+) -> dict[str, Any]:
+    document = row["document"]
+    if not isinstance(document, dict):
+        result.update(
+            history_replay=False,
+            history_replay_error="the document is not an object",
+            history_case_ok=False,
+            ok=False,
+        )
+        return result
+    verdict, failed_run = await replay_runs(row["number"], document, replay)
+    result["history_replay"] = verdict.ok
+    result["history_replay_error"] = verdict.error
+    result["history_runs"] = len(archived_runs(document))
+    result["history_replay_failed_run"] = failed_run
+    result["history_case_ok"] = history_case_ok(document)
+    if verdict.ok is False or result["history_case_ok"] is False:
+        result["ok"] = False
+    return result
+
+
+async def verify_archive(
+    pool: asyncpg.Pool, number: str, *, replay: HistoryCheck = verify_history
+) -> dict[str, Any]:
+    """Verify one case's archive: both hashes, the chain link, and the history replay.
+
+    Args:
+        pool: a pool from `db.create_pool`.
+        number: the complaint number.
+        replay: the history check (`verify_history`: replay against today's code).
+
+    Returns:
+        The `check_row` result; `{"number", "ok": False, "error": "not archived"}` if missing.
+    """
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow(SELECT_ARCHIVE, number)
+        if row is None:
+            return {"number": number, "ok": False, "error": "not archived"}
+        prev = await conn.fetchval(SELECT_PREVIOUS_HASH, row["id"])
+    return await _with_replay(check_row(row, prev), row, replay)
+
+
+async def verify_all(pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history) -> list[dict[str, Any]]:
+    """Verify every archive in chain (id) order; see `verify_archive`."""
+    results: list[dict[str, Any]] = []
+    prev: str | None = None
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        async for row in conn.cursor(SELECT_ALL_ARCHIVES, prefetch=50):
+            results.append(await _with_replay(check_row(row, prev), row, replay))
+            prev = row["sha256"]
+    return results
+
+
+def summary(results: list[dict[str, Any]]) -> str:
+    """One line per failure, then the totals."""
+    failed = [r for r in results if not r["ok"]]
+    replayed = sum(1 for r in results if r.get("history_replay") is not None)
+    lines = [f"FAIL {json.dumps(r, ensure_ascii=False, default=str)}" for r in failed]
+    lines.append(
+        f"archives verified: {len(results)}, ok: {len(results) - len(failed)}, "
+        f"failed: {len(failed)}, history replayed: {replayed}"
+    )
+    return "\n".join(lines)
+
+
+async def no_replay(number: str, history: dict[str, Any] | None) -> ReplayVerdict:
+    """A history check that checks nothing (`--no-replay`)."""
+    return ReplayVerdict(ok=None)
+
+
+async def _cli_verify(numbers: list[str], check_all: bool, replay: HistoryCheck) -> list[dict[str, Any]]:
+    from config import get_settings
+    from db import create_pool
+
+    pool = await create_pool(get_settings())
+    try:
+        if check_all:
+            return await verify_all(pool, replay=replay)
+        return [await verify_archive(pool, n, replay=replay) for n in numbers]
+    finally:
+        await pool.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m activities.archive verify (--all | NUMBER...)`; exit 1 if any fails."""
+    parser = argparse.ArgumentParser(
+        prog="python -m activities.archive",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="recompute hashes, check the chain, replay histories")
+    verify.add_argument("numbers", nargs="*", help="complaint numbers")
+    verify.add_argument("--all", action="store_true", help="every archive, in chain order")
+    verify.add_argument(
+        "--no-replay", action="store_true", help="skip the history replay (hashes and chain only)"
+    )
+    args = parser.parse_args(argv)
+    if not args.all and not args.numbers:
+        parser.error("give complaint numbers or --all")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    replay = no_replay if args.no_replay else verify_history
+    results = asyncio.run(_cli_verify(args.numbers, args.all, replay))
+    print(summary(results))
+    return 1 if any(not r["ok"] for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
