@@ -91,10 +91,6 @@ def _guard(action: Action, state: CaseState, actor: Actor, now: datetime) -> str
     return None
 
 
-def allowed_roles(action: Action, state: CaseState) -> frozenset[Role]:
-    return TRANSITIONS[action].get(state.status, frozenset())
-
-
 def allowed_actions(state: CaseState, actor: Actor, now: datetime) -> list[str]:
     """The actions this actor may take now (ignoring the body)."""
     return [
