@@ -16,23 +16,18 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api import errors
+from api.archive import views as archive
+from api.centers import views as centers
+from api.dashboard import views as dashboard
 from api.deps import Resources
+from api.disclosure import views as disclosure
+from api.evidence import views as evidence
+from api.inspections import views as inspections
 from api.middleware import BodyLimitMiddleware
-from api.routes import (
-    archive,
-    audit,
-    centers,
-    complaints,
-    dashboard,
-    disclosure,
-    evidence,
-    health,
-    inspections,
-    public,
-    stats,
-    supervision,
-    units,
-)
+from api.routes import audit, complaints, health, public
+from api.stats import views as stats
+from api.supervision import views as supervision
+from api.units import views as units
 from config import Settings, get_settings
 
 log = logging.getLogger("complaints.api")

@@ -8,15 +8,16 @@ at 00:00:00 the next day is late — the same as `domain.workdays.is_late`.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
 from activities.read_model import project
-from api.routes.supervision import Level, board_item, load_board
-from api.stats import Period, compute_stats, open_cases
+from api.stats.service import Period, compute_stats, open_cases
+from api.supervision.schemas import Level
+from api.supervision.service import board_item, load_board
 from domain.models import Category, Channel, DeadlineKind, ProjectInput, Status
 from domain.workdays import deadline_end, is_late
 from tests.stats.dataset import TAX, bj, dl, eod, state
@@ -35,12 +36,12 @@ CENTER = f"edge-{TAG}"
     [
         DUE,
         DUE + timedelta(microseconds=500_000),
-        DUE.astimezone(timezone.utc),
+        DUE.astimezone(UTC),
         bj(2026, 3, 13, 10, 30),
         bj(2026, 3, 13, 23, 59, 58),
         bj(2026, 3, 13, 23, 59),
         bj(2026, 3, 13, 0, 0),
-        datetime(2026, 3, 13, 23, 59, 59, tzinfo=timezone.utc),  # 07:59:59 Beijing
+        datetime(2026, 3, 13, 23, 59, 59, tzinfo=UTC),  # 07:59:59 Beijing
     ],
 )
 async def test_sql_deadline_end_is_the_python_one(pg_pool: asyncpg.Pool, due: datetime) -> None:

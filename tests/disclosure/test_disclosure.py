@@ -73,8 +73,10 @@ async def test_disclosures_list_only_consented_concluded_cases_anonymised(
         assert number not in text
     [detailed] = [d for d in published["data"] if d["summary"].startswith("窗口人员")]
     assert detailed["unit_name"] == "市税务局" and detailed["center"] == "default"
-    assert (detailed["finding"], detailed["finding_label"]) == ("substantiated", "成立")
-    assert detailed["measure_labels"] == ["书面警告", "责令改正"]
+    # Codes only; the page renders the labels.
+    assert detailed["finding"] == "substantiated" and "finding_label" not in detailed
+    assert detailed["measures"] == ["written_warning", "order_to_correct"]
+    assert "measure_labels" not in detailed and "category_label" not in detailed
     only_housing = await stack.http.get("/v1/public/disclosures", params={"unit": "housing-bureau"})
     assert [d["summary"] for d in only_housing.json()["data"]] == ["住建窗口推诿扯皮"]
 
@@ -118,6 +120,7 @@ async def test_disclosure_page_shows_no_personal_data_when_rendered(
     assert requests == []  # no external asset of any kind
     assert "窗口人员＊＊＊态度粗暴" in body and "住建窗口推诿扯皮" in body
     assert "服务态度差 · 某区税务局" in body
+    assert "书面警告、责令改正" in body and "成立" in body  # the labels, rendered by the page
     assert "市税务局" in body and "市住房和城乡建设局" in body
     assert "100.0%" in body and "样本不足" in body  # tax: 3 cases; housing: 1, below 2
     for hidden in ("未同意公开", "尚未办结", LANDLINE, *personal_values(cases)):

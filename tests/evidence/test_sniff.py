@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.evidence import EvidenceStore, Refused, check_claims, extension_of, sniff
+from api.evidence.files import EvidenceStore, Refused, check_claims, extension_of, sniff
 from tests.evidence import samples
 
 

@@ -1,4 +1,4 @@
-"""The supervision board (`GET /v1/supervision`, `api.routes.supervision.load_board`): which
+"""The supervision board (`GET /v1/supervision`, `api.supervision.service.load_board`): which
 cases, why supervised, warning level, working days overdue, supervision deadline, order."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ import pytest_asyncio
 
 from activities.read_model import project
 from api.main import create_app
-from api.routes.supervision import Level, Reason, load_board
+from api.supervision.schemas import Level, Reason
+from api.supervision.service import load_board
 from config import Settings
+from domain.labels import both
 from domain.models import (
     Category,
     Channel,
@@ -99,8 +101,9 @@ async def test_board_lists_supervised_overdue_and_due_soon_cases_most_urgent_fir
         Level.RED, Level.YELLOW, Level.NONE, Level.NONE, Level.NONE]
 
     b1 = by["B1"]
-    assert [(r.code, r.label) for r in b1.reasons] == [
-        (Reason.OVERDUE, "超期 overdue"), (Reason.LEADER, "领导批示 marked by a leader")]
+    assert [r.code for r in b1.reasons] == [Reason.OVERDUE, Reason.LEADER]
+    assert [both(r.code) for r in b1.reasons] == ["超期 overdue", "领导批示 marked by a leader"]
+    assert "label" not in b1.reasons[0].model_dump() and "status_label" not in b1.model_dump()
     assert b1.reasons[1].note == "领导批示：限期办结"
     assert b1.reasons[0].since == eod(2026, 2, 13)
     # Working days after Fri 13 Feb up to Mon 16 Mar: Sat 14 Feb (调休), 24–27 Feb, Sat 28 Feb

@@ -1,27 +1,20 @@
-"""`/v1/stats`: the efficiency figures (R-36..R-39) for a period, grouped (api/stats.py)."""
+"""`/v1/stats`: the efficiency figures (R-36..R-39) for a period, grouped."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
-from api.auth import User
-from api.deps import PoolDep, require
-from api.errors import ApiError, validation_error
+from api.deps import PoolDep
 from api.schemas import R401, R403, R422, R503
-from api.stats import BEIJING, MAX_PERIOD_DAYS, GroupBy, Period, StatsOut, compute_stats
-from domain.models import Role
+from api.stats.params import DateFrom, DateTo, FiguresUser, UnitQuery
+from api.stats.schemas import GroupBy, StatsOut
+from api.stats.service import compute_stats, period_of, scope_unit
+from domain.workdays import BEIJING
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"])
-
-#: The dates a period may use (the working-day calendar is filled for the years touched).
-EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
-
-#: Who sees the figures: the office's staff, and each handling unit its own (R-39).
-FIGURE_ROLES = (Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR, Role.UNIT)
-FiguresUser = Annotated[User, Depends(require(*FIGURE_ROLES))]
 
 DESCRIPTION = """
 效能评估 Efficiency figures for a period (Beijing dates, both inclusive; default this year up to
@@ -53,48 +46,10 @@ Each figure counts what happened in the period, dated by its own instant:
 Grouped by unit, a case belongs to its handling unit (key `""` = the complaint office), and a
 clock to the unit that had the case while the clock ran. A handling unit sees only its own
 figures. The full definitions: docs/figures.md.
+
+Codes only: group keys are unit codes, categories, channels and months; `GET /v1/units` names
+the units, and the dashboard (`/dashboard`) shows the figures with their labels.
 """
-
-
-def period_of(date_from: date | None, date_to: date | None, *, today: date) -> Period:
-    """The requested period; 422 if it is reversed or longer than MAX_PERIOD_DAYS."""
-    last = date_to or today
-    first = date_from or date(last.year, 1, 1)
-    problems = []
-    for name, day in (("from", first), ("to", last)):
-        if not EARLIEST <= day <= LATEST:
-            problems.append({"field": name, "location": "query", "type": "rule",
-                             "message": f"must lie between {EARLIEST} and {LATEST}"})
-    if problems:
-        raise validation_error(problems)
-    if first > last:
-        problems.append({"field": "from", "location": "query", "type": "rule",
-                         "message": "must not be after `to`"})
-    elif (last - first).days > MAX_PERIOD_DAYS:
-        problems.append({"field": "to", "location": "query", "type": "rule",
-                         "message": f"a period covers at most {MAX_PERIOD_DAYS} days"})
-    if problems:
-        raise validation_error(problems)
-    return Period(first, last)
-
-
-def scope_unit(user: User, unit: str | None) -> str | None:
-    """The unit the figures are limited to: a unit user's own, whatever it asked for."""
-    if user.role == Role.UNIT:
-        if unit not in (None, user.unit):
-            raise ApiError(403, "forbidden", "a handling unit sees only its own figures")
-        return user.unit
-    return unit
-
-
-DateFrom = Annotated[date | None, Query(alias="from", description="First day (Beijing), "
-                                        "inclusive; default 1 January of `to`'s year.",
-                                        examples=["2026-01-01"])]
-DateTo = Annotated[date | None, Query(alias="to", description="Last day (Beijing), inclusive; "
-                                      "default today.", examples=["2026-11-30"])]
-UnitQuery = Annotated[str | None, Query(max_length=64, description="Only this handling unit "
-                                        "(`\"\"` = the complaint office itself).",
-                                        examples=["tax-bureau"])]
 
 
 @router.get(

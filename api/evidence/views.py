@@ -1,5 +1,5 @@
 """`/v1/complaints/{number}/evidence`: upload, list, download and share evidence files (R-03,
-R-21, R-32). The rules are in `api/evidence.py`."""
+R-21, R-32). The rules are in `service.py`, the file types and the store in `files.py`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,6 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import FileResponse
 from starlette.datastructures import UploadFile
 
-from api import evidence as ev
-from api import repo
 from api.auth import User
 from api.deps import (
     Cases,
@@ -23,7 +21,9 @@ from api.deps import (
     StaffUser,
     require,
 )
-from api.errors import ApiError, not_found, validation_error
+from api.errors import ApiError, validation_error
+from api.evidence import files, service
+from api.evidence.schemas import EvidenceItem, EvidenceList, ShareBody
 from api.middleware import RouteLimit
 from api.schemas import R401, R403, R404, R409, R422, R503, Responses, err_doc
 from config import Settings
@@ -49,7 +49,7 @@ UPLOAD_BODY: dict[str, Any] = {
             "required": ["file"],
             "properties": {
                 "file": {"type": "string", "format": "binary",
-                         "description": f"The file: {ev.ACCEPTED}. The type is read from the "
+                         "description": f"The file: {files.ACCEPTED}. The type is read from the "
                          "content; a name or content type naming another type is refused."},
                 "description": {"type": "string", "maxLength": DESCRIPTION_MAX,
                                 "description": "What it is; complaint office only (may be "
@@ -57,7 +57,7 @@ UPLOAD_BODY: dict[str, Any] = {
                 "summary": {"type": "string", "maxLength": SUMMARY_MAX,
                             "description": "Non-personal summary, what a handling unit sees "
                             "(R-32); default: the type and size."},
-                "provided_by": {"type": "string", "enum": list(ev.PROVIDERS),
+                "provided_by": {"type": "string", "enum": list(service.PROVIDERS),
                                 "default": "complainant",
                                 "description": "Who provided it; a handling unit always "
                                 "uploads as `unit`."},
@@ -68,7 +68,7 @@ UPLOAD_BODY: dict[str, Any] = {
 
 _UPLOAD_ERRORS: Responses = {
     **R401, **R403, **R404, **R409, **R422, **R503,
-    200: {"model": ev.EvidenceItem, "description": "The same file was already attached."},
+    200: {"model": EvidenceItem, "description": "The same file was already attached."},
     413: err_doc("The file (file_too_large, payload_too_large) or the case's evidence "
                  "(case_evidence_full) is over the limit."),
     415: err_doc("The content is no accepted type (unsupported_file_type), or the name or "
@@ -78,7 +78,7 @@ _UPLOAD_ERRORS: Responses = {
 
 def body_limits(settings: Settings) -> list[RouteLimit]:
     """The upload route's own body limit, for `BodyLimitMiddleware` (api/main.py)."""
-    max_bytes, message = ev.body_limit(settings.evidence_max_file_bytes)
+    max_bytes, message = files.body_limit(settings.evidence_max_file_bytes)
     return [RouteLimit(UPLOAD_PATH, max_bytes, message)]
 
 
@@ -100,7 +100,7 @@ def _text(form: Any, name: str, max_length: int, problems: list[dict[str, Any]])
     "/{number}/evidence",
     status_code=201,
     summary="Upload an evidence file",
-    response_model=ev.EvidenceItem,
+    response_model=EvidenceItem,
     responses=_UPLOAD_ERRORS,
     openapi_extra=UPLOAD_BODY,
 )
@@ -112,7 +112,7 @@ async def upload_evidence(
     pool: PoolDep,
     settings: SettingsDep,
     cases: Cases,
-) -> ev.EvidenceItem:
+) -> EvidenceItem:
     """证据材料 Attach a photo, recording, PDF or office document to the case (multipart).
 
     Intake and handlers upload what the complainant or the office provides; a handling unit
@@ -121,7 +121,7 @@ async def upload_evidence(
     already attached.
     """
     # Who and which case before the body is read; the workflow says whether it is archived.
-    case = await ev.case_for(pool, number, user, query=cases.query, fresh=True)
+    case = await service.case_for(pool, number, user, query=cases.query, fresh=True)
     form = await request.form(max_files=1, max_fields=3, max_part_size=16 * 1024)
     try:
         problems: list[dict[str, Any]] = []
@@ -133,29 +133,29 @@ async def upload_evidence(
         summary = _text(form, "summary", SUMMARY_MAX, problems)
         provided_by = _text(form, "provided_by", 20, problems) or (
             "unit" if user.role == Role.UNIT else "complainant")
-        if provided_by not in ev.PROVIDERS:
+        if provided_by not in service.PROVIDERS:
             problems.append({"field": "provided_by", "location": "body", "type": "enum",
-                             "message": "one of " + ", ".join(ev.PROVIDERS)})
+                             "message": "one of " + ", ".join(service.PROVIDERS)})
         elif user.role == Role.UNIT and provided_by != "unit":
             problems.append({"field": "provided_by", "location": "body", "type": "rule",
                              "message": "a handling unit uploads its own material: 'unit'"})
         if problems:
             raise validation_error(problems)
         assert isinstance(upload, UploadFile)
-        await ev.check_summary(pool, case.number, summary)
-        store = ev.EvidenceStore(settings.evidence_dir)
+        await service.check_summary(pool, case.number, summary)
+        store = files.EvidenceStore(settings.evidence_dir)
         try:
             item = await asyncio.to_thread(
                 store.ingest, upload.file, max_bytes=settings.evidence_max_file_bytes,
                 filename=upload.filename or "", declared=upload.content_type,
             )
-        except ev.Refused as e:
+        except files.Refused as e:
             raise e.error from None
         try:
             async with pool.acquire() as conn, conn.transaction():
-                row, created = await ev.insert(
+                row, created = await service.insert(
                     conn, store, item, case=case, user=user, provided_by=provided_by,
-                    filename=ev.clean_filename(upload.filename, item.type),
+                    filename=files.clean_filename(upload.filename, item.type),
                     description=description, summary=summary,
                     max_case_bytes=settings.evidence_max_case_bytes,
                 )
@@ -165,7 +165,7 @@ async def upload_evidence(
         await form.close()
     if not created:
         response.status_code = 200
-    return ev.item_view(row, user)
+    return service.item_view(row, user)
 
 
 @router.get(
@@ -175,17 +175,11 @@ async def upload_evidence(
 )
 async def list_evidence(
     number: ComplaintNumber, user: StaffUser, pool: PoolDep, settings: SettingsDep, cases: Cases
-) -> ev.EvidenceList:
+) -> EvidenceList:
     """The files of the case: everything for the complaint office; for a handling unit, the
     summary of each file and only the files shared with it to download (R-32)."""
-    case = await ev.case_for(pool, number, user, query=cases.query)
-    rows = await pool.fetch(ev.LIST_EVIDENCE, case.number)
-    office = user.role in ev.OFFICE_ROLES
-    return ev.EvidenceList(
-        data=[ev.item_view(r, user) for r in rows], count=len(rows),
-        total_bytes=sum(int(r["size"]) for r in rows) if office else None,
-        limit_bytes=settings.evidence_max_case_bytes if office else None,
-    )
+    case = await service.case_for(pool, number, user, query=cases.query)
+    return await service.list_files(pool, case, user, limit_bytes=settings.evidence_max_case_bytes)
 
 
 @router.get(
@@ -205,20 +199,15 @@ async def download_evidence(
 ) -> FileResponse:
     """The file itself; every download is logged. A handling unit gets only files a leader
     shared with it and its own uploads; any other file is a 404 to it (R-32)."""
-    case = await ev.case_for(pool, number, user, query=cases.query)
-    row = await pool.fetchrow(ev.SELECT_EVIDENCE, case.number, evidence_id)
-    if row is None or not ev.may_download(user, row):
-        raise not_found("evidence file")
-    path = ev.EvidenceStore(settings.evidence_dir).path(row["sha256"])
+    case = await service.case_for(pool, number, user, query=cases.query)
+    row = await service.downloadable(pool, case, evidence_id, user)
+    path = files.EvidenceStore(settings.evidence_dir).path(row["sha256"])
     if not path.is_file():
         raise ApiError(500, "evidence_missing",
                        f"evidence file {evidence_id} is missing from the evidence store")
-    await pool.execute(
-        repo.LOG_ACCESS, user.id, user.role.value, case.number,
-        f"evidence {row['id']} ({row['provided_by']}, sha256 {row['sha256'][:16]}) downloaded",
-    )
+    await service.log_download(pool, case, row, user)
     return FileResponse(
-        path, media_type=row["content_type"], filename=ev.download_name(row, user),
+        path, media_type=row["content_type"], filename=service.download_name(row, user),
         headers={
             "X-Content-Type-Options": "nosniff",
             "Content-Security-Policy": "default-src 'none'; sandbox",
@@ -234,17 +223,10 @@ async def download_evidence(
     responses={**R401, **R403, **R404, **R409, **R422, **R503},
 )
 async def share_evidence(
-    number: ComplaintNumber, evidence_id: EvidenceId, body: ev.ShareBody, user: LeaderUser,
+    number: ComplaintNumber, evidence_id: EvidenceId, body: ShareBody, user: LeaderUser,
     pool: PoolDep, cases: Cases,
-) -> ev.EvidenceItem:
+) -> EvidenceItem:
     """领导审批 A leader approves (or withdraws) giving the handling unit the file itself rather
     than its summary (R-32: materials go to the unit only with approval)."""
-    case = await ev.case_for(pool, number, user, query=cases.query, fresh=True)
-    if case.status == "archived":
-        raise ApiError(409, "invalid_status", f"case {case.number} is archived; its file is "
-                       "closed (R-35)", status="archived", allowed_actions=[])
-    row = await pool.fetchrow(ev.SHARE_EVIDENCE, case.number, evidence_id, body.shared, user.id,
-                              body.note)
-    if row is None:
-        raise not_found("evidence file")
-    return ev.item_view(row, user)
+    case = await service.case_for(pool, number, user, query=cases.query, fresh=True)
+    return await service.share(pool, case, evidence_id, body, user)

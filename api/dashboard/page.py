@@ -1,53 +1,70 @@
-"""`/dashboard`: the leaders' page (领导驾驶舱) — the figures of `GET /v1/stats` as charts.
+"""The leaders' page (领导驾驶舱) as HTML: the figures of `GET /v1/stats` as charts, the head
+of the supervision board, every label rendered here from `domain.labels` (the API sends codes).
 
-Server-rendered HTML with inline SVG and inline CSS: no JavaScript, nothing fetched from
-anywhere (the Content-Security-Policy says so), readable in Chinese. The numbers come from the
-same `api.stats.compute_stats` as `/v1/stats`, and every bar carries its number in
+Inline SVG and inline CSS: no JavaScript, nothing fetched from anywhere (the
+Content-Security-Policy says so), readable in Chinese. Every bar carries its number in
 `data-value`, so a test (or a curious leader) can check them.
-
-A browser cannot send a bearer header, so the page also accepts the token from an HttpOnly
-cookie set by its own login form (`POST /dashboard/login`); the API itself stays bearer-only.
 """
 
 from __future__ import annotations
 
-import asyncio
 import html
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Annotated
-
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from enum import StrEnum
 
 from api.auth import User
-from api.deps import PoolDep, ResourcesDep
-from api.errors import ApiError
-from api.routes.stats import FIGURE_ROLES, DateFrom, DateTo, period_of
-from api.routes.supervision import REASON_LABELS, Board, load_board
-from api.stats import (
-    BEIJING,
-    STAGE_LABELS,
-    GroupBy,
-    Period,
-    StatsOut,
-    compute_stats,
-    status_label,
-)
-
-router = APIRouter(tags=["dashboard"])
-
-COOKIE = "complaints_dashboard_token"
-COOKIE_MAX_AGE = 8 * 3600
+from api.stats.schemas import GroupBy, StatsOut
+from api.stats.service import OFFICE_KEY, Period
+from api.supervision.schemas import Board
+from domain.labels import LEVELS, both, text
+from domain.labels import label as zh
+from domain.models import Category, Channel, DeadlineKind, Status
+from domain.workdays import BEIJING
 
 #: Nothing may be loaded from elsewhere: styles are inline, there is no script at all.
 CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 
 LEVEL_COLORS = {"red": "#d93025", "yellow": "#f2b705", "green": "#34a853"}
-LEVEL_LABELS = {"red": "红色预警 超期", "yellow": "黄色预警 一个工作日内到期", "green": "正常"}
 
 e = html.escape
+
+
+# ------------------------------------------------------------------ labels (codes -> people)
+
+#: How the complaint office appears among the units (the group key `""`).
+OFFICE_LABEL = "投诉中心自办 complaint office"
+
+
+def status_label(status: str) -> str:
+    """`已转办 referred`; the code itself if unknown."""
+    try:
+        return both(Status(status))
+    except ValueError:
+        return status
+
+
+def group_label(group_by: GroupBy, key: str, names: dict[str, str]) -> str:
+    """The name of a group of `GET /v1/stats` for people (the API sends only the key).
+
+    Args:
+        group_by: the grouping.
+        key: the group key.
+        names: unit code -> the register's name.
+    """
+    if group_by == GroupBy.UNIT:
+        return OFFICE_LABEL if key == OFFICE_KEY else names.get(key, key)
+    vocabulary: type[StrEnum] | None = {GroupBy.CATEGORY: Category,
+                                        GroupBy.CHANNEL: Channel}.get(group_by)
+    if vocabulary is not None:
+        try:
+            return zh(vocabulary(key))
+        except ValueError:
+            return key
+    if group_by == GroupBy.MONTH:
+        return f"{int(key[:4])}年{int(key[5:7])}月" if len(key) == 7 else key
+    return key
+
 
 
 # ------------------------------------------------------------------ numbers for people
@@ -163,7 +180,7 @@ def stacked_levels(chart: str, title: str, by_status: dict[str, dict[str, int]])
                 f'<rect class="bar" data-status="{e(status)}" data-level="{level}" '
                 f'data-value="{v}" x="{x:.1f}" y="{y + 4}" width="{w:.1f}" height="16" '
                 f'fill="{LEVEL_COLORS[level]}"><title>{e(status_label(status))} '
-                f'{LEVEL_LABELS[level]} {v}</title></rect>')
+                f'{text(LEVELS, level, "zh")} {v}</title></rect>')
             x += w
         parts.append(f'<text x="{x + 6:.1f}" y="{y + 16}" class="value">'
                      f'{sum(levels.values())}</text>')
@@ -171,7 +188,7 @@ def stacked_levels(chart: str, title: str, by_status: dict[str, dict[str, int]])
     for level in ("red", "yellow", "green"):
         parts.append(f'<rect x="{legend_x}" y="{legend_y - 9}" width="10" height="10" '
                      f'fill="{LEVEL_COLORS[level]}"/><text x="{legend_x + 14}" y="{legend_y}" '
-                     f'class="legend">{LEVEL_LABELS[level]}</text>')
+                     f'class="legend">{text(LEVELS, level, "zh")}</text>')
         legend_x += 170
     parts.append("</svg>")
     return "".join(parts)
@@ -227,18 +244,19 @@ def _kpis(s: StatsOut) -> str:
         "</div></div>" for k, label, v in tiles) + "</div>"
 
 
-def _unit_table(s: StatsOut) -> str:
+def _unit_table(s: StatsOut, names: dict[str, str]) -> str:
     rows = []
     for g in s.groups:
         f = g.figures
+        name = group_label(s.group_by, g.key, names)
         rows.append(
-            f'<tr data-key="{e(g.key)}"><td>{e(g.label)}</td><td>{f.registered}</td>'
+            f'<tr data-key="{e(g.key)}"><td>{e(name)}</td><td>{f.registered}</td>'
             f"<td>{f.concluded}</td><td>{pct(f.on_time.all.rate)}</td>"
             + "".join(f"<td>{pct(f.on_time.stages[k].rate)}</td>" for k in ("handling", "overall"))
             + f"<td>{pct(f.resolution.rate)}</td><td>{pct(f.satisfaction.rate)}</td>"
             f"<td>{num(f.handling_days.average)}</td><td>{f.overdue_cases}</td></tr>")
     head = ("<tr><th>单位 unit</th><th>登记</th><th>办结</th><th>按时办结率</th>"
-            f"<th>{e(STAGE_LABELS['handling'])}</th><th>{e(STAGE_LABELS['overall'])}</th>"
+            f"<th>{e(both(DeadlineKind.HANDLING))}</th><th>{e(both(DeadlineKind.OVERALL))}</th>"
             "<th>解决率</th><th>满意率</th><th>平均工作日</th><th>超期</th></tr>")
     return f'<table class="units">{head}{"".join(rows)}</table>'
 
@@ -250,11 +268,11 @@ def _board_table(board: Board) -> str:
     for item in board.data:
         level = item.level.value
         mark = {"red": "红", "yellow": "黄"}.get(level, "—")
-        reasons = "、".join(REASON_LABELS[r.code].split(" ")[0] for r in item.reasons) or "—"
+        reasons = "、".join(zh(r.code) for r in item.reasons) or "—"
         due = item.next_due.astimezone(BEIJING).strftime("%Y-%m-%d") if item.next_due else "—"
         rows.append(
             f'<tr data-number="{e(item.number)}"><td>{e(item.number)}</td>'
-            f'<td class="{level}">{mark}</td><td>{e(item.status_label)}</td>'
+            f'<td class="{level}">{mark}</td><td>{e(status_label(item.status))}</td>'
             f"<td>{e(item.handling_unit or '自办')}</td><td>{e(reasons)}</td>"
             f"<td>{item.overdue_working_days}</td><td>{due}</td></tr>")
     return ('<table class="board"><tr><th>编号 number</th><th>预警</th><th>状态</th>'
@@ -263,9 +281,13 @@ def _board_table(board: Board) -> str:
 
 
 def render_page(user: User, period: Period, by_month: StatsOut, by_unit: StatsOut,
-                board: Board) -> str:
-    """The whole page; every number is taken from the two `StatsOut` and the board."""
-    months = [(g.key, g.label) for g in by_month.groups]
+                board: Board, names: dict[str, str]) -> str:
+    """The whole page; every number is taken from the two `StatsOut` and the board.
+
+    Args:
+        names: the register's unit names (`stats.service.unit_names`), for the unit groups.
+    """
+    months = [(g.key, group_label(GroupBy.MONTH, g.key, names)) for g in by_month.groups]
     trend = bar_chart_vertical(
         "trend", "月度趋势 trend by month", months,
         [("registered", "登记", "#1f77b4", [g.figures.registered for g in by_month.groups]),
@@ -273,12 +295,12 @@ def render_page(user: User, period: Period, by_month: StatsOut, by_unit: StatsOu
     )
     on_time = bar_chart_rates(
         "on_time_by_unit", "各单位按时办结率", [
-            (g.key, g.label, g.figures.on_time.all.rate,
+            (g.key, group_label(GroupBy.UNIT, g.key, names), g.figures.on_time.all.rate,
              f"{g.figures.on_time.all.count}/{g.figures.on_time.all.total}")
             for g in by_unit.groups], "#1f77b4")
     satisfaction = bar_chart_rates(
         "satisfaction_by_unit", "各单位满意率", [
-            (g.key, g.label, g.figures.satisfaction.rate,
+            (g.key, group_label(GroupBy.UNIT, g.key, names), g.figures.satisfaction.rate,
              f"{g.figures.satisfaction.satisfied + g.figures.satisfaction.basically_satisfied}"
              f"/{g.figures.satisfaction.answered}")
             for g in by_unit.groups], "#34a853")
@@ -306,7 +328,7 @@ def render_page(user: User, period: Period, by_month: StatsOut, by_unit: StatsOu
 <section><h2>在办案件状态与预警 Open cases by status and warning level</h2>{levels}</section>
 <section><h2>督办台账 Supervision board（前 {len(board.data)} 件 / 共 {board.count} 件）</h2>
 {_board_table(board)}</section>
-<section><h2>分单位指标 Figures by unit</h2>{_unit_table(by_unit)}
+<section><h2>分单位指标 Figures by unit</h2>{_unit_table(by_unit, names)}
 <p class="note">各项指标定义见 docs/figures.md 与 <code>GET /v1/stats</code> 的接口说明。</p></section>
 <form method="post" action="/dashboard/logout"><button type="submit">退出 log out</button></form>
 </main></body></html>"""
@@ -322,82 +344,3 @@ def login_page(message: str = "") -> str:
 <form method="post" action="/dashboard/login">令牌 token
 <input type="password" name="token" autocomplete="current-password" required>
 <button type="submit">登录</button></form></section></main></body></html>"""
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status_code=status,
-                        headers={"Content-Security-Policy": CSP, "Cache-Control": "no-store",
-                                 "X-Content-Type-Options": "nosniff"})
-
-
-def _caller(res: ResourcesDep, request: Request) -> User | None:
-    header = request.headers.get("authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else None
-    token = token or request.cookies.get(COOKIE)
-    return res.tokens.lookup(token) if token else None
-
-
-def _allowed(user: User) -> bool:
-    return user.role in FIGURE_ROLES
-
-
-@router.get("/dashboard", summary="Leaders' dashboard (HTML)", response_class=HTMLResponse,
-            responses={401: {"description": "Login form."}, 403: {"description": "Role not "
-                       "allowed."}, 422: {"description": "Invalid period."}})
-async def dashboard(
-    request: Request, res: ResourcesDep, pool: PoolDep,
-    date_from: DateFrom = None, date_to: DateTo = None,
-) -> Response:
-    """领导驾驶舱: trend by month, on-time and satisfaction rates by unit, open cases by status
-    and warning level, the head of the supervision board — from the same queries as
-    `/v1/stats` and `/v1/supervision`. Bearer token or the login cookie; handler, leader,
-    supervisor, auditor, a unit (its own figures)."""
-    user = _caller(res, request)
-    if user is None:
-        return _html(login_page(), 401)
-    if not _allowed(user):
-        return _html(login_page(f"角色 {user.role.value} 无权查看 not allowed"), 403)
-    now = datetime.now(UTC)
-    try:
-        period = period_of(date_from, date_to, today=now.astimezone(BEIJING).date())
-    except ApiError as err:
-        return _html(login_page(f"统计期间无效 invalid period: {err.message}"), 422)
-    unit = user.unit  # None for the office's staff; a unit sees only its own figures
-    by_month, by_unit, board = await asyncio.gather(
-        compute_stats(pool, center=user.center, period=period, group_by=GroupBy.MONTH,
-                      unit=unit, now=now),
-        compute_stats(pool, center=user.center, period=period, group_by=GroupBy.UNIT,
-                      unit=unit, now=now),
-        load_board(pool, center=user.center, unit=unit, page_size=10, now=now),
-    )
-    return _html(render_page(user, period, by_month, by_unit, board))
-
-
-@router.post("/dashboard/login", summary="Dashboard login (sets the cookie)",
-             response_class=HTMLResponse, status_code=303,
-             responses={303: {"description": "Signed in: to /dashboard."},
-                        401: {"description": "Unknown token: the form again."}})
-async def login(
-    request: Request, res: ResourcesDep,
-    token: Annotated[str, Form(min_length=1, max_length=200, description="A staff token.")],
-) -> Response:
-    """Check the token and keep it in an HttpOnly, SameSite=Strict cookie for the dashboard."""
-    user = res.tokens.lookup(token)
-    if user is None:
-        return _html(login_page("令牌无效 unknown token"), 401)
-    if not _allowed(user):
-        return _html(login_page(f"角色 {user.role.value} 无权查看 not allowed"), 403)
-    out = RedirectResponse("/dashboard", status_code=303)
-    out.set_cookie(COOKIE, token, max_age=COOKIE_MAX_AGE, httponly=True, samesite="strict",
-                   secure=request.url.scheme == "https", path="/dashboard")
-    return out
-
-
-@router.post("/dashboard/logout", summary="Dashboard logout", status_code=303,
-             response_class=HTMLResponse, responses={303: {"description": "To the login form."}})
-async def logout() -> Response:
-    """Forget the dashboard cookie."""
-    out = RedirectResponse("/dashboard", status_code=303)
-    out.delete_cookie(COOKIE, path="/dashboard")
-    return out
-

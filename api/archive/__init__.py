@@ -1,0 +1,1 @@
+"""The archive of case files (R-35): `/v1/archive`."""

@@ -1,0 +1,123 @@
+"""`/v1/inspections`: inspection rounds (明查暗访督查, R-40) and their findings.
+
+Rounds are `InspectionRoundWorkflow`s (workflows/inspection.py), started monthly by the Temporal
+Schedule `inspection-rounds` or here by hand. A finding's facts are stored in PostgreSQL first;
+the Update `submit-finding` carries only its id and a non-personal summary, and the round turns
+it into a complaint with channel `inspection`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query
+from fastapi.responses import JSONResponse
+
+from api.auth import User
+from api.deps import PoolDep, SettingsDep, TemporalDep, require
+from api.inspections import service
+from api.inspections.schemas import (
+    FindingIn,
+    FindingOut,
+    RoundClose,
+    RoundDrawing,
+    RoundOut,
+    RoundsPublic,
+    RoundStart,
+)
+from api.schemas import R401, R403, R404, R409, R422, R503, err_doc
+from domain.models import Role
+
+router = APIRouter(prefix="/v1/inspections", tags=["inspections"])
+
+ViewUser = Annotated[
+    User, Depends(require(Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR))
+]
+StarterUser = Annotated[User, Depends(require(Role.SUPERVISOR, Role.LEADER))]
+InspectorUser = Annotated[User, Depends(require(Role.SUPERVISOR))]
+
+ROUND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
+RoundId = Annotated[str, Path(pattern=ROUND_ID_PATTERN, description="The round (its workflow "
+                                                                     "id).",
+                              examples=["inspection-round-2026-12-01T01:00:00Z"])]
+
+R_TEMPORAL = {**R503, 409: err_doc("The round is closed, or the finding is already recorded.")}
+
+
+@router.get("", summary="List inspection rounds", responses={**R401, **R403, **R422, **R503})
+async def list_rounds(
+    user: ViewUser,
+    pool: PoolDep,
+    status: Annotated[str | None, Query(pattern="^(open|closed)$",
+                                        description="Only open or closed rounds.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many, newest "
+                                "first.")] = 50,
+) -> RoundsPublic:
+    """The center's rounds, newest first, with their draws; handler, leader, supervisor,
+    auditor."""
+    rounds = await service.list_rounds(pool, user.center, status=status, limit=limit)
+    return RoundsPublic(data=rounds, count=len(rounds))
+
+
+@router.get("/{round_id}", summary="One inspection round", responses={**R401, **R403, **R404,
+                                                                      **R503})
+async def get_round(round_id: RoundId, user: ViewUser, pool: PoolDep) -> RoundOut:
+    """The round, its draw (seed, register, mandatory and drawn units) and its findings."""
+    return await service.get_round(pool, round_id, user)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=RoundOut,
+    summary="Start an inspection round now",
+    responses={201: {"description": "Started and drawn."},
+               202: {"model": RoundDrawing, "description": "Started; the draw is not recorded "
+                     "yet (the worker is busy or down)."},
+               **R401, **R403, **R422, **R503},
+)
+async def start_round(
+    body: RoundStart, user: StarterUser, pool: PoolDep, client: TemporalDep,
+    settings: SettingsDep,
+) -> Any:
+    """Start a round outside the monthly schedule; 201 with its draw, or 202 if the draw is not
+    recorded within a couple of seconds. Supervisor or leader."""
+    round_id, out = await service.start_round(pool, client, settings, user, body)
+    if out is None:
+        return JSONResponse(RoundDrawing(round_id=round_id).model_dump(), status_code=202)
+    return out
+
+
+@router.post(
+    "/{round_id}/findings",
+    status_code=201,
+    summary="Submit a finding (it becomes a complaint)",
+    responses={**R401, **R403, **R404, **R422, **R_TEMPORAL},
+)
+async def submit_finding(
+    round_id: RoundId, body: FindingIn, user: InspectorUser, pool: PoolDep,
+    client: TemporalDep, settings: SettingsDep,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1,
+                                                  max_length=200,
+                                                  description="Makes retries safe: the same "
+                                                  "key gives the same finding and case.")] = None,
+) -> FindingOut:
+    """督查发现: record a finding about a unit drawn for this round; it is registered as a
+    complaint with channel `inspection` and its workflow started (201 with the number).
+    Supervisor (the inspectors)."""
+    return await service.submit_finding(pool, client, settings, user, round_id, body,
+                                        idempotency_key)
+
+
+@router.post(
+    "/{round_id}/close",
+    summary="Close the round",
+    responses={**R401, **R403, **R404, **R409, **R503},
+)
+async def close_round(
+    round_id: RoundId, body: RoundClose, user: InspectorUser, pool: PoolDep,
+    client: TemporalDep, settings: SettingsDep,
+) -> RoundOut:
+    """结束本轮: close the round now; its units with findings are always drawn next round.
+    Supervisor."""
+    return await service.close_round(pool, client, settings, user, round_id, body.comment)
