@@ -23,8 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("complaints.read_model")
 
-#: The read-model column of each deadline kind: `domain.clocks.CLOCKS` (a new kind needs a
-#: column in a migration too, see tests/activities).
 
 # A case started outside the API (temporal CLI, tests) has no complainant row: make a minimal
 # one, holding the reference and no personal data. Nothing is written when the case exists.
@@ -35,61 +33,43 @@ WHERE NOT EXISTS (SELECT 1 FROM complaints WHERE number = $2)
 ON CONFLICT (ref) DO NOTHING
 """
 
-# $1..$14: the registration columns (used only when the row is new);
-# $15..$41: the projection (used in both cases). facts and access_code_hash stay '' for a
-# row made here: they exist only for cases registered through the API.
-UPSERT_COMPLAINT = """
-INSERT INTO complaints AS c (
-    number, center, complainant_ref, channel, form, category, grade,
-    respondent_unit, respondent_unit_name, summary, policy, policy_version,
-    received_at, registered_at, facts, access_code_hash,
-    status, outcome, route, handling_unit,
-    acknowledgement_due, acceptance_due, opinion_due, handling_due, overall_due,
-    return_due, callback_due, supervision_due, document_reply_due, next_due,
-    overdue, ever_overdue, supervised, extended_days, returns,
-    finding, measures, rating, accepted_at, decided_at, archived_at,
-    state, version, workflow_started, updated_at
-) VALUES (
-    $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '', '',
-    $15, $16, $17, $18,
-    $19, $20, $21, $22, $23, $24, $25, $26, $27, $28,
-    $29, $30, $31, $32, $33,
-    $34, $35, $36, $37, $38, $39,
-    $40, $41, true, now()
+#: The registration columns ($1..$14; written only when the row is new).
+REGISTRATION_COLUMNS = (
+    "number", "center", "complainant_ref", "channel", "form", "category", "grade",
+    "respondent_unit", "respondent_unit_name", "summary", "policy", "policy_version",
+    "received_at", "registered_at",
 )
-ON CONFLICT (number) DO UPDATE SET
-    grade = EXCLUDED.grade,
-    status = EXCLUDED.status,
-    outcome = EXCLUDED.outcome,
-    route = EXCLUDED.route,
-    handling_unit = EXCLUDED.handling_unit,
-    acknowledgement_due = EXCLUDED.acknowledgement_due,
-    acceptance_due = EXCLUDED.acceptance_due,
-    opinion_due = EXCLUDED.opinion_due,
-    handling_due = EXCLUDED.handling_due,
-    overall_due = EXCLUDED.overall_due,
-    return_due = EXCLUDED.return_due,
-    callback_due = EXCLUDED.callback_due,
-    supervision_due = EXCLUDED.supervision_due,
-    document_reply_due = EXCLUDED.document_reply_due,
-    next_due = EXCLUDED.next_due,
-    overdue = EXCLUDED.overdue,
-    ever_overdue = c.ever_overdue OR EXCLUDED.ever_overdue,
-    supervised = EXCLUDED.supervised,
-    extended_days = EXCLUDED.extended_days,
-    returns = EXCLUDED.returns,
-    finding = EXCLUDED.finding,
-    measures = EXCLUDED.measures,
-    rating = EXCLUDED.rating,
-    accepted_at = EXCLUDED.accepted_at,
-    decided_at = EXCLUDED.decided_at,
-    archived_at = EXCLUDED.archived_at,
-    state = EXCLUDED.state,
-    version = EXCLUDED.version,
-    workflow_started = true,
-    updated_at = now()
-WHERE c.version < EXCLUDED.version
-"""
+#: The projection ($15 on; written every time): each clock's column comes from `domain.clocks`.
+PROJECTION_COLUMNS = (
+    "status", "outcome", "route", "handling_unit", *DUE_COLUMNS.values(), "next_due",
+    "overdue", "ever_overdue", "supervised", "extended_days", "returns",
+    "finding", "measures", "rating", "accepted_at", "decided_at", "archived_at",
+    "state", "version",
+)
+
+
+def _upsert_complaint() -> str:
+    """The read-model upsert; facts and access_code_hash stay '' for a row made here: they
+    exist only for cases registered through the API. Newer versions only."""
+    n = len(REGISTRATION_COLUMNS)
+    values = [f"${i}" for i in range(1, n + 1)] + ["''", "''"]
+    values += [f"${i}" for i in range(n + 1, n + 1 + len(PROJECTION_COLUMNS))]
+    updates = ["grade = EXCLUDED.grade"] + [
+        "ever_overdue = c.ever_overdue OR EXCLUDED.ever_overdue"
+        if col == "ever_overdue"
+        else f"{col} = EXCLUDED.{col}"
+        for col in PROJECTION_COLUMNS
+    ]
+    columns = [*REGISTRATION_COLUMNS, "facts", "access_code_hash", *PROJECTION_COLUMNS]
+    return (
+        f"INSERT INTO complaints AS c ({', '.join(columns)}, workflow_started, updated_at)\n"
+        f"VALUES ({', '.join(values)}, true, now())\n"
+        f"ON CONFLICT (number) DO UPDATE SET {', '.join(updates)}, workflow_started = true, "
+        "updated_at = now()\nWHERE c.version < EXCLUDED.version"
+    )
+
+
+UPSERT_COMPLAINT = _upsert_complaint()
 
 INSERT_EVENT = """
 INSERT INTO case_events (number, seq, action, actor_id, actor_role, actor_unit, at,
@@ -108,7 +88,7 @@ def due_instants(s: CaseState) -> list[datetime | None]:
 
 
 def registration_args(s: CaseState) -> list[Any]:
-    """Parameters $1..$14 of `UPSERT_COMPLAINT`."""
+    """The values of `REGISTRATION_COLUMNS`."""
     return [
         s.number, s.center, s.complainant_ref, s.channel.value, s.form.value,
         s.category.value, s.grade.value, s.respondent_unit, s.respondent_unit_name,
@@ -117,7 +97,7 @@ def registration_args(s: CaseState) -> list[Any]:
 
 
 def projection_args(s: CaseState) -> list[Any]:
-    """Parameters $15..$41 of `UPSERT_COMPLAINT` (jsonb values as Python objects)."""
+    """The values of `PROJECTION_COLUMNS` (jsonb values as Python objects)."""
     decision, satisfaction = s.decision, s.satisfaction
     return [
         s.status.value,

@@ -1,4 +1,9 @@
-"""Shared fixtures: one Temporal time-skipping server per test session."""
+"""Shared fixtures (one Temporal time-skipping server per test session) and the markers.
+
+Markers, set here from the fixtures a test uses (its whole fixture closure), so nobody has to
+remember them: `slow` for a test that needs a server (Temporal, PostgreSQL, a browser) or kills
+processes, `browser` for one that drives Chromium. `pytest -m "not slow"` runs the pure tests.
+"""
 
 from __future__ import annotations
 
@@ -54,6 +59,17 @@ def task_queue() -> str:
 def client(env: WorkflowEnvironment) -> Client:
     return env.client
 
-from tests.fixtures_browser import *  # noqa: E402,F403
-from tests.fixtures_dev import *  # noqa: E402,F403
-from tests.fixtures_pg import *  # noqa: E402,F401,F403
+
+pytest_plugins = ["tests.fixtures_browser", "tests.fixtures_dev", "tests.fixtures_pg"]
+
+#: Fixtures that start a server: a test that uses one (directly or through others) is `slow`.
+SERVER_FIXTURES = frozenset({"env", "dev_env", "pg_admin_url", "browser", "faults_db", "own_pg"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if "browser" in used:
+            item.add_marker(pytest.mark.browser)
+        if used & SERVER_FIXTURES or "/faults/" in item.nodeid or "tests/faults" in item.nodeid:
+            item.add_marker(pytest.mark.slow)

@@ -1,6 +1,6 @@
 """PostgreSQL fixtures: one embedded server per test session, one fresh database per module.
 
-Imported by `tests/conftest.py` (`from tests.fixtures_pg import *`). A test module that asks
+A pytest plugin of `tests/conftest.py` (`pytest_plugins`). A test module that asks
 for `pg_pool` gets a pool from `db.create_pool` (JSON codec registered, migrations applied) on
 its own database `test_<uuid>`, dropped at the end of the module. `COMPLAINTS_TEST_DATABASE_URL`
 (a URL of an existing database on a server where the user may CREATE DATABASE) replaces the

@@ -75,6 +75,7 @@ async def test_create_pool_maps_jsonb_to_python_objects(pg_admin_url: str) -> No
             await pool.close()
 
 
+@pytest.mark.slow  # a subprocess or an embedded server
 def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
     url = db.embedded_url(tmp_path)
     assert "/complaints" in url

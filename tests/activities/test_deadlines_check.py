@@ -74,6 +74,7 @@ async def test_counts_open_provisional_deadlines(pg_pool: asyncpg.Pool) -> None:
     assert (after[0] - before[0], after[1] - before[1]) == (1, 2)  # case A, two deadlines
 
 
+@pytest.mark.slow  # a subprocess or an embedded server
 def test_cli_without_a_database(tmp_path: Path) -> None:
     env = {**os.environ, "COMPLAINTS_DATA_DIR": str(tmp_path), "COMPLAINTS_DATABASE_URL": ""}
     out = subprocess.run([sys.executable, "-m", "activities.deadlines", "check"], cwd=ROOT,

@@ -113,6 +113,7 @@ def test_cli_dry_run_yes_and_refusal(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert main(["import", "--year", "2027", "--dir", str(tmp_path), "--yes", src]) == 2
 
 
+@pytest.mark.slow  # a subprocess or an embedded server
 def test_cli_from_stdin_needs_yes(tmp_path: Path) -> None:
     text = (NOTICES / "2025.txt").read_text("utf-8")
     run = [sys.executable, "-m", "activities.holidays", "import", "--year", "2025",
