@@ -13,14 +13,10 @@ from fastapi import APIRouter, Query
 from api.archive import service
 from api.archive.schemas import ArchivedCaseFile, ArchivesPublic, ArchiveVerification
 from api.deps import ComplaintNumber, HistoryUser, PoolDep
-from api.schemas import R401, R403, R422, R503, STAFF_ERRORS, CaseTimeline
-from api.timeline import (
-    TIMELINE_RESPONSES,
-    Download,
-    TimelineFormat,
-    archived_timeline,
-    timeline_response,
-)
+from api.errors import R401, R403, R422, R503, STAFF_ERRORS
+from api.timeline.page import TIMELINE_RESPONSES, Download, TimelineFormat, timeline_response
+from api.timeline.schemas import CaseTimeline
+from api.timeline.service import archived_timeline
 
 router = APIRouter(prefix="/v1/archive", tags=["archive"])
 

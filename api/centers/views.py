@@ -9,8 +9,7 @@ from fastapi import APIRouter, Path, Query
 from api.centers import service
 from api.centers.schemas import CenterOut, CentersPublic, RoutingOut, Subject
 from api.deps import PoolDep, SettingsDep, StaffUser
-from api.errors import not_found
-from api.schemas import R401, R403, R404, R422, R503
+from api.errors import R401, R403, R404, R422, R503, not_found
 
 router = APIRouter(prefix="/v1/centers", tags=["centers"])
 

@@ -13,7 +13,7 @@ from api.deps import PoolDep, SettingsDep
 from api.disclosure import service
 from api.disclosure.page import CSP, render_page
 from api.disclosure.schemas import DisclosuresPublic, UnitFigures
-from api.schemas import R422, R503
+from api.errors import R422, R503
 from domain.workdays import BEIJING
 
 router = APIRouter(tags=["disclosure"])

@@ -21,11 +21,10 @@ from api.deps import (
     StaffUser,
     require,
 )
-from api.errors import ApiError, validation_error
+from api.errors import R401, R403, R404, R409, R422, R503, ApiError, Responses, err_doc, validation_error
 from api.evidence import files, service
 from api.evidence.schemas import EvidenceItem, EvidenceList, ShareBody
 from api.middleware import RouteLimit
-from api.schemas import R401, R403, R404, R409, R422, R503, Responses, err_doc
 from config import Settings
 from domain.models import Role
 

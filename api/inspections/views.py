@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api.auth import User
 from api.deps import PoolDep, SettingsDep, TemporalDep, require
+from api.errors import R401, R403, R404, R409, R422, R503, err_doc
 from api.inspections import service
 from api.inspections.schemas import (
     FindingIn,
@@ -25,7 +26,6 @@ from api.inspections.schemas import (
     RoundsPublic,
     RoundStart,
 )
-from api.schemas import R401, R403, R404, R409, R422, R503, err_doc
 from domain.models import Role
 
 router = APIRouter(prefix="/v1/inspections", tags=["inspections"])

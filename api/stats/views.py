@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PoolDep
-from api.schemas import R401, R403, R422, R503
+from api.errors import R401, R403, R422, R503
 from api.stats.params import DateFrom, DateTo, FiguresUser, UnitQuery
 from api.stats.schemas import GroupBy, StatsOut
 from api.stats.service import compute_stats, period_of, scope_unit

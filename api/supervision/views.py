@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import PoolDep
-from api.schemas import R401, R403, R422, R503
+from api.errors import R401, R403, R422, R503
 from api.stats.params import FiguresUser, UnitQuery
 from api.stats.service import scope_unit
 from api.supervision.schemas import Board, Level, Reason

@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 
 from api.auth import User
 from api.deps import PoolDep, StaffUser, require
-from api.errors import not_found
-from api.schemas import R401, R403, R404, R422, R503
+from api.errors import R401, R403, R404, R422, R503, not_found
 from api.units import service
 from api.units.schemas import UNIT_CODE_PATTERN, UnitIn, UnitOut, UnitsPublic
 from domain.models import Role
