@@ -1,4 +1,5 @@
-"""FastAPI dependencies as `Annotated` aliases: settings, pool, Temporal client, the caller."""
+"""FastAPI dependencies as `Annotated` aliases: settings, pool, Temporal client, the caller,
+the roles a route admits, the complaint number and the case the caller may see."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.auth import STAFF_ROLES, TokenStore, User
-from api.cases import NUMBER_RE, CaseService
+from api.complaints.schemas import NUMBER_EXAMPLE, CaseView
+from api.complaints.service import NUMBER_RE, CaseService
 from api.errors import ApiError, not_found, unavailable
-from api.schemas import NUMBER_EXAMPLE
 from config import Settings
-from domain.models import Role
+from domain.actions import SIGNALS
+from domain.models import CaseState, Role
 
 log = logging.getLogger("complaints.api")
 
@@ -148,8 +150,13 @@ IntakeUser = Annotated[User, Depends(require(Role.INTAKE, Role.HANDLER))]
 HistoryUser = Annotated[
     User, Depends(require(Role.AUDITOR, Role.HANDLER, Role.LEADER, Role.SUPERVISOR))
 ]
+AuditorUser = Annotated[User, Depends(require(Role.AUDITOR))]
 LeaderUser = Annotated[User, Depends(require(Role.LEADER))]
-EscalatorUser = Annotated[User, Depends(require(Role.SUPERVISOR, Role.LEADER))]
+
+
+def signal_sender(name: str) -> Callable[[User], Awaitable[User]]:
+    """A dependency admitting the roles that may send the signal `name` (`domain.actions`)."""
+    return require(*SIGNALS[name].roles)
 
 
 def complaint_number(
@@ -167,9 +174,24 @@ def complaint_number(
 ComplaintNumber = Annotated[str, Depends(complaint_number)]
 
 
-
 def get_cases(pool: PoolDep, client: TemporalDep, settings: SettingsDep) -> CaseService:
     return CaseService(pool, client, settings)
 
 
 Cases = Annotated[CaseService, Depends(get_cases)]
+
+
+async def visible_case(number: ComplaintNumber, user: StaffUser, cases: Cases) -> CaseState:
+    """The case if the caller may see it, else 404: same center or the center reviewing its
+    appeal (R-46); a unit only its own or joint cases (R-15, R-33). From its workflow, or, while
+    the workflow is not started yet, as registered in PostgreSQL (a `CaseView` with `opening`).
+
+    Routes with a body load the case in the handler instead (`CaseService.load`, the same
+    check): a dependency would run before FastAPI answers an invalid body with 422."""
+    opening: CaseView | None = await cases.opening_view(number, user)
+    if opening is not None:
+        return opening
+    return await cases.load(number, user)
+
+
+VisibleCase = Annotated[CaseState, Depends(visible_case)]

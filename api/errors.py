@@ -78,7 +78,7 @@ _DB_DOWN: tuple[type[Exception], ...] = (
 )
 
 
-# --- the error shape and its OpenAPI entries ---------------------------------------------------------------------------------
+# --- the error shape and its OpenAPI entries -------------------------------------------------
 
 
 class FieldProblem(BaseModel):

@@ -15,16 +15,18 @@ import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors
+from api import errors, health
 from api.archive import views as archive
+from api.audit import views as audit
 from api.centers import views as centers
+from api.complaints import views as complaints
 from api.dashboard import views as dashboard
 from api.deps import Resources
 from api.disclosure import views as disclosure
 from api.evidence import views as evidence
 from api.inspections import views as inspections
 from api.middleware import BodyLimitMiddleware
-from api.routes import audit, complaints, health, public
+from api.public import views as public
 from api.stats import views as stats
 from api.supervision import views as supervision
 from api.units import views as units

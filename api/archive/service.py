@@ -20,8 +20,8 @@ from api.archive.schemas import (
 )
 from api.auth import User
 from api.centers.service import can_see
+from api.complaints.queries import LOG_ACCESS
 from api.errors import not_found
-from api.repo import LOG_ACCESS
 
 #: What the access log says when an archived case file is read.
 ACCESS_WHAT = "archive: case file (complainant, facts)"

@@ -25,8 +25,8 @@ import asyncpg
 from api.auth import User
 from api.centers import queries as q
 from api.centers.schemas import CenterOut, CenterUnit, RoutingRule, Subject
+from api.complaints.queries import NEXT_NUMBER, Conn
 from api.errors import ApiError, validation_error
-from api.repo import NEXT_NUMBER, Conn
 from domain import policies
 from domain.models import Action, CaseState, Status
 

@@ -23,9 +23,9 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from api.complaints.queries import Conn
 from api.disclosure import queries as q
 from api.disclosure.schemas import Disclosure, MonthFigures, UnitFigures
-from api.repo import Conn
 from domain.labels import label
 from domain.models import Category, Finding, Measure
 from domain.workdays import BEIJING

@@ -22,11 +22,11 @@ import asyncpg
 
 from api.auth import User
 from api.centers.service import can_see
+from api.complaints.queries import LOG_ACCESS, Conn
 from api.errors import ApiError, not_found
 from api.evidence import queries as q
 from api.evidence.files import TYPES, EvidenceStore, FileType, Ingested, mib
 from api.evidence.schemas import EvidenceItem, EvidenceList, ShareBody
-from api.repo import LOG_ACCESS, Conn
 from domain.models import CaseState, Role, Status
 
 #: Roles of the complaint office: they see every file and its description.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.repo import Conn
+from api.complaints.queries import Conn
 from api.units import queries as q
 from api.units.schemas import UnitIn, UnitOut
 

@@ -21,10 +21,10 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from activities.deadlines import compute
 from activities.reconciler import reconcile_once, start_reconciler, stop_reconciler
 from api.main import create_app
-from api.schemas import BEIJING
 from config import Settings
 from domain import policies
 from domain.models import Actor, ComplaintInput, DeadlineKind, DeadlineSpec, Role
+from domain.workdays import BEIJING
 from tests.api.conftest import Stack, api_settings, asgi_client, auth, eventually, intake_body
 
 NUMBER = re.compile(r"^TS-\d{8}-\d{5,}$")

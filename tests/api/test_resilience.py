@@ -13,10 +13,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.auth import User
-from api.cases import CaseService
+from api.complaints.schemas import ComplaintCreate
+from api.complaints.service import CaseService
 from api.errors import ApiError
 from api.main import create_app
-from api.schemas import ComplaintCreate
 from domain.models import AcceptInput, Action, Actor, Role, Route
 from tests.api.conftest import RPC_TIMEOUT, Stack, api_settings, asgi_client, auth, intake_body
 
@@ -134,7 +134,7 @@ async def test_update_without_worker_fails_within_the_deadline(stack: Stack) -> 
     inp = AcceptInput(route=Route.SELF, actor=Actor(id=user.id, role=user.role))
     t0 = time.monotonic()
     with pytest.raises(ApiError) as e:
-        await cases._update(created.number, Action.ACCEPT, inp, None)
+        await cases.update(created.number, Action.ACCEPT, inp, None)
     assert time.monotonic() - t0 < 1.5 + SLACK
     assert e.value.http_status == 503 and e.value.code == "temporal_timeout"
     assert e.value.headers["Retry-After"]

@@ -14,6 +14,10 @@ import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
+from api.timeline.page import change_label, entry_label, role_label, status_label
+from api.timeline.schemas import TimelineItem
+from domain.labels import both
+from domain.models import DeadlineKind
 from tests.api.conftest import Stack, auth, eventually
 from tests.audit.helpers import REPORT, archive_row, case_view, due, ok, signal
 from tests.conftest import start_time_skipping
@@ -112,7 +116,12 @@ async def test_timeline_reads_the_whole_case_from_the_history(
     t = await timeline(stack, f"/v1/complaints/{n}/history")
     entries = t["entries"]
     assert t["source"] == "temporal" and t["number"] == n and t["workflow_id"] == n
-    assert (t["status"], t["outcome"], t["status_label"]) == ("archived", "concluded", "已归档 archived")
+    assert (t["status"], t["outcome"]) == ("archived", "concluded")
+    assert "status_label" not in t and "category_label" not in t  # codes only: labels on the page
+
+    def label(e: dict[str, Any]) -> str:
+        return entry_label(TimelineItem.model_validate(e))
+
     assert t["archive"]["sha256"] == full_case["archive"]["sha256"]
     steps = [e["what"] for e in entries if e["kind"] not in ("timer", "clock")]
     assert is_subsequence(
@@ -135,16 +144,16 @@ async def test_timeline_reads_the_whole_case_from_the_history(
 
     ignored = one(entries, "decide-extension", ignored=True)
     assert ignored["kind"] == "signal" and "pending" in ignored["reason"]
-    assert ignored["label"] == "已忽略 ignored: 延期审批 extension decided"
+    assert label(ignored) == "已忽略 ignored: 延期审批 extension decided"
     assert (ignored["who"], ignored["role"]) == ("leader-01", "leader")
 
     accept = one(entries, "accept")
     assert (accept["status_before"], accept["status_after"]) == ("registered", "opinion_pending")
-    assert (accept["status_before_label"], accept["status_after_label"]) == (
+    assert (status_label(accept["status_before"]), status_label(accept["status_after"])) == (
         "已登记 registered",
         "待拟办 opinion pending",
     )
-    assert (accept["who"], accept["role_label"], accept["label"]) == (
+    assert (accept["who"], role_label(accept["role"]), label(accept)) == (
         "handler-01",
         "投诉办 complaint office",
         "受理 accepted",
@@ -154,11 +163,11 @@ async def test_timeline_reads_the_whole_case_from_the_history(
     assert changes[("acceptance", "met")]["on_time"] is True
 
     approved = one(entries, "approve-opinion")
-    assert approved["label"] == "领导审批同意 opinion approved" and approved["who"] == "leader-01"
+    assert label(approved) == "领导审批同意 opinion approved" and approved["who"] == "leader-01"
     assert approved["status_after"] == "referred"
 
     extension = one(entries, "decide-extension", ignored=False)
-    assert extension["label"] == "批准延期 extension approved" and extension["role"] == "leader"
+    assert label(extension) == "批准延期 extension approved" and extension["role"] == "leader"
     [moved] = [d for d in extension["deadlines"] if d["kind"] == "handling"]
     assert moved["change"] == "moved"
     assert beijing(moved["previous_due_at"]) == full_case["handling_before"]
@@ -170,7 +179,7 @@ async def test_timeline_reads_the_whole_case_from_the_history(
         detail={"deadline": "handling", "due_at": one(entries, "reminder")["detail"]["due_at"]},
     )
     overdue = one(entries, "overdue")
-    assert overdue["label"] == "超期督办 overdue, escalated to supervision"
+    assert label(overdue) == "超期督办 overdue, escalated to supervision"
     assert overdue["detail"]["deadline"] == "handling" and overdue["detail"]["escalated"]
     assert overdue["kind"] == "system" and overdue["who"] == "system"
     assert [d["change"] for d in overdue["deadlines"] if d["kind"] == "supervision"] == ["set"]
@@ -189,10 +198,13 @@ async def test_timeline_reads_the_whole_case_from_the_history(
 
     for e in entries:
         assert beijing(e["at"]) and len(e["at_beijing"]) == 16
-        assert CJK.match(e["label"]) and re.search("[a-z]", e["label"]), e["label"]
-        assert CJK.match(e["role_label"]), e["role_label"]
+        assert not {"label", "role_label", "status_before_label"} & set(e), e  # codes only
+        assert CJK.match(label(e)) and re.search("[a-z]", label(e)), label(e)
+        assert CJK.match(role_label(e["role"])), e["role"]
         for d in e["deadlines"]:
-            assert beijing(d["due_at"]) and CJK.match(d["label"]) and CJK.match(d["change_label"])
+            assert "label" not in d and "change_label" not in d
+            assert beijing(d["due_at"]) and CJK.match(both(DeadlineKind(d["kind"])))
+            assert CJK.match(change_label(d["change"]))
 
     # Every entry that comes from an event points at it, and the event is of the right kind.
     history = await stack.client.get_workflow_handle(n).fetch_history()

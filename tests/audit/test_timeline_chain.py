@@ -27,7 +27,10 @@ from activities.archive import (
     replay_runs,
 )
 from activities.chain import CaseRecord, fetch_chain, is_snapshot
-from api.timeline import BEYOND_CAP, ChainTimeline, build_timeline, render_html
+from api.timeline.assemble import BEYOND_CAP
+from api.timeline.build import build_timeline
+from api.timeline.page import render_html
+from api.timeline.schemas import ChainTimeline
 from domain.models import CaseState
 from tests.audit.chain_histories import bounded, decode, split, split_point
 

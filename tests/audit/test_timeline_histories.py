@@ -12,8 +12,9 @@ from typing import Any
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
-from api.schemas import CaseTimeline, TimelineItem
-from api.timeline import build_timeline, render_html
+from api.timeline.build import build_timeline
+from api.timeline.page import entry_label, render_html
+from api.timeline.schemas import CaseTimeline, TimelineItem
 
 HISTORIES = Path(__file__).parent.parent / "histories"
 
@@ -69,9 +70,9 @@ async def test_referral_with_cli_signals_and_clocks() -> None:
     assert timer.kind == "timer" and timer.at <= clock.at
 
     overdue = [e for e in t.entries if e.what == "overdue"]
-    assert overdue[0].label == "超期督办 overdue, escalated to supervision"
+    assert entry_label(overdue[0]) == "超期督办 overdue, escalated to supervision"
     assert any(d.kind.value == "supervision" and d.change == "set" for d in overdue[0].deadlines)
-    assert overdue[-1].label == "超期预警 overdue warning"  # the supervision response is late
+    assert entry_label(overdue[-1]) == "超期预警 overdue warning"  # the supervision response is late
 
     end = only(t, "callback-expired")
     assert (end.status_before, end.status_after) == ("awaiting_callback", "archived")

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from api.schemas import BEIJING
+from domain.workdays import BEIJING
 from tests.api.conftest import history_text
 from tests.evidence import samples
 from tests.evidence.conftest import MAX_CASE, MAX_FILE

@@ -1,4 +1,5 @@
-"""What the API reads and writes in PostgreSQL (migrations/0001_init.sql), as plain SQL.
+"""What the complaint routes read and write in PostgreSQL (migrations/0001_init.sql), as plain
+SQL constants and the small repository functions over them.
 
 jsonb values cross as text (`$n::text::jsonb` in, `col::text` out), so these queries work
 whatever JSON codec the pool was given.

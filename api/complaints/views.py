@@ -1,25 +1,35 @@
-"""`/v1/complaints`: intake, list, the case, its actions (Updates), signals, history, outbox."""
+"""`/v1/complaints`: intake, list, the case, its actions (Updates), signals, history, outbox.
+
+HTTP only: what each route does is in `api/complaints/service.py` (and `intake.py`), the
+timeline in `api/timeline/`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 
-from api import repo
+from api.auth import User
+from api.complaints.bodies import ACTION_BODIES, ACTION_DOCS, DecideExtensionBody, EscalateBody
+from api.complaints.queries import ListFilter
+from api.complaints.schemas import (
+    CaseView,
+    ComplaintCreate,
+    ComplaintCreated,
+    ComplaintsPublic,
+    NotificationsPublic,
+    SignalAccepted,
+)
 from api.deps import (
     Cases,
     ComplaintNumber,
-    EscalatorUser,
     HistoryUser,
     IntakeUser,
-    LeaderUser,
     StaffUser,
+    VisibleCase,
+    signal_sender,
 )
-from api.errors import ApiError
-from api.schemas import (
-    ACTION_BODIES,
-    ACTION_DOCS,
+from api.errors import (
     R401,
     R403,
     R404,
@@ -27,25 +37,13 @@ from api.schemas import (
     R422,
     R503,
     STAFF_ERRORS,
-    CaseTimeline,
-    CaseView,
-    ComplaintCreate,
-    ComplaintCreated,
-    ComplaintsPublic,
-    DecideExtensionBody,
-    EscalateBody,
-    NotificationsPublic,
+    ApiError,
     Responses,
-    SignalAccepted,
     err_doc,
 )
-from api.timeline import (
-    TIMELINE_RESPONSES,
-    Download,
-    TimelineFormat,
-    case_timeline,
-    timeline_response,
-)
+from api.timeline.page import TIMELINE_RESPONSES, Download, TimelineFormat, timeline_response
+from api.timeline.schemas import CaseTimeline
+from api.timeline.service import case_timeline
 from domain.models import (
     OUTSIDE_ESCALATION_SOURCES,
     Action,
@@ -57,6 +55,10 @@ from domain.models import (
 )
 
 router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
+
+#: Who may send each signal through the API (`domain.actions.SIGNALS`).
+ExtensionDecider = Annotated[User, Depends(signal_sender("decide-extension"))]
+Escalator = Annotated[User, Depends(signal_sender("escalate"))]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -105,7 +107,7 @@ async def list_complaints(
     page_size: Annotated[int, Query(ge=1, le=100, description="Rows per page (≤ 100).")] = 20,
 ) -> ComplaintsPublic:
     """Search the read model; a handling unit sees only its own cases, nobody the complainant."""
-    f = repo.ListFilter(
+    f = ListFilter(
         center=user.center, status=status, handling_unit=unit, category=category,
         channel=channel, overdue=overdue, supervised=supervised, q=q or None,
     )
@@ -113,10 +115,12 @@ async def list_complaints(
 
 
 @router.get("/{number}", summary="One case", responses=STAFF_ERRORS)
-async def get_complaint(number: ComplaintNumber, user: StaffUser, cases: Cases) -> CaseView:
+async def get_complaint(case: VisibleCase, user: StaffUser, cases: Cases) -> CaseView:
     """The case from its workflow, with the caller's allowed actions; personal data by role.
     A case whose workflow is still being opened: its registration, `opening` true, no actions."""
-    return await cases.case(number, user)
+    if isinstance(case, CaseView):  # being opened: read from PostgreSQL
+        return case
+    return await cases.view(case, user, with_file=True)
 
 
 def _action_route(action: Action) -> Any:
@@ -168,7 +172,7 @@ async def unknown_action(number: str, action: str) -> None:
     tags=["signals"],
 )
 async def decide_extension(
-    number: ComplaintNumber, body: DecideExtensionBody, user: LeaderUser, cases: Cases
+    number: ComplaintNumber, body: DecideExtensionBody, user: ExtensionDecider, cases: Cases
 ) -> SignalAccepted:
     """延期审批 The leader decides the pending extension request (R-18..R-20); 202."""
     inp = DecideExtensionInput(**body.model_dump(), actor=user.actor())
@@ -184,7 +188,7 @@ async def decide_extension(
     tags=["signals"],
 )
 async def escalate(
-    number: ComplaintNumber, body: EscalateBody, user: EscalatorUser, cases: Cases
+    number: ComplaintNumber, body: EscalateBody, user: Escalator, cases: Cases
 ) -> SignalAccepted:
     """督办 Put the case under supervision (R-29); supervisor or leader; 202. The sources
     `overdue`, `major` and `appeal` are the workflow's own (422)."""

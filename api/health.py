@@ -8,14 +8,31 @@ from datetime import timedelta
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.service import RPCError
 
 from api.deps import ResourcesDep
 from api.errors import RETRY_AFTER_SECONDS, ApiError
-from api.schemas import Liveness, Readiness
 
 router = APIRouter(tags=["health"])
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: str = Field(default="ok", examples=["ok"], description="Always ok.")
+
+
+class Readiness(BaseModel):
+    """Whether the dependencies answer."""
+
+    status: str = Field(description="ready or unavailable.", examples=["ready"])
+    checks: dict[str, str] = Field(
+        description="Per dependency: ok, or what is wrong.",
+        examples=[{"temporal": "ok", "postgres": "ok"}],
+    )
+
 
 #: Readiness must answer fast even when a dependency hangs.
 READY_DEADLINE_SECONDS = 2.0

@@ -6,11 +6,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api import jurisdiction
-from api.cases import public_view
 from api.deps import Cases, ComplaintNumber
-from api.schemas import R404, R409, R422, R503, AppealBody, PublicProgress, SatisfactionBody
-from domain.models import Action, Outcome
+from api.errors import R404, R409, R422, R503
+from api.public import service
+from api.public.schemas import AppealBody, PublicProgress, SatisfactionBody
+from domain.models import Action
 
 router = APIRouter(prefix="/v1/public/complaints", tags=["public"])
 
@@ -30,11 +30,7 @@ async def get_progress(
     number: ComplaintNumber, cases: Cases, code: AccessCode = None
 ) -> PublicProgress:
     """Status, deadlines, feedback and finding; nothing about other people."""
-    state = await cases.public_state(number, code)
-    forwarded = None
-    if state.outcome == Outcome.FORWARDED:  # R-12: where the case went on (another center)
-        forwarded = await jurisdiction.forwarded_case(cases.pool, number)
-    return public_view(state, forwarded_case=forwarded)
+    return await service.progress(cases, number, code)
 
 
 @router.post(
@@ -46,7 +42,7 @@ async def record_satisfaction(
     number: ComplaintNumber, body: SatisfactionBody, cases: Cases, code: AccessCode = None
 ) -> PublicProgress:
     """回访 Say how satisfied you are with the result (R-27)."""
-    return await cases.public_act(Action.RECORD_SATISFACTION, number, code, body)
+    return await service.public_act(cases, Action.RECORD_SATISFACTION, number, code, body)
 
 
 @router.post(
@@ -56,4 +52,4 @@ async def appeal(
     number: ComplaintNumber, body: AppealBody, cases: Cases, code: AccessCode = None
 ) -> PublicProgress:
     """申诉 Appeal the decision; the supervisor reviews it (R-28)."""
-    return await cases.public_act(Action.APPEAL, number, code, body)
+    return await service.public_act(cases, Action.APPEAL, number, code, body)

@@ -1,0 +1,372 @@
+"""The complaint's models: intake (`ComplaintCreate` -> `ComplaintCreated`), the list
+(`ComplaintsPublic` of `ComplaintListItem`), one case (`CaseView`), signals and the outbox.
+
+Field names are part of the contract (DESIGN.md "The REST contract (v1)"). Codes only: display
+labels are rendered from `domain/labels.py` by whoever shows them. The action bodies are in
+`api/complaints/bodies.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.models import CaseState, Category, Channel, Form, Grade, Model, Status
+
+NUMBER_EXAMPLE = "TS-20261127-00042"
+
+
+def _examples(*examples: dict[str, Any]) -> ConfigDict:
+    return ConfigDict(extra="forbid", json_schema_extra={"examples": list(examples)})
+
+
+# --- intake ---------------------------------------------------------------------------------
+
+
+class AgentIn(Model):
+    """The person lodging the complaint on the complainant's behalf (委托代理人, R-04)."""
+
+    name: str = Field(min_length=1, max_length=100, description="Agent's name.", examples=["王五"])
+    phone: str | None = Field(
+        default=None, pattern=r"^[0-9+()\- ]{5,30}$", description="Agent's phone.",
+        examples=["13900139000"],
+    )
+    relation: str | None = Field(
+        default=None, max_length=100, description="Relation to the complainant.", examples=["亲属"]
+    )
+
+
+class ComplainantIn(Model):
+    """Who complains (R-03, R-04). Stored only in PostgreSQL; never sent to Temporal (R-33)."""
+
+    model_config = _examples(
+        {"name": "张三", "phone": "13800138000", "address": "某区某街道1号", "anonymous": False,
+         "agent": None},
+        {"anonymous": True},
+    )
+
+    name: str | None = Field(
+        default=None, min_length=1, max_length=100,
+        description="Name; required unless anonymous, absent when anonymous.", examples=["张三"],
+    )
+    phone: str | None = Field(
+        default=None, pattern=r"^[0-9+()\- ]{5,30}$",
+        description="Contact phone; required unless anonymous, absent when anonymous.",
+        examples=["13800138000"],
+    )
+    address: str | None = Field(
+        default=None, max_length=500, description="Address or work unit; absent when anonymous.",
+        examples=["某区某街道1号"],
+    )
+    email: str | None = Field(
+        default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$",
+        description="Optional e-mail for progress notices.", examples=["zhangsan@example.com"],
+    )
+    id_number: str | None = Field(
+        default=None, pattern=r"^[0-9A-Za-z]{6,30}$",
+        description="Optional identity document number; absent when anonymous.",
+        examples=["110101199003074512"],
+    )
+    anonymous: bool = Field(default=False, description="匿名 Anonymous complaint (R-04).")
+    agent: AgentIn | None = Field(default=None, description="Entrusted agent, if any (R-04).")
+
+
+class RespondentIn(Model):
+    """The unit (and staff, if known) complained about (被投诉单位, R-03)."""
+
+    unit_code: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+        description="Unit code.", examples=["tax-bureau"],
+    )
+    unit_name: str = Field(
+        min_length=1, max_length=200, description="Unit name.", examples=["某区税务局"]
+    )
+    staff_name: str | None = Field(
+        default=None, max_length=100,
+        description="Staff complained about, if known; kept in PostgreSQL only.", examples=["李四"],
+    )
+    subject: Literal["unit", "staff"] = Field(
+        default="unit",
+        description="What the complaint is about (R-46): `unit` the unit itself (its service, "
+        "decisions), or `staff` its own staff incl. hired and seconded staff. Intake sends it to "
+        "the center with jurisdiction: a department's own center for its staff, else the center "
+        "of the unit's level (GET /v1/centers/routing shows where).",
+        examples=["unit"],
+    )
+
+
+INTAKE_EXAMPLE: dict[str, Any] = {
+    "channel": "hotline",
+    "form": "oral",
+    "category": "attitude",
+    "grade": "basic",
+    "complainant": {"name": "张三", "phone": "13800138000", "address": "某区某街道1号",
+                    "anonymous": False, "agent": None},
+    "respondent": {"unit_code": "tax-bureau", "unit_name": "某区税务局", "staff_name": "李四"},
+    "facts": "窗口工作人员态度粗暴，材料齐全却拒绝受理。",
+    "evidence": ["现场录音一段"],
+    "received_at": "2026-11-27T09:30:00+08:00",
+}
+
+
+class ComplaintCreate(Model):
+    """Registration of a complaint (登记, R-03)."""
+
+    model_config = _examples(INTAKE_EXAMPLE)
+
+    channel: Channel = Field(description="R-01 intake channel.", examples=["hotline"])
+    form: Form = Field(
+        description="R-02 oral or written; a major complaint must be written.", examples=["oral"]
+    )
+    category: Category = Field(description="R-07 category.", examples=["attitude"])
+    grade: Grade = Field(
+        default=Grade.BASIC, description="R-08 grade; `retaliation` is always major (R-34).",
+        examples=["basic"],
+    )
+    complainant: ComplainantIn = Field(description="Who complains (personal data).")
+    respondent: RespondentIn = Field(description="Who is complained about.")
+    facts: str = Field(
+        min_length=1, max_length=20000, description="事实和理由 Facts and reasons, as told.",
+        examples=["窗口工作人员态度粗暴，材料齐全却拒绝受理。"],
+    )
+    evidence: list[str] = Field(
+        default_factory=list, max_length=100, description="证据材料 Evidence list (R-03).",
+        examples=[["现场录音一段"]],
+    )
+    received_at: datetime | None = Field(
+        default=None,
+        description="When the complaint was received; default now. Naive times are Beijing time.",
+        examples=["2026-11-27T09:30:00+08:00"],
+    )
+    summary: str | None = Field(
+        default=None, max_length=500,
+        description="Non-personal short summary, the only text a handling unit sees (R-32); "
+        "default '<category label> · <unit name>'. Never put names or phone numbers here.",
+        examples=["窗口服务态度粗暴 · 某区税务局"],
+    )
+    publish_consent: bool = Field(
+        default=False,
+        description="The complainant agrees that the concluded case is published, anonymised "
+        "(summary, finding, measures; never who complained), on the public disclosure page "
+        "(R-47, R-33).",
+        examples=[False],
+    )
+
+
+class ComplaintCreated(BaseModel):
+    """The registered case: give the number and access code to the complainant (R-06)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "number": NUMBER_EXAMPLE, "access_code": "K7PX3MWQ", "status": "registered",
+        "grade": "basic",
+        "deadlines": {"acceptance": "2026-12-04T23:59:59+08:00"}, "opening": False,
+    }]})
+
+    number: str = Field(description="The complaint number.", examples=[NUMBER_EXAMPLE])
+    access_code: str = Field(
+        description="Access code for the public progress page; shown once, stored only hashed. "
+        "A retry with the same Idempotency-Key returns a fresh one.", examples=["K7PX3MWQ"],
+    )
+    status: Status = Field(description="Always `registered`.", examples=["registered"])
+    grade: Grade = Field(description="The grade the case runs under (R-34).", examples=["basic"])
+    deadlines: dict[str, datetime] = Field(
+        description="Open deadlines: kind -> due instant (Beijing time). Empty if the workflow "
+        "had not computed them yet when answering.",
+        examples=[{"acceptance": "2026-12-04T23:59:59+08:00"}],
+    )
+    center: str = Field(
+        default="default",
+        description="The center with jurisdiction, which handles the case (R-46); a case routed "
+        "to another center is not visible to the intake user's center.",
+        examples=["default"],
+    )
+    opening: bool = Field(
+        default=False,
+        description="True when the case is registered (durable, with its number) but its workflow "
+        "could not be started at once (Temporal down or slow): it is being opened, the "
+        "reconciler starts it shortly; until then it is listed with `opening` and has no "
+        "actions.", examples=[False],
+    )
+    message: str | None = Field(
+        default=None, description="For the clerk, when `opening`: the case is being opened.",
+        examples=[None],
+    )
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+class ComplaintListItem(BaseModel):
+    """One row of the read model; never the complainant's identity nor the facts."""
+
+    number: str = Field(examples=[NUMBER_EXAMPLE], description="Complaint number.")
+    status: str = Field(examples=["referred"], description="Status (read model, may lag a moment).")
+    outcome: str | None = Field(default=None, examples=[None], description="Outcome once archived.")
+    channel: str = Field(examples=["hotline"], description="R-01 channel.")
+    form: str = Field(examples=["written"], description="R-02 form.")
+    category: str = Field(examples=["attitude"], description="R-07 category.")
+    grade: str = Field(examples=["basic"], description="R-08 grade.")
+    respondent_unit: str = Field(examples=["tax-bureau"], description="Respondent unit code.")
+    respondent_unit_name: str = Field(examples=["某区税务局"], description="Respondent unit name.")
+    summary: str = Field(examples=["服务态度差 · 某区税务局"], description="Non-personal summary.")
+    route: str | None = Field(default=None, examples=["referral"], description="Handling route.")
+    handling_unit: str | None = Field(
+        default=None, examples=["tax-bureau"], description="承办单位 handling unit."
+    )
+    received_at: datetime = Field(description="When received.")
+    registered_at: datetime = Field(description="When registered.")
+    next_due: datetime | None = Field(default=None, description="The nearest open deadline.")
+    overdue: bool = Field(description="An open deadline has passed.")
+    supervised: bool = Field(description="Under supervision (督办).")
+    opening: bool = Field(
+        default=False,
+        description="Registered, its workflow not started yet (being opened): no actions yet.",
+    )
+
+
+class ComplaintsPublic(BaseModel):
+    """A page of cases."""
+
+    data: list[ComplaintListItem] = Field(description="This page.")
+    count: int = Field(description="All matching cases.", examples=[42])
+    page: int = Field(description="Page number, from 1.", examples=[1])
+    page_size: int = Field(description="Rows per page.", examples=[20])
+
+
+# --- one case -------------------------------------------------------------------------------
+
+
+class ComplainantOut(BaseModel):
+    """Personal data: only for handler, leader, supervisor and auditor; every read is logged."""
+
+    name: str | None = Field(default=None, examples=["张三"], description="Name.")
+    phone: str | None = Field(default=None, examples=["13800138000"], description="Phone.")
+    address: str | None = Field(default=None, examples=["某区某街道1号"], description="Address.")
+    email: str | None = Field(default=None, description="E-mail.")
+    id_number: str | None = Field(default=None, description="Identity document number.")
+    anonymous: bool = Field(default=False, description="Anonymous complaint.")
+    agent: dict[str, Any] | None = Field(default=None, description="Entrusted agent.")
+
+
+class LinkedCaseView(BaseModel):
+    """A repeat complaint linked to this case (R-45)."""
+
+    number: str = Field(description="The linked complaint.")
+    complainant_ref: str | None = Field(default=None, description="Withheld from handling units.")
+
+
+_CASE_DOCS: dict[str, str] = {
+    "number": "Complaint number (= workflow id).",
+    "center": "Center (jurisdiction, R-46).",
+    "status": "Where the case stands (Temporal is the source of truth).",
+    "outcome": "How an archived case ended.",
+    "channel": "R-01 channel.",
+    "form": "R-02 form.",
+    "category": "R-07 category.",
+    "grade": "R-08 grade.",
+    "respondent_unit": "Respondent unit code.",
+    "respondent_unit_name": "Respondent unit name.",
+    "summary": "Non-personal summary (R-32).",
+    "complainant_ref": "Opaque key of the complainant row; withheld from handling units.",
+    "policy": "Deadline policy the case runs under.",
+    "policy_version": "Version of that policy.",
+    "received_at": "When the complaint was received.",
+    "registered_at": "When the case was registered.",
+    "accepted_at": "When it was accepted (R-10).",
+    "archived_at": "When it was archived (R-35).",
+    "route": "Handling route chosen at acceptance (R-13..R-16).",
+    "handling_unit": "承办单位 the unit handling a referral (R-14).",
+    "joint_units": "Participating units of joint handling (R-15).",
+    "forwarded_to": "Body the case was forwarded to (R-12).",
+    "opinion": "拟办意见 proposed-handling opinion (R-14).",
+    "proposed_unit": "Unit proposed by the opinion.",
+    "returns": "How often the referral was returned (退单, R-44).",
+    "deadlines": "Every clock of the case, with exact due instants (R-41..R-43).",
+    "overdue": "An open deadline has passed (R-30).",
+    "supervised": "Under supervision (督办, R-29).",
+    "escalations": "Supervision escalations and appeals.",
+    "extensions": "Extension requests and decisions (R-18..R-20).",
+    "extended_days": "Days granted by extensions so far (≤ 20, R-19).",
+    "investigation": "Investigation steps: documents requested and replies, evidence, orders "
+                     "(R-21, R-22).",
+    "decision": "The finding and measures (R-23..R-25).",
+    "feedback": "What the complainant was told (R-26).",
+    "satisfaction": "The callback answer (R-27).",
+    "primary": "The open case this repeat complaint was linked to (R-45).",
+    "linked": "Repeat complaints linked to this case (R-45).",
+    "actions": "Every action so far: who, when, status before and after.",
+    "ignored_signals": "Signals that did not apply, with the reason.",
+    "allowed_actions": "The actions the caller may take now.",
+    "version": "Increases with every change.",
+}
+
+
+class CaseView(CaseState):
+    """The case as the caller may see it: the workflow's state, redacted by role (R-32, R-33)."""
+
+    complainant_ref: str | None = None  # type: ignore[assignment]
+    linked: list[LinkedCaseView] = Field(default_factory=list)  # type: ignore[assignment]
+    allowed_actions: list[str] = Field(  # type: ignore[assignment]
+        default_factory=list, examples=[["accept", "reject", "forward", "link-duplicate"]]
+    )
+    complainant: ComplainantOut | None = Field(
+        default=None,
+        description="Personal data; handler, leader, supervisor and auditor only (logged).",
+    )
+    facts: str | None = Field(
+        default=None, description="The original facts; never for handling units (R-32)."
+    )
+    evidence: list[str] | None = Field(default=None, description="Evidence list; not for units.")
+    respondent_staff: str | None = Field(
+        default=None, description="Respondent staff name, if known; not for units."
+    )
+    opening: bool = Field(
+        default=False,
+        description="Registered, its workflow not started yet (being opened): read from "
+        "PostgreSQL, no actions yet.",
+    )
+
+
+for _name, _field in CaseView.model_fields.items():
+    _field.description = _field.description or _CASE_DOCS.get(_name)
+CaseView.model_rebuild(force=True)
+
+
+# --- signals and the outbox ---------------------------------------------------------------
+
+
+class SignalAccepted(BaseModel):
+    """The signal was delivered; the workflow applies it (or records why not) on its own."""
+
+    accepted: bool = Field(default=True, description="Always true.", examples=[True])
+    message: str = Field(
+        default="delivered; a signal that does not apply is recorded in ignored_signals",
+        description="What happens next.",
+    )
+
+
+class NotificationOut(BaseModel):
+    """One outbox entry (no contact data)."""
+
+    id: int = Field(description="Row id.", examples=[17])
+    key: str = Field(description="Idempotency key.", examples=[f"{NUMBER_EXAMPLE}:3"])
+    kind: str = Field(description="What it says.", examples=["referral"])
+    recipient: str = Field(description="complainant, unit, handler, leader or supervisor.",
+                           examples=["unit"])
+    unit: str | None = Field(default=None, description="Unit code (unit recipients).")
+    about_case: str | None = Field(default=None, description="Linked duplicate it is for.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Message data.")
+    created_at: datetime = Field(description="When the workflow wrote it.")
+    status: str = Field(description="pending, sent or failed.", examples=["sent"])
+    attempts: int = Field(description="Delivery attempts.", examples=[1])
+    sent_at: datetime | None = Field(default=None, description="When delivered.")
+    channel: str | None = Field(default=None, description="log, smtp or webhook.")
+
+
+class NotificationsPublic(BaseModel):
+    """The case's outbox."""
+
+    data: list[NotificationOut] = Field(description="Oldest first.")
+    count: int = Field(description="How many.", examples=[5])

@@ -1,1 +1,0 @@
-"""One routes module per URL prefix."""
