@@ -9,11 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities import registration
+from activities.intake import start_complaint
+from config import get_settings
+from domain import policies
 from domain.inspections import (
     CloseRecord,
     DrawRecord,
@@ -22,10 +28,17 @@ from domain.inspections import (
     PrepareInput,
     RoundSetup,
 )
+from domain.intake import ComplainantIn, ComplaintCreate, RespondentIn, intake_problems
+from domain.models import Channel, Form
 
 if TYPE_CHECKING:
     import asyncpg
     from temporalio.client import Client
+
+#: The policy of the round's center (its findings are registered there).
+SELECT_CENTER_POLICY = "SELECT policy FROM centers WHERE code = $1"
+#: A finding is filed within the round that found it; older ones are typing errors (R-10).
+MAX_FINDING_AGE_DAYS = 60
 
 log = logging.getLogger("complaints.inspection")
 
@@ -131,20 +144,15 @@ class InspectionActivities:
     async def file_inspection_finding(self, inp: FileFindingInput) -> FileFindingResult:
         """Register the finding as a complaint (channel `inspection`) and start its workflow.
 
-        Runs the API's intake (`api.cases.CaseService.register`) with the Idempotency-Key
-        `inspection-finding:<id>`, so a retried activity finds the same case. The complainant
-        is the inspection itself: an anonymous complainant row, no personal data.
+        The same registration as the API's intake (`activities/registration.py`, rules from
+        `domain/intake.py`), with the Idempotency-Key `inspection-finding:<id>`, so a retried
+        activity finds the same case. The complainant is the inspection itself: an anonymous
+        complainant row, no personal data; nobody holds its access code. A start that fails is
+        left to the reconciler, like any intake.
         """
         if self.pool is None or self.client is None:
             raise ApplicationError("filing a finding needs PostgreSQL and a Temporal client",
                                    non_retryable=True)
-        from api.auth import User
-        from api.cases import CaseService
-        from api.errors import ApiError
-        from api.schemas import ComplainantIn, ComplaintCreate, RespondentIn
-        from config import get_settings
-        from domain.models import Channel, Form
-
         row = await self.pool.fetchrow(SELECT_FINDING, inp.finding_id, inp.round_id)
         if row is None:
             raise ApplicationError(f"finding {inp.finding_id} of round {inp.round_id} is not "
@@ -159,19 +167,29 @@ class InspectionActivities:
             facts=row["facts"], evidence=json.loads(row["evidence"] or "[]"),
             received_at=row["submitted_at"], summary=row["summary"],
         )
-        user = User(id=inp.actor.id, role=inp.actor.role, center=inp.center)
-        # The new case runs on the worker's own task queue, like this round.
-        settings = get_settings().model_copy(update={"task_queue": activity.info().task_queue})
-        try:
-            created = await CaseService(self.pool, self.client, settings).register(
-                body, user, key=f"inspection-finding:{inp.finding_id}"
-            )
-        except ApiError as e:
-            if e.http_status < 500:
-                raise ApplicationError(f"intake refused the finding: {e.message}",
-                                       non_retryable=True) from None
-            raise
-        await self.pool.execute(MARK_FILED, inp.finding_id, created.number)
-        log.info("finding %s of round %s filed as %s", inp.finding_id, inp.round_id,
-                 created.number)
-        return FileFindingResult(number=created.number)
+        now = datetime.now(UTC)
+        problems = intake_problems(body, now, max_age_days=MAX_FINDING_AGE_DAYS)
+        if problems:
+            raise ApplicationError(f"intake refused the finding: {problems}", non_retryable=True)
+        policy = await self.pool.fetchval(SELECT_CENTER_POLICY, inp.center)
+        if policy not in {name for name, _ in policies.POLICIES}:
+            policy = get_settings().policy  # unset or unknown: the settings' policy
+        new = registration.new_case(
+            body, center=inp.center, policy=policy,
+            code_hash=secrets.token_hex(32), registered_by=inp.actor, now=now,
+        )
+        case = await registration.write(
+            self.pool, body, new, key=f"{inp.center}:inspection-finding:{inp.finding_id}", now=now
+        )
+        number = str(case["number"])
+        if not case["workflow_started"]:
+            # The new case runs on the worker's own task queue, like this round.
+            try:
+                if await start_complaint(self.client, case, task_queue=activity.info().task_queue,
+                                         rpc_timeout=timedelta(seconds=10)):
+                    await registration.mark_started(self.pool, number)
+            except Exception as e:  # the row is durable: the reconciler starts it
+                await registration.note_start_failed(self.pool, number, f"{type(e).__name__}: {e}")
+        await self.pool.execute(MARK_FILED, inp.finding_id, number)
+        log.info("finding %s of round %s filed as %s", inp.finding_id, inp.round_id, number)
+        return FileFindingResult(number=number)

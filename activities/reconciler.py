@@ -30,6 +30,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
+from activities import registration
 from activities.intake import START_COLUMNS, start_complaint
 from config import Settings, get_settings
 
@@ -66,11 +67,6 @@ AND NOT workflow_started
 RETURNING {START_COLUMNS}, start_attempts
 """
 
-MARK_STARTED = """
-UPDATE complaints
-SET workflow_started = true, last_start_error = NULL, next_start_at = NULL, updated_at = now()
-WHERE number = $1 AND NOT workflow_started
-"""
 
 NOTE_FAILURE = """
 UPDATE complaints
@@ -155,7 +151,7 @@ async def _start_one(
         await pool.execute(NOTE_FAILURE, number, "number taken by another workflow",
                            TAKEN_BACKOFF_SECONDS)
         return 0
-    await pool.execute(MARK_STARTED, number)
+    await registration.mark_started(pool, number)
     log.info("started %s (registered %s, attempt %d)", number,
              row["registered_at"].isoformat(), attempts)
     return 1

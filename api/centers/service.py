@@ -22,10 +22,11 @@ from typing import Any
 
 import asyncpg
 
+from activities.registration import NEXT_NUMBER
 from api.auth import User
 from api.centers import queries as q
 from api.centers.schemas import CenterOut, CenterUnit, RoutingRule, Subject
-from api.complaints.queries import NEXT_NUMBER, Conn
+from api.complaints.queries import Conn
 from api.errors import ApiError, validation_error
 from domain import policies
 from domain.models import Action, CaseState, Status

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import asyncpg
@@ -31,57 +30,6 @@ class Conn(Protocol):
     async def fetchval(self, query: str, *args: Any) -> Any: ...
     async def execute(self, query: str, *args: Any) -> str: ...
 
-
-# --- intake -----------------------------------------------------------------------------------
-
-NEXT_NUMBER = "SELECT nextval('complaint_number_seq')"
-
-INSERT_COMPLAINANT = """
-INSERT INTO complainants (ref, name, phone, email, address, id_number, anonymous, agent)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
-"""
-
-#: The columns a workflow start needs; returned by the insert and re-read on a retry.
-_START_COLUMNS = START_COLUMNS
-
-INSERT_COMPLAINT = f"""
-INSERT INTO complaints (
-    number, center, complainant_ref, access_code_hash, status, channel, form, category, grade,
-    respondent_unit, respondent_unit_name, respondent_staff, facts, evidence, summary,
-    policy, policy_version, received_at, publish_consent, registered_by)
-VALUES ($1, $2, $3, $4, 'registered', $5, $6, $7, $8, $9, $10, $11, $12, $13::text::jsonb, $14,
-        $15, $16, $17, $18, $19::text::jsonb)
-RETURNING {_START_COLUMNS}
-"""
-
-INSERT_INTAKE_KEY = "INSERT INTO intake_keys (key, number, request_hash) VALUES ($1, $2, $3)"
-
-SELECT_INTAKE_KEY = "SELECT number, request_hash FROM intake_keys WHERE key = $1 FOR UPDATE"
-
-#: A retry rotates the access code (it is never stored in clear) and re-reads the start input.
-ROTATE_ACCESS_CODE = f"""
-UPDATE complaints SET access_code_hash = $2, updated_at = now()
-WHERE number = $1
-RETURNING {_START_COLUMNS}
-"""
-
-MARK_STARTED = (
-    "UPDATE complaints SET workflow_started = true, last_start_error = NULL, "
-    "next_start_at = NULL, updated_at = now() WHERE number = $1 AND NOT workflow_started"
-)
-
-#: The start tried while answering failed: the row waits for the reconciler, which says why.
-NOTE_START_FAILED = (
-    "UPDATE complaints SET start_attempts = start_attempts + 1, last_start_error = $2 "
-    "WHERE number = $1 AND NOT workflow_started"
-)
-
-#: Undo a registration whose number is already taken in Temporal (sequence set back).
-DELETE_INTAKE_KEYS = "DELETE FROM intake_keys WHERE number = $1"
-DELETE_COMPLAINT = (
-    "DELETE FROM complaints WHERE number = $1 AND NOT workflow_started RETURNING complainant_ref"
-)
-DELETE_COMPLAINANT = "DELETE FROM complainants WHERE ref = $1"
 
 # --- one case ---------------------------------------------------------------------------------
 
@@ -239,47 +187,3 @@ async def list_notifications(conn: Conn, number: str) -> list[dict[str, Any]]:
     """The outbox rows of a case, oldest first."""
     rows = await conn.fetch(LIST_NOTIFICATIONS, number)
     return [{**dict(r), "data": _json(r["data"]) or {}} for r in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class NewCase:
-    """What intake writes: the complainant row and the complaint row."""
-
-    center: str
-    complainant_ref: str
-    access_code_hash: str
-    complainant: dict[str, Any]
-    channel: str
-    form: str
-    category: str
-    grade: str
-    respondent_unit: str
-    respondent_unit_name: str
-    respondent_staff: str | None
-    facts: str
-    evidence: list[str]
-    summary: str
-    policy: str
-    policy_version: int
-    received_at: datetime
-    publish_consent: bool = False
-    registered_by: dict[str, Any] | None = None
-
-
-async def insert_case(conn: Connection, number: str, c: NewCase) -> asyncpg.Record:
-    """Insert complainant and complaint (call inside a transaction); returns the start columns."""
-    p = c.complainant
-    agent = None if p.get("agent") is None else json.dumps(p["agent"], ensure_ascii=False)
-    await conn.execute(
-        INSERT_COMPLAINANT, c.complainant_ref, p.get("name"), p.get("phone"), p.get("email"),
-        p.get("address"), p.get("id_number"), bool(p.get("anonymous")), agent,
-    )
-    row = await conn.fetchrow(
-        INSERT_COMPLAINT, number, c.center, c.complainant_ref, c.access_code_hash, c.channel,
-        c.form, c.category, c.grade, c.respondent_unit, c.respondent_unit_name,
-        c.respondent_staff, c.facts, json.dumps(c.evidence, ensure_ascii=False), c.summary,
-        c.policy, c.policy_version, c.received_at, c.publish_consent,
-        None if c.registered_by is None else json.dumps(c.registered_by, ensure_ascii=False),
-    )
-    assert row is not None
-    return row

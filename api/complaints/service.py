@@ -18,13 +18,13 @@ import asyncpg
 from temporalio.client import Client
 
 from activities import intake as starting
+from activities import registration
 from api.auth import User
 from api.centers import service as centers
 from api.complaints import intake
 from api.complaints import queries as q
 from api.complaints.schemas import (
     CaseView,
-    ComplaintCreate,
     ComplaintCreated,
     ComplaintListItem,
     ComplaintsPublic,
@@ -35,6 +35,7 @@ from api.errors import ApiError, from_not_allowed, not_found, temporal_call
 from config import Settings
 from domain import lifecycle, policies
 from domain.actions import ACTION_INPUTS
+from domain.intake import ComplaintCreate, format_number
 from domain.models import (
     Action,
     ActionInput,
@@ -257,12 +258,12 @@ class CaseService:
         async with self.pool.acquire() as conn, conn.transaction():
             row = await centers.open_forwarded(
                 conn, state, to_center, user, now=now, default_policy=self.settings.policy,
-                new_number=lambda seq: intake.format_number(seq, now),
+                new_number=lambda seq: format_number(seq, now),
             )
         if not row["workflow_started"]:
             if not await self.start(row, user.actor()):
                 raise intake.number_conflict()
-            await self.pool.execute(q.MARK_STARTED, row["number"])
+            await registration.mark_started(self.pool, row["number"])
         return str(row["number"])
 
     def check(self, action: Action, state: CaseState, inp: ActionInput) -> None:

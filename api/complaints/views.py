@@ -14,7 +14,6 @@ from api.complaints.bodies import ACTION_BODIES, ACTION_DOCS, DecideExtensionBod
 from api.complaints.queries import ListFilter
 from api.complaints.schemas import (
     CaseView,
-    ComplaintCreate,
     ComplaintCreated,
     ComplaintsPublic,
     NotificationsPublic,
@@ -44,6 +43,7 @@ from api.errors import (
 from api.timeline.page import TIMELINE_RESPONSES, Download, TimelineFormat, timeline_response
 from api.timeline.schemas import CaseTimeline
 from api.timeline.service import case_timeline
+from domain.intake import ComplaintCreate
 from domain.models import (
     OUTSIDE_ESCALATION_SOURCES,
     Action,

@@ -12,8 +12,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api.complaints.intake import format_number
 from api.main import create_app
+from domain.intake import format_number
 from domain.models import Actor, ComplaintInput
 from tests.api.conftest import Stack, asgi_client, auth, eventually, history_text, intake_body
 

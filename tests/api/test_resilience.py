@@ -13,10 +13,10 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 from api.auth import User
-from api.complaints.schemas import ComplaintCreate
 from api.complaints.service import CaseService
 from api.errors import ApiError
 from api.main import create_app
+from domain.intake import ComplaintCreate
 from domain.models import AcceptInput, Action, Actor, Role, Route
 from tests.api.conftest import RPC_TIMEOUT, Stack, api_settings, asgi_client, auth, intake_body
 
