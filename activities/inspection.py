@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities import registration
+import activities.registration as registration
 from activities.intake import start_complaint
 from config import get_settings
 from domain import policies

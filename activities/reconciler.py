@@ -30,7 +30,7 @@ from typing import Any
 import asyncpg
 from temporalio.client import Client
 
-from activities import registration
+import activities.registration as registration
 from activities.intake import START_COLUMNS, start_complaint
 from config import Settings, get_settings
 

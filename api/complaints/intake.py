@@ -13,7 +13,9 @@ import secrets
 import uuid
 from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+import asyncpg
 
 from activities import registration
 from activities.deadlines import compute as compute_deadline
@@ -21,13 +23,25 @@ from api.auth import User
 from api.centers import service as centers
 from api.complaints.schemas import ComplaintCreated
 from api.errors import ApiError, validation_error
+from config import Settings
 from domain import policies
 from domain.intake import ComplaintCreate, intake_problems
-from domain.models import Deadline, DeadlineKind, DeadlineSpec, Grade, Status
+from domain.models import Actor, Deadline, DeadlineKind, DeadlineSpec, Grade, Status
 from domain.workdays import BEIJING
 
-if TYPE_CHECKING:
-    from api.complaints.service import CaseService
+
+class Registrar(Protocol):
+    """What a registration needs of the case service (`CaseService`)."""
+
+    pool: asyncpg.Pool
+    settings: Settings
+
+    @staticmethod
+    def now() -> datetime: ...
+
+    async def start(
+        self, row: asyncpg.Record, registered_by: Actor, *, timeout: float | None = None
+    ) -> bool: ...
 
 log = logging.getLogger("complaints.api")
 
@@ -79,7 +93,7 @@ def registration_deadlines(row: Mapping[str, Any]) -> dict[str, datetime]:
 
 
 async def register(
-    cases: CaseService, body: ComplaintCreate, user: User, *, key: str | None
+    cases: Registrar, body: ComplaintCreate, user: User, *, key: str | None
 ) -> ComplaintCreated:
     """Register a complaint: PostgreSQL first (one transaction), then the workflow.
 
