@@ -152,12 +152,3 @@ __all__ = [
     "TextGuard",
 ]
 
-# Display tables for the API modules still moving to `domain.labels` (issue 12); the labels
-# themselves are written once, there.
-from domain.labels import both as _both  # noqa: E402
-from domain.labels import label as _label  # noqa: E402
-
-CATEGORY_LABELS = {c: _label(c) for c in Category}
-STATUS_LABELS = {s: _both(s) for s in Status}
-INVESTIGATION_LABELS = {k: _both(k) for k in InvestigationKind}
-DEADLINE_LABELS = {k: _both(k) for k in DeadlineKind}
