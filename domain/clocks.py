@@ -1,21 +1,38 @@
 """Every clock a case can run, as one table: what the workflow, the deadline activity, the read
 model, the board and the complainant's page do with it.
 
-A new kind of deadline is: a `DeadlineKind` member, a row here (and a limit in each policy of
-`domain/policies.py` that uses it), a `<column>` in a migration, and the workflow effect that
-opens it.
+A new kind of deadline is: a `DeadlineKind` member and its row here (with its labels), its
+limit in a new version of the policies that use it (`domain/policies.py`), a `<column>` in a
+migration, and the workflow effect that opens it. Everything else (reminders, overdue marks,
+escalation, the read-model upsert, the board, the complainant's page, labels) reads this table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
-from domain.models import DeadlineKind
+
+class DeadlineKind(StrEnum):
+    """Every clock a case can run (RULES.md, Policies)."""
+
+    ACKNOWLEDGEMENT = "acknowledgement"
+    ACCEPTANCE = "acceptance"
+    OPINION = "opinion"
+    HANDLING = "handling"
+    OVERALL = "overall"
+    RETURN_WINDOW = "return_window"
+    CALLBACK = "callback"
+    SUPERVISION = "supervision"
+    DOCUMENT_REPLY = "document_reply"
 
 
 @dataclass(frozen=True)
 class Clock:
     """What a clock does (RULES.md "Policies"; R-27, R-30, R-44)."""
+
+    label: tuple[str, str]
+    """Chinese and English, for pages, the case file and notifications."""
 
     reminded: bool
     """A reminder (催办) one working day before it falls due (R-30)."""
@@ -33,21 +50,47 @@ class Clock:
 
 CLOCKS: dict[DeadlineKind, Clock] = {
     DeadlineKind.ACKNOWLEDGEMENT: Clock(
-        reminded=False, marks_overdue=False, escalates=False, public=False, column="acknowledgement_due"
+        label=("确认告知", "acknowledgement"),
+        reminded=False,
+        marks_overdue=False,
+        escalates=False,
+        public=False,
+        column="acknowledgement_due",
     ),
     DeadlineKind.ACCEPTANCE: Clock(
-        reminded=True, marks_overdue=True, escalates=True, public=True, column="acceptance_due"
+        label=("受理决定", "acceptance decision"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=True,
+        public=True,
+        column="acceptance_due",
     ),
     DeadlineKind.OPINION: Clock(
-        reminded=True, marks_overdue=True, escalates=True, public=True, column="opinion_due"
+        label=("拟办意见", "referral opinion"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=True,
+        public=True,
+        column="opinion_due",
     ),
     DeadlineKind.HANDLING: Clock(
-        reminded=True, marks_overdue=True, escalates=True, public=True, column="handling_due"
+        label=("办理", "handling"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=True,
+        public=True,
+        column="handling_due",
     ),
     DeadlineKind.OVERALL: Clock(
-        reminded=True, marks_overdue=True, escalates=True, public=True, column="overall_due"
+        label=("总办结期限", "overall limit"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=True,
+        public=True,
+        column="overall_due",
     ),
     DeadlineKind.RETURN_WINDOW: Clock(
+        label=("退单期限", "return window"),
         reminded=False,
         marks_overdue=False,
         escalates=False,
@@ -56,6 +99,7 @@ CLOCKS: dict[DeadlineKind, Clock] = {
         expires=True,
     ),
     DeadlineKind.CALLBACK: Clock(
+        label=("回访期", "callback window"),
         reminded=False,
         marks_overdue=False,
         escalates=False,
@@ -65,11 +109,21 @@ CLOCKS: dict[DeadlineKind, Clock] = {
     ),
     # Overdue supervision goes to the leader, not to supervision again.
     DeadlineKind.SUPERVISION: Clock(
-        reminded=True, marks_overdue=True, escalates=False, public=True, column="supervision_due"
+        label=("督办答复", "supervision response"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=False,
+        public=True,
+        column="supervision_due",
     ),
     # The respondent is late, not the office: marked and warned, never escalated.
     DeadlineKind.DOCUMENT_REPLY: Clock(
-        reminded=True, marks_overdue=True, escalates=False, public=False, column="document_reply_due"
+        label=("材料/说明答复", "respondent's reply"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=False,
+        public=False,
+        column="document_reply_due",
     ),
 }
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from domain.clocks import DeadlineKind
+
+__all__ = ["DeadlineKind"]  # defined with its table in domain/clocks.py
+
 
 class Channel(StrEnum):
     """R-01 intake channels."""
@@ -89,25 +93,6 @@ class Role(StrEnum):
     SYSTEM = "system"
 
 
-class Action(StrEnum):
-    """Handler actions, each a Workflow Update of the same name (DESIGN.md REST contract)."""
-
-    ACCEPT = "accept"
-    REJECT = "reject"
-    FORWARD = "forward"
-    SUBMIT_OPINION = "submit-opinion"
-    APPROVE_OPINION = "approve-opinion"
-    REPORT_RESULT = "report-result"
-    REQUEST_EXTENSION = "request-extension"
-    RETURN_REFERRAL = "return-referral"
-    LINK_DUPLICATE = "link-duplicate"
-    RESOLVE_SUPERVISION = "resolve-supervision"
-    GIVE_FEEDBACK = "give-feedback"
-    RECORD_SATISFACTION = "record-satisfaction"
-    APPEAL = "appeal"
-    RECORD_INVESTIGATION = "record-investigation"
-
-
 class InvestigationKind(StrEnum):
     """R-21, R-22 investigation steps and powers."""
 
@@ -185,20 +170,6 @@ class EscalationSource(StrEnum):
 OUTSIDE_ESCALATION_SOURCES = frozenset(
     {EscalationSource.LEADER, EscalationSource.MEDIA, EscalationSource.HOT_ISSUE, EscalationSource.MANUAL}
 )
-
-
-class DeadlineKind(StrEnum):
-    """Every clock a case can run (RULES.md, Policies)."""
-
-    ACKNOWLEDGEMENT = "acknowledgement"
-    ACCEPTANCE = "acceptance"
-    OPINION = "opinion"
-    HANDLING = "handling"
-    OVERALL = "overall"
-    RETURN_WINDOW = "return_window"
-    CALLBACK = "callback"
-    SUPERVISION = "supervision"
-    DOCUMENT_REPLY = "document_reply"
 
 
 class LimitUnit(StrEnum):

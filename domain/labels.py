@@ -17,11 +17,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
+from domain.actions import ACTIONS, Action
+from domain.clocks import CLOCKS, DeadlineKind
 from domain.codes import (
-    Action,
     Category,
     Channel,
-    DeadlineKind,
     EscalationSource,
     Finding,
     Form,
@@ -100,22 +100,6 @@ TABLES: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         Role.COMPLAINANT: ("投诉人", "complainant"),
         Role.SYSTEM: ("系统", "system"),
     },
-    Action: {
-        Action.ACCEPT: ("受理", "accept"),
-        Action.REJECT: ("不予受理", "reject"),
-        Action.FORWARD: ("转送", "forward"),
-        Action.SUBMIT_OPINION: ("拟办意见", "submit opinion"),
-        Action.APPROVE_OPINION: ("领导审批", "approve opinion"),
-        Action.REPORT_RESULT: ("处理决定", "report result"),
-        Action.REQUEST_EXTENSION: ("申请延期", "request extension"),
-        Action.RETURN_REFERRAL: ("退单", "return referral"),
-        Action.LINK_DUPLICATE: ("重复件合并", "link duplicate"),
-        Action.RESOLVE_SUPERVISION: ("督办处理", "resolve supervision"),
-        Action.GIVE_FEEDBACK: ("反馈", "give feedback"),
-        Action.RECORD_SATISFACTION: ("回访", "record satisfaction"),
-        Action.APPEAL: ("申诉", "appeal"),
-        Action.RECORD_INVESTIGATION: ("调查核实", "record investigation"),
-    },
     InvestigationKind: {
         InvestigationKind.REQUEST_DOCUMENTS: ("要求提供材料或说明", "request documents"),
         InvestigationKind.EXPLANATION_RECEIVED: ("收到说明", "explanation received"),
@@ -167,17 +151,6 @@ TABLES: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         EscalationSource.APPEAL: ("申诉", "appeal"),
         EscalationSource.MANUAL: ("督办交办", "escalated by a supervisor"),
     },
-    DeadlineKind: {
-        DeadlineKind.ACKNOWLEDGEMENT: ("确认告知", "acknowledgement"),
-        DeadlineKind.ACCEPTANCE: ("受理决定", "acceptance decision"),
-        DeadlineKind.OPINION: ("拟办意见", "referral opinion"),
-        DeadlineKind.HANDLING: ("办理", "handling"),
-        DeadlineKind.OVERALL: ("总办结期限", "overall limit"),
-        DeadlineKind.RETURN_WINDOW: ("退单期限", "return window"),
-        DeadlineKind.CALLBACK: ("回访期", "callback window"),
-        DeadlineKind.SUPERVISION: ("督办答复", "supervision response"),
-        DeadlineKind.DOCUMENT_REPLY: ("材料/说明答复", "respondent's reply"),
-    },
     NotificationKind: {
         NotificationKind.ACKNOWLEDGEMENT: ("投诉已登记", "complaint registered"),
         NotificationKind.ACCEPTED: ("投诉已受理", "complaint accepted"),
@@ -200,6 +173,10 @@ TABLES: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         NotificationKind.ARCHIVED: ("已归档", "archived"),
     },
 }
+
+# The actions' and the clocks' labels are written with their rows (domain/actions.py, clocks.py).
+TABLES[Action] = {a.value: spec.label for a, spec in ACTIONS.items()}
+TABLES[DeadlineKind] = {k.value: clock.label for k, clock in CLOCKS.items()}
 
 #: What each step is called in the case file: actions, signals, system events, workflow events.
 EVENTS: dict[str, tuple[str, str]] = {

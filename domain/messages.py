@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from domain.base import Actor, Model, TextGuard
 from domain.case import ActionRecord, CarriedCase, CaseState, DuplicateLinkedInput
@@ -15,17 +15,11 @@ from domain.codes import (
     Channel,
     DeadlineKind,
     EscalationSource,
-    Finding,
     Form,
     Grade,
-    InvestigationKind,
     LimitUnit,
-    Measure,
     NotificationKind,
-    Rating,
     Recipient,
-    Route,
-    SupervisionChoice,
 )
 
 __all__ = ["DuplicateLinkedInput"]
@@ -66,109 +60,6 @@ class ComplaintInput(Model):
         le=40_000,
         description="History events after which a run continues as new (default: the workflow's).",
     )
-
-
-# --- action inputs (one per Workflow Update) ---------------------------------------------
-
-
-class ActionInput(Model):
-    actor: Actor
-
-
-class AcceptInput(ActionInput):
-    route: Route
-    note: str = Field(default="", max_length=2000)
-    units: list[str] = Field(
-        default_factory=list, max_length=20, description="Participating units (joint, R-15)."
-    )
-
-    @model_validator(mode="after")
-    def _unit_codes(self) -> AcceptInput:
-        for u in self.units:
-            if not 1 <= len(u) <= 64:
-                raise ValueError("units: each unit code has 1 to 64 characters")
-        if len(set(self.units)) != len(self.units):
-            raise ValueError("units: a unit is named twice")
-        return self
-
-
-class RejectInput(ActionInput):
-    reason: str = Field(min_length=1, max_length=2000)
-    basis: str = Field(min_length=1, max_length=2000)
-    guidance: str = Field(min_length=1, max_length=2000)
-
-
-class ForwardInput(ActionInput):
-    to: str = Field(min_length=1, max_length=200)
-    reason: str = Field(min_length=1, max_length=2000)
-    to_center: str | None = Field(
-        default=None,
-        max_length=64,
-        description="Code of another complaint center that opens a linked case (R-12, R-46).",
-    )
-
-
-class SubmitOpinionInput(ActionInput):
-    handling_unit: str = Field(min_length=1, max_length=100)
-    opinion: str = Field(min_length=1, max_length=4000)
-
-
-class ApproveOpinionInput(ActionInput):
-    approved: bool
-    comment: str = Field(default="", max_length=2000)
-
-
-class ReportResultInput(ActionInput):
-    finding: Finding
-    measures: list[Measure] = Field(min_length=1)
-    remedy: str = Field(default="", max_length=2000)
-    responsible: str = Field(
-        default="", max_length=2000, description="R-25 handling of the responsible persons."
-    )
-    report: str = Field(min_length=1, max_length=8000)
-
-
-class RequestExtensionInput(ActionInput):
-    days: int = Field(ge=1, le=20)
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class ReturnReferralInput(ActionInput):
-    reason: str = Field(min_length=1, max_length=2000)
-
-
-class LinkDuplicateInput(ActionInput):
-    primary: str = Field(min_length=1, max_length=64)
-
-
-class ResolveSupervisionInput(ActionInput):
-    action: SupervisionChoice
-    comment: str = Field(default="", max_length=2000)
-
-
-class GiveFeedbackInput(ActionInput):
-    message: str = Field(min_length=1, max_length=8000)
-    appeal_route: str = Field(min_length=1, max_length=2000)
-
-
-class RecordSatisfactionInput(ActionInput):
-    rating: Rating
-    comment: str = Field(default="", max_length=2000)
-
-
-class AppealInput(ActionInput):
-    reason: str = Field(min_length=1, max_length=4000)
-    to_center: str | None = Field(
-        default=None,
-        max_length=64,
-        description="Center that reviews the appeal: the parent center (R-46); default this one.",
-    )
-
-
-class RecordInvestigationInput(ActionInput):
-    kind: InvestigationKind
-    note: str = Field(min_length=1, max_length=4000, description="What was asked, found or ordered.")
-    party: str = Field(default="", max_length=200, description="Unit or expert concerned.")
 
 
 # --- signal inputs (validated inside the handler; a bad one is recorded as ignored) ------

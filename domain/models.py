@@ -10,6 +10,24 @@ a reference (`complainant_ref`) to a row in PostgreSQL.
 
 from __future__ import annotations
 
+from domain.actions import (
+    AcceptInput,
+    Action,
+    ActionInput,
+    AppealInput,
+    ApproveOpinionInput,
+    ForwardInput,
+    GiveFeedbackInput,
+    LinkDuplicateInput,
+    RecordInvestigationInput,
+    RecordSatisfactionInput,
+    RejectInput,
+    ReportResultInput,
+    RequestExtensionInput,
+    ResolveSupervisionInput,
+    ReturnReferralInput,
+    SubmitOpinionInput,
+)
 from domain.base import (
     Actor,
     Model,
@@ -33,7 +51,6 @@ from domain.case import (
 )
 from domain.codes import (
     OUTSIDE_ESCALATION_SOURCES,
-    Action,
     Category,
     Channel,
     DeadlineKind,
@@ -55,10 +72,6 @@ from domain.codes import (
     SupervisionChoice,
 )
 from domain.messages import (
-    AcceptInput,
-    ActionInput,
-    AppealInput,
-    ApproveOpinionInput,
     ArchiveInput,
     ArchiveResult,
     ComplaintInput,
@@ -68,20 +81,9 @@ from domain.messages import (
     DeadlineSpec,
     DecideExtensionInput,
     EscalateInput,
-    ForwardInput,
-    GiveFeedbackInput,
-    LinkDuplicateInput,
     Notification,
     NotifyInput,
     ProjectInput,
-    RecordInvestigationInput,
-    RecordSatisfactionInput,
-    RejectInput,
-    ReportResultInput,
-    RequestExtensionInput,
-    ResolveSupervisionInput,
-    ReturnReferralInput,
-    SubmitOpinionInput,
 )
 
 __all__ = [

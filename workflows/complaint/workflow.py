@@ -296,20 +296,10 @@ class ComplaintWorkflow(Signals):
 
     # ------------------------------------------------------------------ updates (ACTIONS)
 
-    accept = _update(Action.ACCEPT)
-    reject = _update(Action.REJECT)
-    forward = _update(Action.FORWARD)
-    link_duplicate = _update(Action.LINK_DUPLICATE)
-    submit_opinion = _update(Action.SUBMIT_OPINION)
-    approve_opinion = _update(Action.APPROVE_OPINION)
-    report_result = _update(Action.REPORT_RESULT)
-    request_extension = _update(Action.REQUEST_EXTENSION)
-    return_referral = _update(Action.RETURN_REFERRAL)
-    resolve_supervision = _update(Action.RESOLVE_SUPERVISION)
-    give_feedback = _update(Action.GIVE_FEEDBACK)
-    record_satisfaction = _update(Action.RECORD_SATISFACTION)
-    appeal = _update(Action.APPEAL)
-    record_investigation = _update(Action.RECORD_INVESTIGATION)
+    # One Update per row of the table: a new action needs no line here.
+    for _action in Action:
+        vars()[_action.value.replace("-", "_")] = _update(_action)
+    del _action
 
     def _validate(self, action: Action, inp: ActionInput) -> None:
         if isinstance(inp, LinkDuplicateInput) and inp.primary == self.state.number:
