@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field, create_model
 
 from api.complaints.schemas import NUMBER_EXAMPLE
-from domain.actions import ACTION_INPUTS
+from domain.actions import ACTION_INPUTS, ACTIONS
 from domain.models import Action, DecideExtensionInput, EscalateInput, Model
 
 # --- actions and signals --------------------------------------------------------------------
@@ -137,8 +137,8 @@ def _camel(action: Action) -> str:
 
 
 def _docs(action: Action) -> tuple[str, dict[str, str], dict[str, Any]]:
-    # An action added to the domain before it is documented here still gets its route.
-    return _ACTION_DOCS.get(action, (f"The {action.value!r} action.", {}, {}))
+    # Optional: an action without richer docs here gets its route with the domain's description.
+    return _ACTION_DOCS.get(action, (ACTIONS[action].description, {}, {}))
 
 
 #: The body of `POST /v1/complaints/{number}/actions/{action}`, one model per action.
