@@ -16,7 +16,8 @@ $(VENV)/.installed: pyproject.toml
 run: install  ## Temporal dev server + Web UI, embedded PostgreSQL, migrations, worker, API
 	$(BIN)/python -m scripts.run_stack
 
-test: install
+test: install  ## the layers (import-linter contracts in pyproject.toml), then every test
+	$(BIN)/lint-imports
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 worker: install  ## the worker alone, against TEMPORAL_ADDRESS and COMPLAINTS_DATABASE_URL
