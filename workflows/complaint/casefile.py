@@ -144,23 +144,6 @@ class CaseFile:
 
     def _record(self, action: str, actor: Actor, before: Status, detail: dict[str, Any]) -> None:
         s = self.state
-        if not self._v3():
-            s.actions_total += 1
-            s.actions.append(
-                ActionRecord(
-                    seq=len(s.actions) + 1,
-                    action=action,
-                    actor=actor,
-                    at=workflow.now(),
-                    status_before=before,
-                    status_after=s.status,
-                    detail=detail,
-                )
-            )
-            self._changed()
-            return
-        # The whole record goes to PostgreSQL once (the projection's events); the case keeps
-        # the newest records with their texts cut, so that nothing here grows without bound.
         s.actions_total += 1
         record = ActionRecord(
             seq=s.actions_total,
@@ -171,9 +154,14 @@ class CaseFile:
             status_after=s.status,
             detail=detail,
         )
-        self._unprojected.append(record)
-        s.actions.append(record.model_copy(update={"detail": _cut_detail(detail)}))
-        self._trim()
+        if self._v3():
+            # The whole record goes to PostgreSQL once (the projection's events); the case keeps
+            # the newest records with their texts cut, so that nothing here grows without bound.
+            self._unprojected.append(record)
+            s.actions.append(record.model_copy(update={"detail": _cut_detail(detail)}))
+            self._trim()
+        else:
+            s.actions.append(record)
         self._changed()
 
     def _trim(self) -> None:
