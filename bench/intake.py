@@ -1,7 +1,7 @@
 """Intake throughput: complaints registered per second through the REST API, against bare
 Temporal workflow starts per second on the same server (a no-op workflow type).
 
-    python -m bench.intake [--seconds 15] [--concurrency 16] [--rounds 2]
+    python -m bench.intake [--seconds 15] [--concurrency 16] [--rounds 2] [--no-worker-baseline]
 
 The `make run` stack runs as processes (dev server on a SQLite file, embedded PostgreSQL,
 `worker.py`, uvicorn); a no-op worker runs `BenchNoop`. Rounds alternate intake and bare
@@ -9,8 +9,12 @@ starts so that load from other users of the machine hits both alike. Each phase 
 drain: the time until the work a phase left behind (activities, read model, outbox; or the
 no-op runs) is done, so "sustained" counts everything a registration costs.
 
+A second baseline (issue 11), `nobody`: bare starts of `BenchNoop` on a task queue that no
+worker polls — the server's own limit for accepting starts, with nothing run afterwards (no
+drain). Each round then has three phases: intake, starts (no-op worker), starts (no worker).
+
 Printed: per phase the answered rate, the sustained rate, latency percentiles, CPU ms per item
-by process; then the ratio intake / bare starts (goal ≥ 0.7).
+by process; then the ratio intake / bare starts (goal ≥ 0.7), against each baseline.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from bench.common import CpuMeter, auth, header, intake_body, per_item_ms, postm
 from bench.stack import Stack, stack, tool, wait_until
 
 NOOP_QUEUE = "bench-noop"
+#: A task queue no worker polls: starts there are accepted by the server and never run.
+NOBODY_QUEUE = "bench-nobody"
 
 
 async def drain_intake(pool: asyncpg.Pool, timeout: float = 120) -> float:
@@ -71,7 +77,7 @@ def profile(pids: dict[str, int], seconds: float, out: Path) -> list[subprocess.
 
 
 async def measure(s: Stack, seconds: float, concurrency: int, rounds: int,
-                  profile_dir: Path | None = None) -> dict[str, Any]:
+                  profile_dir: Path | None = None, nobody: bool = True) -> dict[str, Any]:
     client = await s.temporal.client()
     pool = await asyncpg.create_pool(s.pg.url, min_size=1, max_size=2)
     assert pool is not None
@@ -92,19 +98,31 @@ async def measure(s: Stack, seconds: float, concurrency: int, rounds: int,
                                         task_queue=NOOP_QUEUE)
             return True
 
+        async def start_nobody(_: int) -> bool:
+            await client.start_workflow("BenchNoop", id=f"nobody-{uuid.uuid4()}",
+                                        task_queue=NOBODY_QUEUE)
+            return True
+
+        async def nothing() -> float:
+            return 0.0
+
         # Warm-up: connections, caches, JIT-less first calls.
         await run_for(2, 4, register)
         await run_for(2, 4, start)
         await drain_intake(pool)
         await drain_starts(client)
 
+        phases: list[tuple[str, Any, Any]] = [
+            ("intake", register, lambda: drain_intake(pool)),
+            ("starts", start, lambda: drain_starts(client))]
+        if nobody:
+            phases.append(("nobody", start_nobody, nothing))
         totals: dict[str, dict[str, Any]] = {
             k: {"ok": 0, "failed": 0, "secs": 0.0, "drain": 0.0, "lat": [], "cpu": {}}
-            for k in ("intake", "starts")
+            for k, _, _ in phases
         }
         for i in range(rounds):
-            for name, one, drain in (("intake", register, lambda: drain_intake(pool)),
-                                     ("starts", start, lambda: drain_starts(client))):
+            for name, one, drain in phases:
                 spies = (profile(pids, seconds, profile_dir)
                          if profile_dir is not None and i == 0 and name == "intake" else [])
                 meter = CpuMeter(pids).start()
@@ -142,6 +160,9 @@ def report(totals: dict[str, dict[str, Any]], concurrency: int) -> None:
     ratio_sustained = rates["intake"][1] / rates["starts"][1]
     print(f"   RATIO intake / bare starts: {ratio_answered:.2f} answered, "
           f"{ratio_sustained:.2f} sustained (goal ≥ 0.7)")
+    if "nobody" in rates:
+        print(f"   RATIO intake / bare starts with no worker (the server's own limit): "
+              f"{rates['intake'][0] / rates['nobody'][0]:.2f} answered (goal ≥ 0.7)")
 
 
 def main() -> None:
@@ -156,6 +177,8 @@ def main() -> None:
     parser.add_argument("--bytecode-cache", action="store_true",
                         help="children read and write bytecode (see bench.stack.stack)")
     parser.add_argument("--api-workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--no-worker-baseline", dest="nobody", action="store_false",
+                        help="skip the baseline of bare starts on a queue no worker polls")
     args = parser.parse_args()
     header("bench.intake: complaints registered/s via the API vs bare workflow starts/s")
     with stack(extra_env={"COMPLAINTS_API_WORKERS": str(args.api_workers)},
@@ -166,7 +189,7 @@ def main() -> None:
                         [sys.executable, "-m", "bench.noop_worker"])
         wait_until(lambda: noop.running(), timeout=5, what="the no-op worker")
         totals = asyncio.run(measure(s, args.seconds, args.concurrency, args.rounds,
-                                     args.profile))
+                                     args.profile, args.nobody))
     report(totals, args.concurrency)
     header("bench.intake done")
 

@@ -27,10 +27,15 @@ import db
 from api.main import create_app
 from bench.stack import Child
 from config import Settings
-from tests.api.conftest import asgi_client
+try:  # the shared test helpers (tests/stack.py since the test layout by feature)
+    from tests.stack import asgi_client, auth, intake_body
+except ImportError:  # the layout before it
+    from tests.api.conftest import asgi_client, auth, intake_body  # type: ignore[no-redef]
 from tests.fixtures_pg import fresh_database
 
 T = TypeVar("T")
+
+__all__ = ["asgi_client", "auth", "intake_body"]  # re-exported for the fault tests
 
 #: The API's deadline for every Temporal call in these tests (seconds).
 RPC_TIMEOUT = 2.0
@@ -115,3 +120,111 @@ async def eventually(
         if loop.time() > until:
             raise AssertionError(f"{what}: not within {timeout:g} s (last: {result!r})")
         await asyncio.sleep(0.1)
+
+
+# ------------------------------------------------------------------ shared by the issue-11 tests
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def own_pg() -> AsyncIterator[Any]:
+    """A PostgreSQL server of the test's own (migrated), so stopping it disturbs no one.
+
+    Its data lives outside pytest's temporary root: the server runs as another system user,
+    and a pytest run started meanwhile (by anyone) resets that root to mode 0700.
+    """
+    import shutil
+    import tempfile
+
+    from bench.stack import Postgres
+
+    root = Path(tempfile.mkdtemp(prefix="complaints-faults-pg-"))
+    root.chmod(0o755)
+    pg = Postgres(root / "pg")
+    try:
+        pg.start()
+        conn = await asyncpg.connect(pg.url)
+        try:
+            await db.migrate(conn)
+        finally:
+            await conn.close()
+        yield pg
+    finally:
+        pg.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _brief_state() -> Any:
+    from domain.models import CaseState
+
+    class BriefState(CaseState):
+        """The case state, shown briefly when a wait fails."""
+
+        def __repr__(self) -> str:
+            return (f"<{self.number} {self.status.value} overdue={self.overdue} "
+                    f"supervised={self.supervised} actions={[a.action for a in self.actions]} "
+                    f"ignored={len(self.ignored_signals)}>")
+
+    return BriefState
+
+
+#: `CaseState` whose repr is one line (for `eventually`'s failure messages).
+BriefState = _brief_state()
+
+
+def complaint_input(number: str | None = None, *, due_in: float | None = None,
+                    policy: str = "bench", **overrides: Any) -> Any:
+    """A start input as the API builds it (no personal data).
+
+    Args:
+        due_in: the `bench` policy's acceptance deadline falls this many seconds from now: the
+            complaint is dated (received and registered) 2 minutes minus `due_in` ago. Both
+            dates are set, so the clock falls at the same instant whether it counts from
+            `received_at` or from `registered_at` (R-10).
+    """
+    from datetime import UTC, datetime, timedelta
+
+    from domain.models import Actor, Category, Channel, ComplaintInput, Form, Grade, Role
+
+    now = datetime.now(UTC)
+    at = now - timedelta(minutes=2) + timedelta(seconds=due_in) if due_in is not None else now
+    values: dict[str, Any] = {
+        "number": number or f"TS-FAULT-{uuid.uuid4().hex[:10]}",
+        "complainant_ref": f"cref-{uuid.uuid4().hex}", "channel": Channel.HOTLINE,
+        "form": Form.WRITTEN, "category": Category.ATTITUDE, "grade": Grade.BASIC,
+        "respondent_unit": "tax-bureau", "respondent_unit_name": "某区税务局",
+        "summary": "服务态度差 · 某区税务局", "received_at": at,
+        "registered_by": Actor(id="intake-01", role=Role.INTAKE), "policy": policy,
+        **overrides,
+    }
+    if due_in is not None and "registered_at" in ComplaintInput.model_fields:
+        values.setdefault("registered_at", at)
+    return ComplaintInput(**{k: v for k, v in values.items()
+                             if k in ComplaintInput.model_fields})
+
+
+async def update(handle: Any, name: str, inp: Any, **kwargs: Any) -> dict[str, Any]:
+    """An Update by name; its answer as plain JSON (whole state before issue 11, a small
+    `ActionResult` after: both have `status` and `allowed_actions`)."""
+    result = await handle.execute_update(name, inp, **kwargs)
+    return result if isinstance(result, dict) else result.model_dump(mode="json")
+
+
+async def history_figures(handle: Any) -> tuple[int, int, list[str]]:
+    """(events, bytes, names of failure events) of the handle's current run's history.
+
+    A failed workflow task is a failure (the workflow code raised); a timed-out one is not (a
+    worker that died with the task, e.g. SIGKILLed, times it out)."""
+    from temporalio.api.enums.v1 import EventType
+
+    bad = {EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
+           EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED}
+    history = await handle.fetch_history()
+    failures = [EventType.Name(e.event_type) for e in history.events if e.event_type in bad]
+    size = sum(e.ByteSize() for e in history.events)
+    return len(history.events), size, failures
+
+
+async def run_ids(client: Any, workflow_id: str) -> list[str]:
+    """Every run of a workflow id (continue-as-new makes a chain of them), oldest first."""
+    runs = [w async for w in client.list_workflows(f'WorkflowId = "{workflow_id}"')]
+    return [w.run_id for w in sorted(runs, key=lambda w: w.start_time)]

@@ -22,8 +22,7 @@ from activities import build_activities
 from api.main import create_app
 from bench.stack import free_port
 from domain.models import CaseState
-from tests.api.conftest import auth, intake_body
-from tests.faults.conftest import eventually, fault_settings, temporal_address
+from tests.faults.conftest import auth, eventually, fault_settings, intake_body, temporal_address
 from workflows.complaint import ComplaintWorkflow
 
 #: Free text that looks like SQL, a path, markup or a format string: stored and shown verbatim.

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import asyncpg
-import pytest_asyncio
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
@@ -19,37 +13,21 @@ from temporalio.worker import Worker
 import db
 from activities import build_activities
 from bench.stack import Postgres
-from tests.api.conftest import auth, intake_body
-from tests.faults.conftest import RPC_TIMEOUT, SLACK, api, eventually, fault_settings
+from tests.faults.conftest import (
+    RPC_TIMEOUT,
+    SLACK,
+    api,
+    auth,
+    eventually,
+    fault_settings,
+    intake_body,
+)
 from workflows.complaint import ComplaintWorkflow
 
 SELECT_VERSION = "SELECT version FROM complaints WHERE number = $1"
 SELECT_STATUS = "SELECT status FROM complaints WHERE number = $1"
 SELECT_KINDS = "SELECT array_agg(kind) FROM notifications WHERE number = $1"
 SELECT_EVENTS = "SELECT action FROM case_events WHERE number = $1 ORDER BY seq"
-
-
-@pytest_asyncio.fixture(loop_scope="session")
-async def own_pg() -> AsyncIterator[Postgres]:
-    """A PostgreSQL server of this test's own (migrated), so stopping it disturbs no one.
-
-    Its data lives outside pytest's temporary root: the server runs as another system user,
-    and a pytest run started meanwhile (by anyone) resets that root to mode 0700.
-    """
-    root = Path(tempfile.mkdtemp(prefix="complaints-faults-pg-"))
-    root.chmod(0o755)
-    pg = Postgres(root / "pg")
-    try:
-        pg.start()
-        conn = await asyncpg.connect(pg.url)
-        try:
-            await db.migrate(conn)
-        finally:
-            await conn.close()
-        yield pg
-    finally:
-        pg.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 async def retried_activity(handle: WorkflowHandle) -> str:  # type: ignore[type-arg]

@@ -73,8 +73,12 @@ async def test_cases_and_deadlines_survive_a_server_restart(tmp_path: Path) -> N
                 assert desc.status == WorkflowExecutionStatus.RUNNING
                 s = await h.query("state", result_type=CaseState)
                 old = before[h.id]
-                assert s.status == old.status and open_due(s) == open_due(old)
-                assert [a.action for a in s.actions] == [a.action for a in old.actions]
+                # A deadline that fell while the server was down may have fired already (the
+                # escalation opens a supervision clock): the clocks of before are all there.
+                assert s.status == old.status
+                assert open_due(old).items() <= open_due(s).items(), (open_due(old), open_due(s))
+                was = [a.action for a in old.actions]
+                assert [a.action for a in s.actions][:len(was)] == was
             # The timers armed before the stop fire after it, once each.
             for h in handles[3:]:
                 s = await eventually(partial(query_state, client, h.id),
