@@ -1,4 +1,9 @@
-"""Shared fixtures (one Temporal time-skipping server per test session) and the markers.
+"""Shared fixtures and the markers.
+
+`env` is a Temporal time-skipping server, defined once by `time_skipping_server`; its scope is
+the session here, one per module under tests/api/ (tests/api/conftest.py: the API stamps
+`received_at` with the wall clock, so no other module's skipped clock may make its new cases
+overdue) and one per test under tests/workflows/ (every test starts at today's instant).
 
 Markers, set here from the fixtures a test uses (its whole fixture closure), so nobody has to
 remember them: `slow` for a test that needs a server (Temporal, PostgreSQL, a browser) or kills
@@ -10,6 +15,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any, Literal
 
 import pytest
 import pytest_asyncio
@@ -29,11 +35,19 @@ async def start_time_skipping() -> WorkflowEnvironment:
     return e
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def env() -> AsyncIterator[WorkflowEnvironment]:
-    e = await start_time_skipping()
-    yield e
-    await e.shutdown()
+def time_skipping_server(scope: Literal["session", "module", "function"]) -> Any:
+    """The `env` fixture at `scope`: a conftest.py assigns `env = time_skipping_server(...)`."""
+
+    @pytest_asyncio.fixture(scope=scope, loop_scope="session", name="env")
+    async def server() -> AsyncIterator[WorkflowEnvironment]:
+        e = await start_time_skipping()
+        yield e
+        await e.shutdown()
+
+    return server
+
+
+env = time_skipping_server("session")
 
 
 async def register_search_attributes(client: Client) -> None:

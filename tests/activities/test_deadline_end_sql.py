@@ -20,7 +20,7 @@ from api.supervision.schemas import Level
 from api.supervision.service import board_item, load_board
 from domain.models import Category, Channel, DeadlineKind, ProjectInput, Status
 from domain.workdays import deadline_end, is_late
-from tests.stats.dataset import TAX, bj, dl, eod, state
+from tests.dataset import TAX, bj, dl, eod, state
 
 K = DeadlineKind
 DUE = eod(2026, 3, 13)  # Fri 13 March 2026, 23:59:59 Beijing

@@ -18,7 +18,7 @@ from activities.read_model import project
 from config import ROOT
 from domain import workdays
 from domain.models import Category, Channel, DeadlineKind, DeadlineState, ProjectInput, Status
-from tests.stats.dataset import bj, dl, eod, state
+from tests.dataset import bj, dl, eod, state
 
 K = DeadlineKind
 

@@ -25,8 +25,8 @@ from temporalio.worker import Worker
 import db
 from activities import build_activities
 from api.main import create_app
-from tests.api.conftest import TOKENS, api_settings
 from tests.fixtures_pg import fresh_database, pg_settings
+from tests.stack import TOKENS, api_settings
 from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionRoundWorkflow
 

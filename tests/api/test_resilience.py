@@ -18,7 +18,7 @@ from api.errors import ApiError
 from api.main import create_app
 from domain.intake import ComplaintCreate
 from domain.models import AcceptInput, Action, Actor, Role, Route
-from tests.api.conftest import RPC_TIMEOUT, Stack, api_settings, asgi_client, auth, intake_body
+from tests.stack import RPC_TIMEOUT, Stack, api_settings, asgi_client, auth, intake_body
 
 #: What "within the deadline" allows on top of the RPC timeout (scheduling, a PG round trip).
 SLACK = 1.5

@@ -23,7 +23,7 @@ def test_histories_are_recorded() -> None:
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_replay(path: Path) -> None:
+async def test_recorded_history_replays_on_todays_workflow(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
     replayer = Replayer(workflows=[ComplaintWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
