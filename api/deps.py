@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -23,6 +25,18 @@ from domain.actions import SIGNALS
 from domain.models import CaseState, Role
 
 log = logging.getLogger("complaints.api")
+
+
+def _iso(value: object) -> object:
+    """A date or instant in a query must be ISO 8601 text, as the document's `format` says
+    (pydantic would also take a number of seconds since 1970)."""
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("an ISO 8601 date (YYYY-MM-DD) or date-time is required")
+    return value
+
+
+#: `BeforeValidator` for date and date-time query parameters.
+IsoText = BeforeValidator(_iso)
 
 #: How long a request waits for a pool that could not be opened at start-up.
 POOL_RETRY_SECONDS = 5.0

@@ -19,7 +19,9 @@ every feature's routes put into the OpenAPI document.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+import re
 import uuid
 from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
@@ -28,7 +30,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import (
@@ -293,6 +295,27 @@ _HTTP_CODES = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method served at the request's path, for a 405's `Allow` (Starlette's own header
+    names only the first route that matched the path, not its siblings): the methods the
+    OpenAPI document lists for the path, and HEAD wherever GET is served."""
+    methods: set[str] = set()
+    for path, item in request.app.openapi().get("paths", {}).items():
+        if _path_regex(path).match(request.url.path):
+            methods |= {m.upper() for m in item if m in _HTTP_METHODS}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
+_HTTP_METHODS = {"get", "put", "post", "delete", "patch", "options", "head", "trace"}
+
+
+@functools.cache
+def _path_regex(template: str) -> re.Pattern[str]:
+    return re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)) + "$")
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers, and the catch-all that turns a bug into a logged, generic 500."""
 
@@ -308,11 +331,19 @@ def install(app: FastAPI) -> None:
     async def _invalid(_: Request, e: RequestValidationError) -> JSONResponse:
         return render(validation_error(_field_errors(e.errors())))
 
+    @app.exception_handler(ValidationError)
+    async def _invalid_later(_: Request, e: ValidationError) -> JSONResponse:
+        # A model validated after the request's own parsing (a domain input built from it).
+        return render(validation_error(_field_errors(e.errors())))
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(e.status_code, "http_error")
         message = e.detail if isinstance(e.detail, str) else code.replace("_", " ")
-        return render(ApiError(e.status_code, code, message, headers=dict(e.headers or {})))
+        headers = dict(e.headers or {})
+        if e.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return render(ApiError(e.status_code, code, message, headers=headers))
 
     @app.exception_handler(TemporalError)
     async def _temporal(_: Request, e: TemporalError) -> JSONResponse:

@@ -15,7 +15,7 @@ import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api import errors, health
+from api import errors, health, openapi
 from api.archive import views as archive
 from api.audit import views as audit
 from api.centers import views as centers
@@ -121,6 +121,7 @@ def create_app(
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
                    disclosure, supervision, units, inspections, dashboard):
         app.include_router(module.router)
+    openapi.install(app)
     return app
 
 

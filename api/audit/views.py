@@ -15,7 +15,7 @@ from fastapi import APIRouter, Query
 from api.audit.queries import AccessLogFilter, fetch_access_log
 from api.audit.schemas import AccessLogEntry, AccessLogPublic
 from api.complaints.schemas import NUMBER_EXAMPLE
-from api.deps import AuditorUser, PoolDep
+from api.deps import AuditorUser, IsoText, PoolDep
 from api.errors import R401, R403, R422, R503
 from domain.models import Role
 from domain.workdays import BEIJING
@@ -44,11 +44,11 @@ async def list_access_log(
     role: Annotated[Role | None, Query(description="Only this role.")] = None,
     since: Annotated[
         datetime | None,
-        Query(description="From this instant (naive = Beijing time).",
+        IsoText, Query(description="From this instant (naive = Beijing time).",
               examples=["2026-11-01T00:00:00+08:00"]),
     ] = None,
     until: Annotated[
-        datetime | None, Query(description="Before this instant (naive = Beijing time).")
+        datetime | None, IsoText, Query(description="Before this instant (naive = Beijing time).")
     ] = None,
     page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=200, description="Rows per page (≤ 200).")] = 50,

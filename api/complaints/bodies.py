@@ -114,6 +114,13 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
 }
 
 
+#: Constraints the domain checks in a validator, stated in the OpenAPI document (a breach is
+#: the domain's ValidationError, answered 422 by api/errors.py).
+_STATED: dict[tuple[str, str], dict[str, Any]] = {
+    ("AcceptInput", "units"): {"items": {"type": "string", "minLength": 1, "maxLength": 64}},
+}
+
+
 def _body_model(
     name: str, source: type[BaseModel], doc: str, docs: dict[str, str], example: dict[str, Any]
 ) -> type[Model]:
@@ -124,6 +131,8 @@ def _body_model(
             continue
         info = copy.copy(info)
         info.description = info.description or docs.get(fname)
+        if (source.__name__, fname) in _STATED:
+            info.json_schema_extra = _STATED[(source.__name__, fname)]
         fields[fname] = (info.annotation, info)
     model: type[Model] = create_model(name, __base__=Model, __doc__=doc, **fields)
     if example:

@@ -85,7 +85,8 @@ async def dashboard(
 @router.post("/dashboard/login", summary="Dashboard login (sets the cookie)",
              response_class=HTMLResponse, status_code=303,
              responses={303: {"description": "Signed in: to /dashboard."},
-                        401: {"description": "Unknown token: the form again."}})
+                        401: {"description": "Unknown token: the form again."},
+                        403: {"description": "Role not allowed: the form again."}})
 async def login(
     request: Request, res: ResourcesDep,
     token: Annotated[str, Form(min_length=1, max_length=200, description="A staff token.")],

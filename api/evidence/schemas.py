@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from domain.base import TextGuard
 
 
 class EvidenceItem(BaseModel):
@@ -44,7 +46,7 @@ class EvidenceList(BaseModel):
     limit_bytes: int | None = Field(default=None, description="The per-case limit; office only.")
 
 
-class ShareBody(BaseModel):
+class ShareBody(TextGuard):
     """A leader's decision to share a file with the handling unit (R-32), or to stop sharing."""
 
     model_config = ConfigDict(
@@ -52,5 +54,5 @@ class ShareBody(BaseModel):
         json_schema_extra={"examples": [{"shared": True, "note": "同意提供承办单位核查"}]},
     )
 
-    shared: bool = Field(default=True, description="true: the handling unit may download it.")
+    shared: StrictBool = Field(default=True, description="true: the handling unit may download it.")
     note: str = Field(default="", max_length=2000, description="Leader's note.")

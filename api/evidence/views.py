@@ -26,6 +26,7 @@ from api.evidence import files, service
 from api.evidence.schemas import EvidenceItem, EvidenceList, ShareBody
 from api.middleware import RouteLimit
 from config import Settings
+from domain.base import NO_CONTROL_PATTERN, control_character_in
 from domain.models import Role
 
 router = APIRouter(prefix="/v1/complaints", tags=["evidence"])
@@ -46,14 +47,17 @@ UPLOAD_BODY: dict[str, Any] = {
         "content": {"multipart/form-data": {"schema": {
             "type": "object",
             "required": ["file"],
+            "additionalProperties": False,
             "properties": {
                 "file": {"type": "string", "format": "binary",
                          "description": f"The file: {files.ACCEPTED}. The type is read from the "
                          "content; a name or content type naming another type is refused."},
                 "description": {"type": "string", "maxLength": DESCRIPTION_MAX,
+                                "pattern": NO_CONTROL_PATTERN,
                                 "description": "What it is; complaint office only (may be "
                                 "personal)."},
                 "summary": {"type": "string", "maxLength": SUMMARY_MAX,
+                            "pattern": NO_CONTROL_PATTERN,
                             "description": "Non-personal summary, what a handling unit sees "
                             "(R-32); default: the type and size."},
                 "provided_by": {"type": "string", "enum": list(service.PROVIDERS),
@@ -64,6 +68,10 @@ UPLOAD_BODY: dict[str, Any] = {
         }}},
     }
 }
+
+#: The fields of the upload form; any other is refused.
+FORM_FIELDS = tuple(UPLOAD_BODY["requestBody"]["content"]["multipart/form-data"]["schema"]
+                    ["properties"])
 
 _UPLOAD_ERRORS: Responses = {
     **R401, **R403, **R404, **R409, **R422, **R503,
@@ -92,6 +100,9 @@ def _text(form: Any, name: str, max_length: int, problems: list[dict[str, Any]])
     if len(value) > max_length:
         problems.append({"field": name, "location": "body", "type": "string_too_long",
                          "message": f"at most {max_length} characters"})
+    if control_character_in(value):
+        problems.append({"field": name, "location": "body", "type": "value_error",
+                         "message": "control characters are not allowed"})
     return value.strip()
 
 
@@ -123,7 +134,10 @@ async def upload_evidence(
     case = await service.case_for(pool, number, user, query=cases.query, fresh=True)
     form = await request.form(max_files=1, max_fields=3, max_part_size=16 * 1024)
     try:
-        problems: list[dict[str, Any]] = []
+        problems: list[dict[str, Any]] = [
+            {"field": name, "location": "body", "type": "extra_forbidden",
+             "message": "unknown field; the fields are " + ", ".join(FORM_FIELDS)}
+            for name in sorted(set(form.keys()) - set(FORM_FIELDS))]
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
             problems.append({"field": "file", "location": "body", "type": "missing",
@@ -187,8 +201,9 @@ async def list_evidence(
     response_class=FileResponse,
     responses={
         200: {"description": "The file, with its content type (read from the content).",
-              "content": {"application/octet-stream": {"schema": {"type": "string",
-                                                                  "format": "binary"}}}},
+              "content": {media: {"schema": {"type": "string", "format": "binary"}}
+                          for media in ["application/octet-stream",
+                                        *sorted({t.content_type for t in files.TYPES.values()})]}},
         **R401, **R403, **R404, **R503,
     },
 )

@@ -6,10 +6,11 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.base import TextGuard
 from domain.models import Category, Grade
 
 
-class FindingIn(BaseModel):
+class FindingIn(TextGuard):
     """An inspector's finding (督查发现). `facts` stays in PostgreSQL; `summary` is what the
     workflow and the handling unit see, so no names or phone numbers there (R-32, R-33)."""
 
@@ -47,7 +48,7 @@ class FindingOut(BaseModel):
                                "`inspection`).", examples=["TS-20261203-00042"])
 
 
-class RoundStart(BaseModel):
+class RoundStart(TextGuard):
     """Start a round now (the schedule starts one every month)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -59,7 +60,7 @@ class RoundStart(BaseModel):
                              description="Closes by itself after this many days.")
 
 
-class RoundClose(BaseModel):
+class RoundClose(TextGuard):
     model_config = ConfigDict(extra="forbid")
 
     comment: str = Field(default="", max_length=2000, description="Closing remark.")

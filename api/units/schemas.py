@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
+
+from domain.base import TextGuard
 
 #: A unit code, as cases and tokens use it.
 UNIT_CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 
 
-class UnitIn(BaseModel):
+class UnitIn(TextGuard):
     """A unit's entry in the register."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"name": "市税务局", "active": True, "inspect": True, "note": ""}]})
 
     name: str = Field(min_length=1, max_length=200, description="Name.", examples=["市税务局"])
-    active: bool = Field(default=True, description="false: kept for history, never drawn.")
-    inspect: bool = Field(default=True, description="Subject to inspection rounds (R-40).")
+    active: StrictBool = Field(default=True, description="false: kept for history, never drawn.")
+    inspect: StrictBool = Field(default=True, description="Subject to inspection rounds (R-40).")
     note: str = Field(default="", max_length=2000, description="Remarks.")
 
 
