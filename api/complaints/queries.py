@@ -38,6 +38,11 @@ SELECT number, center, status, handling_unit, workflow_started, access_code_hash
 FROM complaints WHERE number = $1
 """
 
+#: The projected case (jsonb as text), for the checks before an action; only once its workflow runs.
+SELECT_PROJECTED_STATE = (
+    "SELECT state::text FROM complaints WHERE number = $1 AND workflow_started AND state IS NOT NULL"
+)
+
 #: Personal data and the original file (R-32, R-33): read only together with LOG_ACCESS.
 SELECT_CASE_FILE = """
 SELECT c.facts, c.evidence::text AS evidence, c.respondent_staff,
