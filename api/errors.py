@@ -71,7 +71,7 @@ _TRANSIENT_RPC = frozenset(
 )
 
 #: asyncpg errors that mean "PostgreSQL is down or out of connections", not "the SQL is wrong".
-_DB_DOWN: tuple[type[Exception], ...] = (
+DB_DOWN: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,
@@ -356,7 +356,7 @@ def install(app: FastAPI) -> None:
         return render(ApiError(422, "validation_error", "a value cannot be stored or searched: "
                                                         "remove control characters"))
 
-    for exc in _DB_DOWN:
+    for exc in DB_DOWN:
 
         @app.exception_handler(exc)
         async def _db(_: Request, e: Exception) -> JSONResponse:

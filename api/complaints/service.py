@@ -32,7 +32,7 @@ from api.complaints.schemas import (
     NotificationOut,
     NotificationsPublic,
 )
-from api.errors import ApiError, from_not_allowed, not_found, temporal_call
+from api.errors import DB_DOWN, ApiError, from_not_allowed, not_found, temporal_call
 from config import Settings
 from domain import lifecycle, policies
 from domain.actions import ACTION_INPUTS
@@ -133,7 +133,10 @@ class CaseService:
     async def projected(self, number: str, user: User) -> CaseState | None:
         """The read model's copy of the case if it shows the caller may see it, else None (then
         the workflow is asked: the copy may lag behind a referral or an appeal just sent)."""
-        raw = await self.pool.fetchval(q.SELECT_PROJECTED_STATE, number)
+        try:
+            raw = await self.pool.fetchval(q.SELECT_PROJECTED_STATE, number)
+        except DB_DOWN:
+            return None  # an action needs only Temporal: PostgreSQL down is no reason to refuse it
         if raw is None:
             return None
         try:
