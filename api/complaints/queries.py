@@ -38,16 +38,6 @@ SELECT number, center, status, handling_unit, workflow_started, access_code_hash
 FROM complaints WHERE number = $1
 """
 
-#: The projected case and its version (api/complaints/projected.py).
-SELECT_PROJECTION = "SELECT state::text AS state, version FROM complaints WHERE number = $1"
-#: The newest records of a case (all, or of one action), newest first.
-SELECT_EVENTS = """
-SELECT seq, action, actor_id, actor_role, actor_unit, at, status_before, status_after,
-       detail::text AS detail
-FROM case_events WHERE number = $1 AND ($2::text IS NULL OR action = $2)
-ORDER BY seq DESC LIMIT $3
-"""
-
 #: The projected case (jsonb as text), for the checks before an action; only once its workflow runs.
 SELECT_PROJECTED_STATE = (
     "SELECT state::text FROM complaints WHERE number = $1 AND workflow_started AND state IS NOT NULL"

@@ -24,7 +24,6 @@ from api.auth import User
 from api.centers import service as centers
 from api.complaints import intake
 from api.complaints import queries as q
-from api.complaints.projected import projected_case
 from api.complaints.schemas import (
     CaseView,
     ComplaintCreated,
@@ -340,20 +339,10 @@ class CaseService:
         update_id = None
         if key:
             update_id = f"{action.value}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-        result = await temporal_call(
+        await temporal_call(
             handle.execute_update(action.value, inp, id=update_id, rpc_timeout=self.rpc),
             timeout=self.timeout, what=f"the {action.value!r} update",
         )
-        if isinstance(result, dict) and "actions" in result and "deadlines" in result:
-            return CaseState.model_validate(result)  # a case started before issue 11
-        version = result.get("version") if isinstance(result, dict) else None
-        if isinstance(version, int):
-            try:
-                state = await projected_case(self.pool, number, version)
-            except DB_DOWN:
-                state = None
-            if state is not None:
-                return state
         return await self.query(number)
 
     async def signal(self, name: str, number: str, inp: Any, user: User) -> None:
