@@ -31,10 +31,13 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
+import db
 from activities import build_activities
 from api.main import create_app
 from config import Settings
+from tests.fixtures_pg import fresh_database, pg_settings
 from workflows.complaint import ComplaintWorkflow
+from workflows.inspection import InspectionRoundWorkflow
 
 T = TypeVar("T")
 
@@ -239,8 +242,7 @@ async def running_stack(
     settings = api_settings(f"{prefix}-{uuid.uuid4()}", **overrides)
     # Each module has a fresh database, but a Temporal server may outlive it: start the number
     # sequence somewhere else, or numbers would collide with earlier modules' cases.
-    await pool.execute("SELECT setval('complaint_number_seq', $1)",
-                       secrets.randbelow(10**9) + 10**6)
+    await fresh_numbers(pool)
     try:
         async with Worker(
             env.client, task_queue=settings.task_queue, workflows=[ComplaintWorkflow],
@@ -252,6 +254,37 @@ async def running_stack(
     finally:
         if own_dir:
             shutil.rmtree(settings.evidence_dir, ignore_errors=True)
+
+
+async def fresh_numbers(pool: asyncpg.Pool) -> None:
+    """Start the number sequence somewhere random: a Temporal server may outlive a database."""
+    await pool.execute("SELECT setval('complaint_number_seq', $1)",
+                       secrets.randbelow(10**9) + 10**6)
+
+
+@asynccontextmanager
+async def database_and_worker(
+    pg_admin_url: str, env: WorkflowEnvironment, *, prefix: str
+) -> AsyncIterator[tuple[Settings, asyncpg.Pool]]:
+    """A fresh database with its pool, and a worker of every workflow on a fresh task queue:
+    what the OpenAPI fuzz tests serve the app from."""
+    async with fresh_database(pg_admin_url) as url:
+        settings = api_settings(
+            f"{prefix}-{uuid.uuid4()}", database_url=url,
+            temporal_address=env.client.service_client.config.target_host,
+            temporal_namespace=env.client.namespace,
+        )
+        pool = await db.create_pool(pg_settings(url))
+        try:
+            await fresh_numbers(pool)
+            async with Worker(
+                env.client, task_queue=settings.task_queue,
+                workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
+                activities=build_activities(pool, env.client),
+            ):
+                yield settings, pool
+        finally:
+            await pool.close()
 
 
 async def history_text(client: Client, number: str) -> str:

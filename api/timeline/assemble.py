@@ -247,26 +247,8 @@ class Assembler:
         # many signals that match nothing kept were ignored, not left pending.
         beyond_cap = max(0, self.record.ignored_total - len(ignored))
         for s in self.signals:
-            rec = next(
-                (
-                    (i, parse_time(r.get("at")))
-                    for i, r in enumerate(records)
-                    if i not in used_records
-                    and r.get("action") == s.name
-                    and (parse_time(r.get("at")) or s.at) >= s.at
-                ),
-                None,
-            )
-            ign = next(
-                (
-                    (i, parse_time(g.get("at")))
-                    for i, g in enumerate(ignored)
-                    if i not in used_ignored
-                    and g.get("signal") == s.name
-                    and (parse_time(g.get("at")) or s.at) >= s.at
-                ),
-                None,
-            )
+            rec = _first_after(records, used_records, "action", s.name, s.at)
+            ign = _first_after(ignored, used_ignored, "signal", s.name, s.at)
             if rec and (not ign or (rec[1] or s.at) <= (ign[1] or s.at)):
                 used_records.add(rec[0])
                 item = _record_item(records[rec[0]], "signal")
@@ -387,3 +369,14 @@ class Assembler:
                     deadlines=[change],
                 )
             )
+
+
+def _first_after(
+    entries: list[dict[str, Any]], used: set[int], key: str, name: str, at: datetime
+) -> tuple[int, datetime | None] | None:
+    """The first unused entry whose `key` is `name`, made at or after `at`: (index, its time)."""
+    for i, e in enumerate(entries):
+        t = parse_time(e.get("at"))
+        if i not in used and e.get(key) == name and (t or at) >= at:
+            return i, t
+    return None

@@ -13,11 +13,7 @@ import pytest_asyncio
 from temporalio.testing import WorkflowEnvironment
 
 from tests.conftest import time_skipping_server
-from tests.stack import TOKENS, Stack, api_settings, asgi_client, auth, intake_body, running_stack
-
-#: Still imported from here by tests/api/test_openapi_cli.py and tests/faults/ as committed;
-#: new code imports them from tests.stack.
-__all__ = ["TOKENS", "api_settings", "asgi_client", "auth", "intake_body"]
+from tests.stack import Stack, running_stack
 
 #: A time-skipping server per module: the API stamps `received_at` with the wall clock, so the
 #: server's clock must not have been skipped ahead by other modules' tests.

@@ -7,8 +7,6 @@ event loop (ASGI calls run there); a real worker serves the cases it registers m
 from __future__ import annotations
 
 import asyncio
-import secrets
-import uuid
 from collections import Counter
 
 import hypothesis
@@ -20,15 +18,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import shutdown_lifespans
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-import db
-from activities import build_activities
 from api.main import create_app
-from tests.fixtures_pg import fresh_database, pg_settings
-from tests.stack import TOKENS, api_settings
-from workflows.complaint import ComplaintWorkflow
-from workflows.inspection import InspectionRoundWorkflow
+from tests.stack import TOKENS, database_and_worker
 
 #: Generated requests per operation (positive and negative data mixed).
 EXAMPLES_PER_OPERATION = 12
@@ -65,24 +57,9 @@ def fuzz(app: FastAPI) -> Counter[tuple[str, int]]:
 async def test_openapi_fuzz_finds_no_server_error(
     pg_admin_url: str, env: WorkflowEnvironment
 ) -> None:
-    async with fresh_database(pg_admin_url) as url:
-        settings = api_settings(
-            f"fuzz-{uuid.uuid4()}", database_url=url,
-            temporal_address=env.client.service_client.config.target_host,
-            temporal_namespace=env.client.namespace,
-        )
-        pool = await db.create_pool(pg_settings(url))
-        try:
-            await pool.execute("SELECT setval('complaint_number_seq', $1)",
-                               secrets.randbelow(10**9) + 10**6)
-            async with Worker(
-                env.client, task_queue=settings.task_queue, workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
-                activities=build_activities(pool, env.client),
-            ):
-                # Hypothesis is synchronous: run it in a thread so this loop keeps the worker going.
-                seen = await asyncio.to_thread(fuzz, create_app(settings))
-        finally:
-            await pool.close()
+    async with database_and_worker(pg_admin_url, env, prefix="fuzz") as (settings, _pool):
+        # Hypothesis is synchronous: run it in a thread so this loop keeps the worker going.
+        seen = await asyncio.to_thread(fuzz, create_app(settings))
     operations = {op for op, _ in seen}
     spec = create_app(settings).openapi()
     assert operations == {f"{method.upper()} {path}" for path, ops in spec["paths"].items()

@@ -11,28 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import shutil
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
 import pytest_asyncio
 import uvicorn
 from temporalio.testing import WorkflowEnvironment
-from temporalio.worker import Worker
 
-import db
-from activities import build_activities
 from api.main import create_app
 from bench.stack import free_port
-from tests.api.conftest import TOKENS, api_settings
-from tests.fixtures_pg import fresh_database, pg_settings
-from workflows.complaint import ComplaintWorkflow
-from workflows.inspection import InspectionRoundWorkflow
+from tests.stack import TOKENS, database_and_worker
 
 #: Test cases per operation and phase; the stateful phase's scenarios are bounded alike.
 MAX_EXAMPLES = 5
@@ -56,8 +47,7 @@ def phases(token: str) -> list[str]:
 def schemathesis_bin() -> str:
     here = Path(sys.executable).parent / "schemathesis"
     found = str(here) if here.exists() else shutil.which("schemathesis")
-    if not found:
-        pytest.skip("the schemathesis CLI is not installed")
+    assert found, "the schemathesis CLI is missing: it comes with the test extras (make install)"
     return found
 
 
@@ -72,34 +62,18 @@ async def _started(server: uvicorn.Server) -> None:
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def base_url(pg_admin_url: str, env: WorkflowEnvironment) -> AsyncIterator[str]:
     """The app behind a real uvicorn on a free port, with a worker; yields its URL."""
-    async with fresh_database(pg_admin_url) as url:
-        settings = api_settings(
-            f"openapi-cli-{uuid.uuid4()}", database_url=url,
-            temporal_address=env.client.service_client.config.target_host,
-            temporal_namespace=env.client.namespace,
-        )
-        pool = await db.create_pool(pg_settings(url))
+    async with database_and_worker(pg_admin_url, env, prefix="openapi-cli") as (settings, pool):
+        app = create_app(settings, pool=pool, temporal_client=env.client)
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                               log_level="warning", access_log=False))
+        task = asyncio.create_task(server.serve())
         try:
-            await pool.execute("SELECT setval('complaint_number_seq', $1)",
-                               secrets.randbelow(10**9) + 10**6)
-            app = create_app(settings, pool=pool, temporal_client=env.client)
-            port = free_port()
-            server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                                   log_level="warning", access_log=False))
-            async with Worker(
-                env.client, task_queue=settings.task_queue,
-                workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
-                activities=build_activities(pool, env.client),
-            ):
-                task = asyncio.create_task(server.serve())
-                try:
-                    await _started(server)
-                    yield f"http://127.0.0.1:{port}"
-                finally:
-                    server.should_exit = True
-                    await asyncio.wait_for(task, 10)
+            await _started(server)
+            yield f"http://127.0.0.1:{port}"
         finally:
-            await pool.close()
+            server.should_exit = True
+            await asyncio.wait_for(task, 10)
 
 
 async def run_cli(base_url: str, token: str) -> tuple[int, str]:

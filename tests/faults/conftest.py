@@ -27,11 +27,8 @@ import db
 from api.main import create_app
 from bench.stack import Child
 from config import Settings
-try:  # the shared test helpers (tests/stack.py since the test layout by feature)
-    from tests.stack import asgi_client, auth, intake_body
-except ImportError:  # the layout before it
-    from tests.api.conftest import asgi_client, auth, intake_body  # type: ignore[no-redef]
 from tests.fixtures_pg import fresh_database
+from tests.stack import asgi_client, auth, intake_body
 
 T = TypeVar("T")
 
