@@ -336,21 +336,56 @@ def test_compose_defaults_alone_build_valid_settings(
         assert s.api_workers >= 1 and s.max_concurrent_activities >= 1
 
 
-def test_database_connections_fit_postgresql(
-    services: dict[str, dict[str, Any]], example_env: dict[str, str]
-) -> None:
-    """One replica of each at the example values, with room to scale the workers to 4."""
+#: The Temporal server roles the `temporalio/server` image runs in one process (SERVICES unset);
+#: each opens its own pools for the main and the visibility database.
+TEMPORAL_ROLES = ("frontend", "history", "matching", "worker")
+
+
+def connection_budget(services: dict[str, dict[str, Any]], workers: int) -> int:
+    """PostgreSQL connections the stack may hold with one api replica and `workers` workers."""
     temporal = services["temporal"]["environment"]
     api = services["api"]["environment"]
     worker = services["worker"]["environment"]
-    used = (
-        int(temporal["SQL_MAX_CONNS"])
-        + int(temporal["SQL_VIS_MAX_CONNS"])
+    assert "SERVICES" not in temporal, "roles split: recount the pools per service"
+    return (
+        len(TEMPORAL_ROLES) * (int(temporal["SQL_MAX_CONNS"]) + int(temporal["SQL_VIS_MAX_CONNS"]))
         + int(api["COMPLAINTS_API_WORKERS"]) * int(api["COMPLAINTS_DB_POOL_MAX"])
-        + 4 * int(worker["COMPLAINTS_DB_POOL_MAX"])
+        + workers * int(worker["COMPLAINTS_DB_POOL_MAX"])
         + int(services["setup"]["environment"]["COMPLAINTS_DB_POOL_MAX"])
     )
-    assert used < int(example_env["POSTGRES_MAX_CONNECTIONS"]) - 3  # superuser_reserved
+
+
+def test_database_connections_fit_postgresql(
+    services: dict[str, dict[str, Any]], example_env: dict[str, str]
+) -> None:
+    """One replica of each at the example values, with room to scale the workers to 4; and the
+    guide's formula and replica count are the ones computed here."""
+    available = int(example_env["POSTGRES_MAX_CONNECTIONS"]) - 3  # superuser_reserved
+    assert connection_budget(services, 4) <= available
+    room = max(n for n in range(100) if connection_budget(services, n) <= available)
+    doc = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
+    assert "4 × (TEMPORAL_SQL_MAX_CONNS + TEMPORAL_SQL_VIS_MAX_CONNS)" in doc
+    assert (
+        f"leave room for {room} worker\nreplicas" in doc or f"leave room for {room} worker replicas" in doc
+    ), f"docs/deployment.md: the defaults leave room for {room} worker replicas"
+
+
+def test_connection_budget_counts_every_role_pool(services: dict[str, dict[str, Any]]) -> None:
+    """The old formula counted the server's pools once: at 20 + 10 that is 30 where the server
+    may open 120, which with max_connections=200 leaves room for 3 workers, not 7."""
+    old = {
+        **services,
+        "temporal": {
+            **services["temporal"],
+            "environment": {
+                **services["temporal"]["environment"],
+                "SQL_MAX_CONNS": "20",
+                "SQL_VIS_MAX_CONNS": "10",
+            },
+        },
+    }
+    assert connection_budget(old, 0) - connection_budget(services, 0) == 4 * 30 - 4 * 20
+    assert max(n for n in range(100) if connection_budget(old, n) <= 197) == 3
 
 
 # ------------------------------------------------------------------ .env.example
