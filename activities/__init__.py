@@ -7,6 +7,7 @@ from typing import Any
 
 from activities.archive import ArchiveActivities
 from activities.deadlines import compute_deadlines
+from activities.delivery import DeliveryActivities
 from activities.inspection import InspectionActivities
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
@@ -25,6 +26,7 @@ def build_activities(
         compute_deadlines,
         NotifyActivities(pool).notify,
         ReadModelActivities(pool).project_case,
+        DeliveryActivities(pool).deliver,
         ArchiveActivities(pool, client).archive_case,
         *_inspection(InspectionActivities(pool, client)),
     ]

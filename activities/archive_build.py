@@ -93,6 +93,21 @@ def _payload_json(payload: Any) -> Any:
         return None
 
 
+def _delivered_state(marker: Mapping[str, Any]) -> Any:
+    """The case state in a `deliver` local activity's marker (its result echoes the projection)."""
+    if marker.get("markerName") != "core_local_activity":
+        return None
+    details = marker.get("details", {})
+    data = [_payload_json(p) for p in details.get("data", {}).get("payloads", [])[:1]]
+    if not data or not isinstance(data[0], dict) or data[0].get("activity_type") != "deliver":
+        return None
+    for p in details.get("result", {}).get("payloads", [])[:1]:
+        out = _payload_json(p)
+        if isinstance(out, dict) and isinstance(out.get("project"), dict):
+            return out["project"].get("state")
+    return None
+
+
 def _history_snapshots(history: Mapping[str, Any]) -> list[Any]:
     """The `CaseState` snapshots written into an exported history (plain JSON, in order)."""
     found: list[Any] = []
@@ -110,6 +125,8 @@ def _history_snapshots(history: Mapping[str, Any]) -> list[Any]:
                 values = [
                     (_payload_json(p) or {}).get("state") for p in a.get("input", {}).get("payloads", [])[:1]
                 ]
+        elif a := event.get("markerRecordedEventAttributes"):
+            values = [_delivered_state(a)]
         elif a := event.get("workflowExecutionUpdateCompletedEventAttributes"):
             values = [
                 _payload_json(p) for p in a.get("outcome", {}).get("success", {}).get("payloads", [])[:1]

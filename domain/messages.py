@@ -128,6 +128,18 @@ class ProjectInput(Model):
     events: list[ActionRecord] = Field(default_factory=list)
 
 
+class DeliverInput(Model):
+    """The outbox batch and the projection of one flush, for the `deliver` local activity.
+
+    The activity answers with the projection it wrote (`project`, `notify` left out): a local
+    activity's input is not in the history but its result is (a marker), and the timeline and
+    the archive read the case's snapshots and records from there.
+    """
+
+    notify: NotifyInput | None = None
+    project: ProjectInput | None = None
+
+
 class ArchiveInput(Model):
     state: CaseState
 

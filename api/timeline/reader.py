@@ -11,7 +11,8 @@ The history is the source of truth: every entry points at the history event it c
 - `ActivityTaskScheduled`/`Completed` of `compute_deadlines` (or, for cases started under the
   `local-activities-2026-11` patch, its local-activity marker): the exact due instants computed.
 - The `CaseState` snapshots the workflow wrote into its history (the inputs of `project_case`
-  and `archive_case`, the state a continued run carries in its start input, the workflow
+  and `archive_case`, the results of the `deliver` local activity since
+  `local-delivery-2026-12`, the state a continued run carries in its start input, the workflow
   result; before the bounded case also every Update result): they give the action records
   (status before → after, what the workflow recorded, system events such as `reminder`,
   `overdue`, `callback-expired`), the ignored signals with their reasons and every deadline
@@ -53,6 +54,8 @@ if TYPE_CHECKING:
 
 #: Activities whose input carries the whole `CaseState` (key of the state in the input).
 SNAPSHOT_ACTIVITIES = {"project_case": "state", "archive_case": "state"}
+#: The local activity whose result is a flush's projection (`activities.delivery`).
+DELIVER = "deliver"
 
 _CLOSE_EVENTS: dict[int, str] = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "workflow-terminated",
@@ -262,6 +265,14 @@ class HistoryReader:
                 m = e.marker_recorded_event_attributes
                 if m.marker_name == "core_local_activity" and "result" in m.details:
                     data = await self._first(m.details["data"]) if "data" in m.details else None
+                    if isinstance(data, dict) and data.get("activity_type") == DELIVER:
+                        # `local-delivery-2026-12`: a flush's projection, echoed as the result.
+                        out = await self._first(m.details["result"])
+                        projected = out.get("project") if isinstance(out, dict) else None
+                        if isinstance(projected, dict):
+                            keep(projected.get("state"))
+                            if isinstance(projected.get("events"), list):
+                                r.records.append(projected["events"])
                     if isinstance(data, dict) and data.get("activity_type") == "compute_deadlines":
                         out = await self._first(m.details["result"])
                         results = out.get("deadlines", []) if isinstance(out, dict) else []

@@ -27,8 +27,8 @@ HERE = Path(__file__).parent
 #: Prefix of the recorded workflow ids: bump it for each new workflow shape and keep the older
 #: files, so the replay test covers cases started under every shape (H: regular activities;
 #: H2: patch `local-activities-2026-11`; H3: patch `bounded-case-2026-12`, whose continued
-#: case is recorded run by run as `H3-JOINT.run<n>`).
-PREFIX = "H3"
+#: case is recorded run by run as `H3-JOINT.run<n>`; H4: patch `local-delivery-2026-12`).
+PREFIX = "H4"
 TQ = "record-histories"
 
 

@@ -23,6 +23,7 @@ from domain.models import (
     Category,
     Channel,
     ComplaintInput,
+    DeliverInput,
     Form,
     Grade,
     Notification,
@@ -41,6 +42,10 @@ COMPLAINANT = Actor(id="complainant", role=Role.COMPLAINANT)
 INTAKE = Actor(id="intake-01", role=Role.INTAKE)
 
 
+#: The activities a `Sink` stands in for.
+SINK_ACTIVITIES = ("notify", "project_case", "deliver")
+
+
 class Sink:
     """Stand-ins for the outbox and read-model activities that keep what they receive."""
 
@@ -57,6 +62,18 @@ class Sink:
     async def project_case(self, inp: ProjectInput) -> None:
         self.projections.append(inp)
 
+    @activity.defn(name="deliver")
+    async def deliver(self, inp: DeliverInput) -> DeliverInput:
+        """The local activity of `local-delivery-2026-12`: both of the above, in one call."""
+        if inp.notify:
+            await self.notify(inp.notify)
+        if inp.project:
+            await self.project_case(inp.project)
+        return DeliverInput(project=inp.project)
+
+    def activities(self) -> list[Any]:
+        return [self.notify, self.project_case, self.deliver]
+
     def kinds(self, number: str, recipient: str | None = None) -> list[str]:
         return [
             n.kind.value
@@ -71,13 +88,13 @@ async def running_worker(client: Client, task_queue: str, sink: Sink | None = No
     acts = [
         a
         for a in build_activities(None, client)
-        if getattr(a, "__name__", "") not in ("notify", "project_case")
+        if getattr(a, "__name__", "") not in SINK_ACTIVITIES
     ]
     async with Worker(
         client,
         task_queue=task_queue,
         workflows=[ComplaintWorkflow],
-        activities=[*acts, sink.notify, sink.project_case],
+        activities=[*acts, *sink.activities()],
     ):
         yield sink
 

@@ -37,6 +37,7 @@ from tests.workflows.helpers import (
     HANDLER,
     HOUSING,
     LEADER,
+    SINK_ACTIVITIES,
     TAX,
     Sink,
     act,
@@ -405,9 +406,9 @@ async def test_signals_during_the_archive_step_do_not_change_the_result(client: 
         return ArchiveResult(number=inp.state.number, sha256="0" * 64)
 
     acts = [a for a in build_activities(None, client)
-            if getattr(a, "__name__", "") not in ("notify", "project_case", "archive_case")]
+            if getattr(a, "__name__", "") not in (*SINK_ACTIVITIES, "archive_case")]
     async with Worker(client, task_queue=task_queue, workflows=[ComplaintWorkflow],
-                      activities=[*acts, sink.notify, sink.project_case, slow_archive]):
+                      activities=[*acts, *sink.activities(), slow_archive]):
         h = await start_case(client, task_queue, received_at=await now(env))
         await act(h, Action.REJECT, HANDLER, reason="不属于受理范围", basis="第三条", guidance="请向法院起诉")
         await eventually(lambda: archived, timeout=10)

@@ -10,6 +10,7 @@ import asyncio
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 
 with workflow.unsafe.imports_passed_through():
     from domain import lifecycle, policies
@@ -19,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
         CaseState,
         DeadlineKind,
         DeadlineState,
+        DeliverInput,
         DuplicateLinkedInput,
         Grade,
         Notification,
@@ -31,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.complaint.options import (
         BOUNDED,
+        DELIVER,
         KEEP_ACTIONS,
         KEEP_ESCALATIONS,
         KEEP_EXTENSIONS,
@@ -38,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         KEEP_INVESTIGATION,
         KEEP_LINKED,
         LOCAL_ACTIVITIES,
+        LOCAL_DELIVERY,
         SIDE_EFFECT,
         SYSTEM,
         _cut_detail,
@@ -57,6 +61,7 @@ class CaseFile:
     _note_seq: int
     _sa_last: dict[str, Any]
     _bounded: bool | None
+    _local_delivery: bool | None
     _unprojected: list[ActionRecord]
 
     @property
@@ -74,6 +79,13 @@ class CaseFile:
         if self._bounded is None:
             self._bounded = workflow.patched(BOUNDED)
         return self._bounded
+
+    def _delivers_locally(self) -> bool:
+        """Whether flushes go through the `deliver` local activity (LOCAL_DELIVERY); decided
+        once per run, at its start, so that a run never mixes the two shapes."""
+        if self._local_delivery is None:
+            self._local_delivery = workflow.patched(LOCAL_DELIVERY)
+        return self._local_delivery
 
     def _lapse_extension(self, stage: DeadlineKind) -> None:
         """R-18: a request not decided when its stage closes lapses; it never moves a later stage."""
@@ -198,6 +210,9 @@ class CaseFile:
 
     async def _flush(self) -> None:
         """Deliver the outbox and the read-model projection (activities retry until they land)."""
+        if self._bounded and self._delivers_locally():
+            await self._deliver()
+            return
         if self._bounded:
             calls = []
             if self._outbox:
@@ -222,6 +237,23 @@ class CaseFile:
         if self._dirty:
             calls.append(workflow.execute_activity("project_case", self._projection(), **SIDE_EFFECT))
         await asyncio.gather(*calls)
+
+    async def _deliver(self) -> None:
+        """One flush in one local activity; if it fails, the regular activities take over."""
+        batch = NotifyInput(notifications=self._outbox) if self._outbox else None
+        self._outbox = []
+        projection = self._bounded_projection() if self._dirty or self._unprojected else None
+        try:
+            await workflow.execute_local_activity(
+                "deliver", DeliverInput(notify=batch, project=projection), result_type=DeliverInput, **DELIVER
+            )
+        except FailureError:  # a local activity fails as an ApplicationError, a TimeoutError…
+            calls = []
+            if batch is not None:
+                calls.append(workflow.execute_activity("notify", batch, **SIDE_EFFECT))
+            if projection is not None:
+                calls.append(workflow.execute_activity("project_case", projection, **SIDE_EFFECT))
+            await asyncio.gather(*calls)
 
     async def _flush_v1(self) -> None:
         """The flush of cases started before LOCAL_ACTIVITIES: keep exactly as it was."""

@@ -39,6 +39,17 @@ LOCAL_ACTIVITIES = "local-activities-2026-11"
 #: issue 11 (R-09, R-10, R-15, R-18..R-20, R-30, R-45, escalate sources). Cases started before
 #: it replay the old way (tests/histories/H-*, H2-*).
 BOUNDED = "bounded-case-2026-12"
+#: Patch (2026-12-01, issue 11): the outbox batch and the projection of a flush go to
+#: PostgreSQL in one local activity (`deliver`) inside the workflow task that made them, and
+#: only when that fails (PostgreSQL slow or down) to the regular activities, which retry until
+#: it is back. A deadline instant then costs the server one workflow task per case instead of
+#: three tasks and two activities. Cases started before it replay the old way (H3-*).
+LOCAL_DELIVERY = "local-delivery-2026-12"
+#: One quick attempt in the worker; on failure the regular activities take over.
+DELIVER = {
+    "start_to_close_timeout": timedelta(seconds=8),
+    "retry_policy": RetryPolicy(maximum_attempts=1),
+}
 
 # What the workflow keeps of each growing list (the rest is in PostgreSQL, with a count here).
 KEEP_ACTIONS = 50

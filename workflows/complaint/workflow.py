@@ -120,6 +120,7 @@ class ComplaintWorkflow(Signals):
         self._note_seq = 0
         self._sa_last: dict[str, Any] = {}
         self._bounded: bool | None = None  # decided once, by `_v3()`, in the first task
+        self._local_delivery: bool | None = None  # decided once, at the start of the run
         self._run_started = False
         self._registered = False
         self._frozen = False  # the archive step began: nothing changes the file any more
@@ -181,6 +182,7 @@ class ComplaintWorkflow(Signals):
         delivers the outbox and the projection whenever PostgreSQL takes them. Handlers do the
         rest. Past the history budget the run continues as new, carrying the case.
         """
+        self._delivers_locally()
         if inp.carried is None:
             async with self._lock:
                 await self._register_bounded(inp)

@@ -36,9 +36,11 @@ from tests.api.timeline.chain_histories import bounded, decode, split, split_poi
 
 HISTORIES = Path(__file__).parents[2] / "histories"
 #: The histories recorded before the bounded shape: rewritten into it (and split into runs) here.
-NAMES = sorted(p.stem for p in HISTORIES.glob("*.json") if not p.stem.startswith("H3"))
-#: A case recorded in the bounded shape that continued as new four times (tests/histories/record.py).
-JOINT_RUNS = sorted(p.stem for p in HISTORIES.glob("H3-JOINT.run*.json"))
+NAMES = sorted(p.stem for p in HISTORIES.glob("*.json") if not p.stem.startswith(("H3", "H4")))
+#: A case recorded in the bounded shape (tests/histories/record.py): H3 continued as new four
+#: times; H4, whose flushes are `deliver` local activities (records and snapshots in markers),
+#: twice.
+JOINT_RUNS = {p: sorted(x.stem for x in HISTORIES.glob(f"{p}-JOINT.run*.json")) for p in ("H3", "H4")}
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -354,11 +356,12 @@ def test_archive_lists_what_the_state_no_longer_holds() -> None:
     assert lists["ignored_total"] == len(whole["ignored_signals"]) == 1 and final["ignored_signals"] == []
 
 
-async def test_recorded_case_over_five_runs_reads_as_one_timeline() -> None:
-    """The H3 joint case as recorded: every action record of every run, once, in order."""
-    assert len(JOINT_RUNS) == 5
-    t = await timeline("H3-JOINT", *(recorded(n) for n in JOINT_RUNS))
-    assert [r.ended for r in t.runs] == ["continued-as-new"] * 4 + ["completed"]
+@pytest.mark.parametrize(("shape", "runs"), [("H3", 5), ("H4", 3)])
+async def test_recorded_case_over_several_runs_reads_as_one_timeline(shape: str, runs: int) -> None:
+    """The joint case as recorded: every action record of every run, once, in order."""
+    assert len(JOINT_RUNS[shape]) == runs
+    t = await timeline(f"{shape}-JOINT", *(recorded(n) for n in JOINT_RUNS[shape]))
+    assert [r.ended for r in t.runs] == ["continued-as-new"] * (runs - 1) + ["completed"]
     assert t.runs_complete and t.status == "archived" and t.outcome == "concluded"
     seqs = [e.seq for e in t.entries if e.seq is not None]
     assert seqs == list(range(1, len(seqs) + 1))
