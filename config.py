@@ -93,8 +93,32 @@ class Settings(BaseSettings):
     )
     disclosure_min_cases: int = Field(
         default=3,
-        description="Public monthly figures show rates only for months with at least this many "
-        "concluded cases (or answered callbacks), so no single case can be read from them.",
+        description="Public monthly figures (R-47) show counts and rates only for months with at "
+        "least this many consented concluded cases (or answered callbacks), so no single case "
+        "can be read from them.",
+    )
+    # Limits (api/ratelimit.py; sliding windows kept in PostgreSQL, shared by every replica).
+    code_window_seconds: float = Field(
+        default=900.0, gt=0, description="Access codes: the window wrong codes are counted in."
+    )
+    code_failures_per_case: int = Field(
+        default=10, ge=1, description="Access codes: wrong codes for one case per window (429 above)."
+    )
+    code_failures_per_client: int = Field(
+        default=30, ge=1,
+        description="Access codes: wrong codes from one client address per window, any case.",
+    )
+    action_window_seconds: float = Field(
+        default=60.0, gt=0, description="Actions and signals: the window they are counted in."
+    )
+    actions_per_actor_case: int = Field(
+        default=60, ge=1, description="Actions and signals by one account on one case per window."
+    )
+    actions_per_case: int = Field(
+        default=240, ge=1, description="Actions and signals on one case per window, all accounts."
+    )
+    actions_per_actor: int = Field(
+        default=1200, ge=1, description="Actions and signals by one account per window, all cases."
     )
 
 

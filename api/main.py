@@ -26,6 +26,7 @@ from api.disclosure import views as disclosure
 from api.evidence import views as evidence
 from api.inspections import views as inspections
 from api.middleware import BodyLimitMiddleware
+from api.public import logfilter
 from api.public import views as public
 from api.stats import views as stats
 from api.supervision import views as supervision
@@ -121,6 +122,8 @@ def create_app(
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
                    disclosure, supervision, units, inspections, dashboard):
         app.include_router(module.router)
+    app.include_router(public.staff_router)  # reissue a lost access code (issue 13)
+    logfilter.install()  # access codes never in uvicorn's logs (api/public/logfilter.py)
     openapi.install(app)
     return app
 

@@ -40,6 +40,7 @@ from api.errors import (
     Responses,
     err_doc,
 )
+from api.ratelimit import R429, action_rate_limit
 from api.timeline.page import TIMELINE_RESPONSES, Download, TimelineFormat, timeline_response
 from api.timeline.schemas import CaseTimeline
 from api.timeline.service import case_timeline
@@ -59,6 +60,8 @@ router = APIRouter(prefix="/v1/complaints", tags=["complaints"])
 #: Who may send each signal through the API (`domain.actions.SIGNALS`).
 ExtensionDecider = Annotated[User, Depends(signal_sender("decide-extension"))]
 Escalator = Annotated[User, Depends(signal_sender("escalate"))]
+#: 429 past the limits per account and case (api/ratelimit.py), before the body is read.
+RATE_LIMIT = Depends(action_rate_limit)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -140,7 +143,7 @@ def _action_route(action: Action) -> Any:
     return run_action
 
 
-_ACTION_ERRORS: Responses = {**STAFF_ERRORS, **R409, **R422}
+_ACTION_ERRORS: Responses = {**STAFF_ERRORS, **R409, **R422, **R429}
 
 for _action in Action:  # one route per Workflow Update, each with its own body schema
     router.add_api_route(
@@ -154,6 +157,7 @@ for _action in Action:  # one route per Workflow Update, each with its own body 
         "200 with the new state.",
         responses=_ACTION_ERRORS,
         tags=["actions"],
+        dependencies=[RATE_LIMIT],
     )
 
 
@@ -168,8 +172,9 @@ async def unknown_action(number: str, action: str) -> None:
     "/{number}/signals/decide-extension",
     status_code=202,
     summary="Signal: decide-extension",
-    responses={**STAFF_ERRORS, **R409, **R422},
+    responses={**STAFF_ERRORS, **R409, **R422, **R429},
     tags=["signals"],
+    dependencies=[RATE_LIMIT],
 )
 async def decide_extension(
     number: ComplaintNumber, body: DecideExtensionBody, user: ExtensionDecider, cases: Cases
@@ -184,8 +189,9 @@ async def decide_extension(
     "/{number}/signals/escalate",
     status_code=202,
     summary="Signal: escalate",
-    responses={**STAFF_ERRORS, **R409, **R422},
+    responses={**STAFF_ERRORS, **R409, **R422, **R429},
     tags=["signals"],
+    dependencies=[RATE_LIMIT],
 )
 async def escalate(
     number: ComplaintNumber, body: EscalateBody, user: Escalator, cases: Cases

@@ -34,6 +34,10 @@ def _pct(rate: float | None) -> str:
     return "样本不足" if rate is None else f"{rate * 100:.1f}%"
 
 
+def _count(n: int | None, minimum: int) -> str:
+    return f"不足{minimum}件" if n is None else str(n)
+
+
 def render_page(
     units: list[tuple[str, str]],
     cases: list[Disclosure],
@@ -53,9 +57,9 @@ def render_page(
     sections = []
     for code in sorted(names, key=lambda c: (names[c], c)):
         rows = "".join(
-            f"<tr><td>{e(m.month)}</td><td class=num>{m.concluded}</td>"
+            f"<tr><td>{e(m.month)}</td><td class=num>{_count(m.concluded, minimum)}</td>"
             f"<td class=num>{_pct(m.on_time_rate)}</td>"
-            f"<td class=num>{m.callbacks_answered}</td>"
+            f"<td class=num>{_count(m.callbacks_answered, minimum)}</td>"
             f"<td class=num>{_pct(m.satisfaction_rate)}</td></tr>"
             for m in figs.get(code, [])
         ) or "<tr><td colspan=5 class=none>近期无办结投诉</td></tr>"
@@ -82,7 +86,8 @@ def render_page(
         f"<style>{_STYLE}</style></head><body>"
         "<header><h1>效能投诉办理结果公开</h1>"
         "<p>仅公开经投诉人同意的已办结投诉，均已匿名处理，不含投诉人及任何个人信息。"
-        f"按时办结率、满意率按月统计，当月办结或回访不足 {minimum} 件时不显示比率。</p></header>"
+        "按时办结率、满意率按月统计，仅计经投诉人同意公开的案件；"
+        f"当月办结或回访不足 {minimum} 件时，件数和比率均不公布。</p></header>"
         f"<main>{body}</main>"
         f"<footer>更新时间 {e(now.astimezone(BEIJING).strftime('%Y-%m-%d %H:%M'))}（北京时间）"
         "</footer></body></html>"

@@ -30,8 +30,9 @@ LIMIT $3 OFFSET $4
 
 COUNT_DISCLOSURES = "SELECT count(*) " + _DISCLOSED
 
-#: Month (Beijing) of every concluded case of the units, with R-36 and R-38 counts. On time:
-#: neither the handling nor the overall deadline ever went overdue.
+#: Month (Beijing) of every concluded case of the units whose complainant agreed to publication
+#: (R-47: a case without consent is not published, not even as a count), with R-36 and R-38
+#: counts. On time: neither the handling nor the overall deadline ever went overdue.
 UNIT_FIGURES = """
 SELECT respondent_unit AS unit_code,
        to_char((archived_at AT TIME ZONE 'UTC') + interval '8 hours', 'YYYY-MM') AS month,
@@ -44,19 +45,20 @@ SELECT respondent_unit AS unit_code,
            AS answered,
        count(*) FILTER (WHERE rating IN ('satisfied', 'basically_satisfied')) AS satisfied
 FROM complaints
-WHERE outcome = 'concluded' AND workflow_started AND archived_at >= $2
+WHERE outcome = 'concluded' AND workflow_started AND publish_consent AND archived_at >= $2
   AND respondent_unit = ANY($1::text[])
 GROUP BY respondent_unit, month
 ORDER BY respondent_unit, month DESC
 """
 
-#: Units with concluded cases in the period, named as the register names them.
+#: Units with consented concluded cases in the period, named as the register names them.
 UNITS = """
 SELECT c.respondent_unit AS unit_code,
        COALESCE(max(u.unit_name), max(c.respondent_unit_name)) AS unit_name
 FROM complaints c
 LEFT JOIN center_units u ON u.unit_code = c.respondent_unit AND u.scope = 'unit'
-WHERE c.outcome = 'concluded' AND c.workflow_started AND c.archived_at >= $1
+WHERE c.outcome = 'concluded' AND c.workflow_started AND c.publish_consent
+  AND c.archived_at >= $1
   AND ($2::text IS NULL OR c.center = $2)
   AND ($3::text IS NULL OR c.respondent_unit = $3)
 GROUP BY c.respondent_unit

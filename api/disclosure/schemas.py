@@ -3,6 +3,8 @@ only: the page (`page.py`) renders the labels."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from domain.models import Category, Finding, Measure
@@ -33,20 +35,44 @@ class DisclosuresPublic(BaseModel):
 
 
 class MonthFigures(BaseModel):
-    """One month of a unit (R-36, R-38)."""
+    """One month of a unit (R-36, R-38), from the cases whose complainant agreed to publication.
+    Below the minimum count (`UnitFigures.min_cases`) nothing is given, not even the count
+    (R-47: no single case can be read from the figures): the numbers are null and
+    `suppressed` says which part was withheld."""
 
     month: str = Field(description="YYYY-MM (Beijing).", examples=["2026-11"])
-    concluded: int = Field(description="Cases concluded in the month.", examples=[5])
-    on_time: int = Field(description="Of those, handled within every deadline.", examples=[4])
+    concluded: int | None = Field(
+        description="Cases concluded in the month; null below the minimum count.", examples=[5]
+    )
+    on_time: int | None = Field(
+        description="Of those, handled within every deadline; null below the minimum count.",
+        examples=[4],
+    )
     on_time_rate: float | None = Field(
         description="on_time / concluded (按时办结率); null below the minimum count.",
         examples=[0.8],
     )
-    callbacks_answered: int = Field(description="Callbacks answered (R-27).", examples=[5])
-    satisfied: int = Field(description="Satisfied or basically satisfied.", examples=[4])
+    callbacks_answered: int | None = Field(
+        description="Callbacks answered (R-27); null below the minimum count.", examples=[5]
+    )
+    satisfied: int | None = Field(
+        description="Satisfied or basically satisfied; null below the minimum count.",
+        examples=[4],
+    )
     satisfaction_rate: float | None = Field(
         description="satisfied / callbacks_answered (满意率, R-38); null below the minimum count.",
         examples=[0.8],
+    )
+    suppressed: list[Literal["concluded", "callbacks"]] = Field(
+        default_factory=list,
+        description="What is withheld because the month has fewer cases than the minimum: "
+        "`concluded` (concluded, on_time, on_time_rate) and/or `callbacks` (callbacks_answered, "
+        "satisfied, satisfaction_rate).",
+        examples=[[]],
+    )
+    note: str | None = Field(
+        default=None, description="Why figures are withheld, for people.",
+        examples=["fewer than 3 cases: not published (R-47)"],
     )
 
 
@@ -56,5 +82,5 @@ class UnitFigures(BaseModel):
     unit_code: str = Field(description="Unit code.", examples=["tax-bureau"])
     unit_name: str | None = Field(description="Unit name.", examples=["市税务局"])
     months: list[MonthFigures] = Field(description="Months with concluded cases.")
-    min_cases: int = Field(description="Rates are shown from this many cases a month.",
-                           examples=[3])
+    min_cases: int = Field(description="Counts and rates are shown from this many cases a "
+                           "month; below it they are withheld (R-47).", examples=[3])

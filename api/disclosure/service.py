@@ -7,9 +7,10 @@
 - The summary was checked at intake not to hold the complainant's name, phone or id number;
   here it is scrubbed again: every personal value of the case (complainant, agent, respondent
   staff) and anything that looks like a phone or id number or an e-mail address is masked.
-- Monthly figures per unit (R-36 on-time rate, R-38 satisfaction rate) count every concluded
-  case (aggregates, no case is shown); a rate is given only when the month has at least
-  `settings.disclosure_min_cases` cases, so no single case can be read from it.
+- Monthly figures per unit (R-36 on-time rate, R-38 satisfaction rate) count the concluded
+  cases whose complainant agreed to publication (R-47; aggregates, no case is shown); a month
+  with fewer than `settings.disclosure_min_cases` such cases gives neither counts nor rates
+  (`suppressed`, with a note), likewise its callbacks, so no single case can be read from it.
 
 `GET /public/disclosures` is the page (`page.py`); `GET /v1/public/disclosures` and
 `GET /v1/public/units/{unit}/figures` are the same as JSON, with codes instead of labels.
@@ -91,8 +92,28 @@ async def list_disclosures(
     return [disclosure(r) for r in rows], int(total)
 
 
-def _rate(part: int, whole: int, minimum: int) -> float | None:
-    return round(part / whole, 4) if whole and whole >= minimum else None
+def _rate(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def month_figures(r: Any, minimum: int) -> MonthFigures:
+    """One month of a `UNIT_FIGURES` row; a part counting fewer than `minimum` cases is
+    withheld whole (counts and rate)."""
+    concluded, answered = int(r["concluded"]), int(r["answered"])
+    shown_c, shown_a = concluded >= minimum, answered >= minimum
+    suppressed: list[Any] = [x for x, shown in (("concluded", shown_c), ("callbacks", shown_a))
+                             if not shown]
+    return MonthFigures(
+        month=r["month"],
+        concluded=concluded if shown_c else None,
+        on_time=r["on_time"] if shown_c else None,
+        on_time_rate=_rate(r["on_time"], concluded) if shown_c else None,
+        callbacks_answered=answered if shown_a else None,
+        satisfied=r["satisfied"] if shown_a else None,
+        satisfaction_rate=_rate(r["satisfied"], answered) if shown_a else None,
+        suppressed=suppressed,
+        note=f"fewer than {minimum} cases: not published (R-47)" if suppressed else None,
+    )
 
 
 async def figures(
@@ -101,12 +122,7 @@ async def figures(
     """Monthly figures of each unit since `since`, newest month first."""
     out: dict[str, list[MonthFigures]] = {u: [] for u in units}
     for r in await conn.fetch(q.UNIT_FIGURES, units, since):
-        out[r["unit_code"]].append(MonthFigures(
-            month=r["month"], concluded=r["concluded"], on_time=r["on_time"],
-            on_time_rate=_rate(r["on_time"], r["concluded"], minimum),
-            callbacks_answered=r["answered"], satisfied=r["satisfied"],
-            satisfaction_rate=_rate(r["satisfied"], r["answered"], minimum),
-        ))
+        out[r["unit_code"]].append(month_figures(r, minimum))
     return out
 
 

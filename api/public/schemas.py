@@ -11,8 +11,8 @@ from api.complaints.schemas import NUMBER_EXAMPLE
 from domain.models import DeadlineKind, Finding, Outcome, Rating, Status
 
 __all__ = [
-    "AppealBody", "PublicDeadline", "PublicDecision", "PublicFeedback", "PublicProgress",
-    "PublicSatisfaction", "SatisfactionBody",
+    "AccessCodeReissued", "AppealBody", "PublicDeadline", "PublicDecision", "PublicFeedback",
+    "PublicProgress", "PublicSatisfaction", "SatisfactionBody",
 ]
 
 
@@ -76,3 +76,11 @@ class PublicProgress(BaseModel):
         description="Forwarded to another complaint center (R-12): the number of the case "
         "there; the same access code opens it.",
     )
+
+
+class AccessCodeReissued(BaseModel):
+    """A new access code, to give to the complainant; the old one no longer works."""
+
+    number: str = Field(description="Complaint number.", examples=[NUMBER_EXAMPLE])
+    access_code: str = Field(description="The new access code (shown once, stored hashed).",
+                             examples=["K7PX3MWQ"])

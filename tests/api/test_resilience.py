@@ -145,7 +145,8 @@ async def test_postgres_down_answers_503(stack: Stack, no_pg: asyncpg.Pool) -> N
     async with asgi_client(app) as http:
         for r in (await http.get("/v1/complaints", headers=auth("handler")),
                   await http.post("/v1/complaints", json=intake_body(), headers=auth("intake")),
-                  await http.get("/v1/public/complaints/TS-1?code=ABCDEFGH")):
+                  await http.get("/v1/public/complaints/TS-1",
+                                 headers={"X-Access-Code": "ABCDEFGH"})):
             assert r.status_code == 503, r.text
             assert r.json()["error"]["code"] == "database_unavailable"
             assert r.headers["Retry-After"]

@@ -148,11 +148,11 @@ async def test_forward_to_another_center_opens_a_linked_case_there(stack: Stack)
     assert got.status_code == 200 and got.content == png
     # The complainant learns the new number on the old one and opens it with the same code.
     public = await stack.http.get(f"/v1/public/complaints/{n}",
-                                  params={"code": city["access_code"]})
+                                  headers={"X-Access-Code": city["access_code"]})
     assert public.json()["outcome"] == "forwarded"
     assert public.json()["forwarded_case"] == new_number
     public = await stack.http.get(f"/v1/public/complaints/{new_number}",
-                                  params={"code": city["access_code"]})
+                                  headers={"X-Access-Code": city["access_code"]})
     assert public.status_code == 200 and public.json()["status"] == "registered"
     links = await stack.pool.fetch("SELECT * FROM case_links WHERE from_number = $1", n)
     assert [(x["to_number"], x["from_center"], x["to_center"]) for x in links] == [
@@ -175,7 +175,7 @@ async def test_appeal_to_the_parent_center_keeps_the_whole_history(stack: Stack)
     r = await stack.act(n, "appeal", "district-handler", reason="不服", to_center="province")
     assert r.status_code == 422 and "parent" in r.text
     r = await stack.http.post(f"/v1/public/complaints/{n}/appeal",
-                              params={"code": case["access_code"]},
+                              headers={"X-Access-Code": case["access_code"]},
                               json={"reason": "处理结果与事实不符", "to_parent": True})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "appealed"

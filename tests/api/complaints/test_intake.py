@@ -174,9 +174,9 @@ async def test_register_retry_with_same_key_returns_same_case_and_rotates_code(
     assert a["number"] == b["number"] and set(a) == set(b)
     assert a["access_code"] != b["access_code"]
     n = a["number"]
-    assert (await stack.http.get(f"/v1/public/complaints/{n}", params={"code": a["access_code"]})
+    assert (await stack.http.get(f"/v1/public/complaints/{n}", headers={"X-Access-Code": a["access_code"]})
             ).status_code == 404
-    assert (await stack.http.get(f"/v1/public/complaints/{n}", params={"code": b["access_code"]})
+    assert (await stack.http.get(f"/v1/public/complaints/{n}", headers={"X-Access-Code": b["access_code"]})
             ).status_code == 200
     count = await stack.pool.fetchval(
         "SELECT count(*) FROM complaints c JOIN complainants p ON p.ref = c.complainant_ref "

@@ -80,7 +80,7 @@ async def test_disclosures_list_only_consented_concluded_cases_anonymised(
     assert [d["summary"] for d in only_housing.json()["data"]] == ["住建窗口推诿扯皮"]
 
 
-async def test_unit_figures_give_rates_only_from_the_minimum_count(
+async def test_unit_figures_count_consented_cases_and_withhold_small_months(
     stack: Stack, cases: dict[str, dict[str, Any]]
 ) -> None:
     r = await stack.http.get("/v1/public/units/tax-bureau/figures")
@@ -88,13 +88,18 @@ async def test_unit_figures_give_rates_only_from_the_minimum_count(
     tax = r.json()
     assert tax["unit_name"] == "市税务局" and tax["min_cases"] == MIN_CASES
     [month] = tax["months"]
-    # Every concluded case counts in the figures, consent or not; none is shown.
-    assert (month["concluded"], month["on_time"], month["on_time_rate"]) == (3, 3, 1.0)
+    # only the cases whose complainant consented count (2 of tax's 3 concluded).
+    assert (month["concluded"], month["on_time"], month["on_time_rate"]) == (2, 2, 1.0)
     assert (month["callbacks_answered"], month["satisfied"], month["satisfaction_rate"]) == (
-        3, 3, 1.0)
+        2, 2, 1.0)
+    assert month["suppressed"] == [] and month["note"] is None
+    # Below the minimum: neither a count nor a rate, and the answer says why.
     [housing] = (await stack.http.get("/v1/public/units/housing-bureau/figures")).json()["months"]
-    assert housing["concluded"] == 1 and housing["on_time_rate"] is None
-    assert housing["satisfaction_rate"] is None
+    assert housing["suppressed"] == ["concluded", "callbacks"]
+    assert f"fewer than {MIN_CASES} cases" in housing["note"]
+    for key in ("concluded", "on_time", "on_time_rate", "callbacks_answered", "satisfied",
+                "satisfaction_rate"):
+        assert housing[key] is None, key
     nobody = (await stack.http.get("/v1/public/units/no-such-unit/figures")).json()
     assert nobody["months"] == [] and nobody["unit_name"] is None
 
@@ -121,7 +126,8 @@ async def test_disclosure_page_shows_no_personal_data_when_rendered(
     assert "服务态度差 · 某区税务局" in body
     assert "书面警告、责令改正" in body and "成立" in body  # the labels, rendered by the page
     assert "市税务局" in body and "市住房和城乡建设局" in body
-    assert "100.0%" in body and "样本不足" in body  # tax: 3 cases; housing: 1, below 2
+    assert "100.0%" in body and "样本不足" in body  # tax: 2 consented cases; housing: 1, below 2
+    assert f"不足{MIN_CASES}件" in body  # housing's count is withheld too
     for hidden in ("未同意公开", "尚未办结", LANDLINE, *personal_values(cases)):
         assert hidden not in body, hidden
         assert hidden not in r.text, hidden

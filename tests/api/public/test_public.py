@@ -24,7 +24,7 @@ def url(number: str, path: str = "") -> str:
 async def test_public_progress_shows_status_and_deadlines_only(stack: Stack) -> None:
     case = await stack.register()
     n, code = case["number"], case["access_code"]
-    r = await stack.http.get(url(n), params={"code": code.lower()})
+    r = await stack.http.get(url(n), headers={"X-Access-Code": code.lower()})
     assert r.status_code == 200
     p = r.json()
     assert p["number"] == n and p["status"] == "registered"
@@ -41,10 +41,10 @@ async def test_public_progress_wrong_or_missing_code_looks_like_unknown_number(
 ) -> None:
     n = (await stack.register())["number"]
     answers = [
-        await stack.http.get(url(n), params={"code": "WRONG234"}),
+        await stack.http.get(url(n), headers={"X-Access-Code": "WRONG234"}),
         await stack.http.get(url(n)),
-        await stack.http.get(url("TS-20990101-99999"), params={"code": "WRONG234"}),
-        await stack.http.get(url("bad number!"), params={"code": "WRONG234"}),
+        await stack.http.get(url("TS-20990101-99999"), headers={"X-Access-Code": "WRONG234"}),
+        await stack.http.get(url("bad number!"), headers={"X-Access-Code": "WRONG234"}),
     ]
     assert {r.status_code for r in answers} == {404}
     assert len({r.text for r in answers}) == 1
@@ -53,20 +53,20 @@ async def test_public_progress_wrong_or_missing_code_looks_like_unknown_number(
 async def test_public_satisfaction_archives_the_case(stack: Stack) -> None:
     case = await decided_and_fed_back(stack)
     n, code = case["number"], case["access_code"]
-    p = (await stack.http.get(url(n), params={"code": code})).json()
+    p = (await stack.http.get(url(n), headers={"X-Access-Code": code})).json()
     assert p["status"] == "awaiting_callback"
     assert p["decision"]["finding"] == "substantiated" and "finding_label" not in p["decision"]
     assert p["feedback"]["appeal_route"] == "可向市效能投诉中心申诉"
     assert p["allowed_actions"] == ["record-satisfaction", "appeal"]
     assert "tax-01" not in str(p) and "written_warning" not in str(p)
 
-    r = await stack.http.post(url(n, "/satisfaction"), params={"code": code},
+    r = await stack.http.post(url(n, "/satisfaction"), headers={"X-Access-Code": code},
                               json={"rating": "no_response"})
     assert r.status_code == 422
-    r = await stack.http.post(url(n, "/satisfaction"), params={"code": "WRONG234"},
+    r = await stack.http.post(url(n, "/satisfaction"), headers={"X-Access-Code": "WRONG234"},
                               json={"rating": "satisfied"})
     assert r.status_code == 404
-    r = await stack.http.post(url(n, "/satisfaction"), params={"code": code},
+    r = await stack.http.post(url(n, "/satisfaction"), headers={"X-Access-Code": code},
                               json={"rating": "basically_satisfied", "comment": "还行"})
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "archived" and r.json()["satisfaction"]["rating"] == (
@@ -80,12 +80,12 @@ async def test_public_satisfaction_archives_the_case(stack: Stack) -> None:
 async def test_public_appeal_goes_to_the_supervisor(stack: Stack) -> None:
     case = await decided_and_fed_back(stack)
     n, code = case["number"], case["access_code"]
-    r = await stack.http.post(url(n, "/appeal"), params={"code": code}, json={"reason": ""})
+    r = await stack.http.post(url(n, "/appeal"), headers={"X-Access-Code": code}, json={"reason": ""})
     assert r.status_code == 422
-    r = await stack.http.post(url(n, "/appeal"), params={"code": code},
+    r = await stack.http.post(url(n, "/appeal"), headers={"X-Access-Code": code},
                               json={"reason": "处理结果与事实不符"})
     assert r.status_code == 200 and r.json()["status"] == "appealed"
-    again = await stack.http.post(url(n, "/appeal"), params={"code": code},
+    again = await stack.http.post(url(n, "/appeal"), headers={"X-Access-Code": code},
                                   json={"reason": "再次申诉"})
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "invalid_status"
