@@ -36,12 +36,12 @@ async def _worker_pollers() -> set[str]:
     from temporalio.api.enums.v1 import TaskQueueType
     from temporalio.api.taskqueue.v1 import TaskQueue
     from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-    from temporalio.client import Client
 
     from config import get_settings
+    from temporal_client import connect  # as the worker connects: TLS, client certificate, API key
 
     s = get_settings()
-    client = await Client.connect(s.temporal_address, namespace=s.temporal_namespace)
+    client = await connect(s)
     identities: set[str] = set()
     for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
         resp = await client.workflow_service.describe_task_queue(
