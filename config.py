@@ -8,11 +8,15 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BeforeValidator, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent
+
+#: A file setting where empty (as docker-compose passes an unset `${VAR:-}`) means none.
+OptionalFile = Annotated[Path | None, BeforeValidator(lambda v: None if v == "" else v)]
 
 
 class Settings(BaseSettings):
@@ -32,6 +36,29 @@ class Settings(BaseSettings):
     temporal_rpc_timeout_seconds: float = Field(
         default=5.0, description="Deadline of every Temporal call made by the API."
     )
+    # Transport security to Temporal (temporal_client.py; docs/deployment.md, "TLS to Temporal").
+    temporal_tls: bool = Field(
+        default=False,
+        description="TLS to Temporal checked against the system's CAs; implied by any "
+        "temporal_tls_* setting below and by an API key.",
+    )
+    temporal_tls_ca_file: OptionalFile = Field(
+        default=None, description="PEM CA certificate(s) the server's certificate must chain to."
+    )
+    temporal_tls_cert_file: OptionalFile = Field(
+        default=None, description="PEM client certificate (chain) for mutual TLS."
+    )
+    temporal_tls_key_file: OptionalFile = Field(
+        default=None, description="PEM private key of temporal_tls_cert_file."
+    )
+    temporal_tls_server_name: str = Field(
+        default="",
+        description="Name sent as SNI and checked in the server's certificate, when it is not the "
+        "host of temporal_address.",
+    )
+    temporal_api_key: SecretStr = Field(
+        default=SecretStr(""), description="Temporal Cloud API key (sent as a bearer token, over TLS)."
+    )
     database_url: str = Field(
         default="",
         description="PostgreSQL URL; empty = the embedded PostgreSQL under data_dir/pg.",
@@ -40,8 +67,57 @@ class Settings(BaseSettings):
     db_pool_min: int = Field(default=1, description="Minimum connections per process.")
     db_pool_max: int = Field(default=10, description="Maximum connections per process.")
     tokens_file: Path = Field(
-        default=ROOT / "api" / "dev_tokens.json", description="Bearer tokens -> role, unit, center."
+        default=ROOT / "api" / "dev_tokens.json",
+        description="Bearer tokens -> role, unit, center; development only (refused in production).",
     )
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="production: staff sign in with OIDC access tokens only; the tokens file is "
+        "refused, and OIDC must be configured.",
+    )
+    # Staff identity (api/auth.py): OIDC/JWT access tokens of the center's identity provider.
+    oidc_issuer: str = Field(
+        default="", description="Issuer (`iss`) of staff access tokens; empty = OIDC off."
+    )
+    oidc_audience: str = Field(default="", description="Audience (`aud`) the tokens must carry.")
+    oidc_jwks_url: str = Field(
+        default="", description="The provider's JWKS (signing keys; re-read for an unknown key id)."
+    )
+    oidc_algorithms: str = Field(
+        default="RS256,ES256", description="Accepted signature algorithms, comma-separated."
+    )
+    oidc_id_claim: str = Field(default="sub", description="Claim holding the staff id.")
+    oidc_role_claim: str = Field(
+        default="role",
+        description="Claim (dotted path, e.g. realm_access.roles) holding the role, or a list with "
+        "exactly one staff role.",
+    )
+    oidc_unit_claim: str = Field(default="unit", description="Claim holding the unit code.")
+    oidc_center_claim: str = Field(default="center", description="Claim holding the center.")
+    oidc_leeway_seconds: float = Field(
+        default=30.0, ge=0, le=300, description="Clock skew allowed on exp/nbf/iat."
+    )
+    oidc_jwks_cache_seconds: float = Field(
+        default=300.0, gt=0, description="How long fetched signing keys are kept."
+    )
+    oidc_jwks_min_refresh_seconds: float = Field(
+        default=10.0, ge=0,
+        description="Least time between two JWKS fetches caused by unknown key ids (bounds what "
+        "forged tokens can make us fetch).",
+    )
+
+    @model_validator(mode="after")
+    def _secure_settings(self) -> Settings:
+        if (self.temporal_tls_cert_file is None) != (self.temporal_tls_key_file is None):
+            raise ValueError("temporal_tls_cert_file and temporal_tls_key_file go together")
+        if self.oidc_issuer and not (self.oidc_audience and self.oidc_jwks_url):
+            raise ValueError("oidc_issuer needs oidc_audience and oidc_jwks_url")
+        if self.env == "production" and not self.oidc_issuer:
+            raise ValueError(
+                "COMPLAINTS_ENV=production needs COMPLAINTS_OIDC_ISSUER: the tokens file is for "
+                "development only"
+            )
+        return self
     policy: str = Field(default="default", description="Policy for new cases (domain/policies.py).")
     api_host: str = Field(default="127.0.0.1", description="API bind address.")
     api_port: int = Field(default=8000, description="API port.")

@@ -14,9 +14,8 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BeforeValidator
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 
-from api.auth import STAFF_ROLES, TokenStore, User
+from api.auth import STAFF_ROLES, Authenticator, User
 from api.complaints.schemas import NUMBER_EXAMPLE, CaseView
 from api.complaints.service import NUMBER_RE, CaseService
 from api.errors import ApiError, not_found, unavailable
@@ -54,7 +53,7 @@ class Resources:
         self, settings: Settings, *, pool: asyncpg.Pool | None, client: Client | None
     ) -> None:
         self.settings = settings
-        self.tokens = TokenStore(settings.tokens_file)
+        self.tokens = Authenticator(settings)  # OIDC access tokens; the tokens file in development
         self.pool = pool
         self.client = client
         self.owns_pool = pool is None
@@ -82,12 +81,10 @@ class Resources:
         if self.client is None:
             async with self._client_lock:
                 if self.client is None:
-                    s = self.settings
+                    from temporal_client import connect  # TLS, API key, data converter
+
                     # lazy: no I/O now; an unreachable server fails each call, within its deadline
-                    self.client = await Client.connect(
-                        s.temporal_address, namespace=s.temporal_namespace,
-                        data_converter=pydantic_data_converter, lazy=True,
-                    )
+                    self.client = await connect(self.settings, lazy=True)
         return self.client
 
     async def close(self) -> None:
@@ -122,7 +119,8 @@ TemporalDep = Annotated[Client, Depends(get_client)]
 
 _bearer = HTTPBearer(
     auto_error=False,
-    description="A staff token from the token file, e.g. `dev-handler` (DESIGN.md dev tokens).",
+    description="An OIDC access token of the center's identity provider; in development also a "
+    "token from the tokens file, e.g. `dev-handler` (DESIGN.md dev tokens).",
 )
 
 
