@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     )
     activity_task_pollers: int = Field(default=8, description="Worker: concurrent activity-task polls.")
     graceful_shutdown_seconds: float = Field(default=30.0, description="Worker drain time.")
+    web_session_secret: str = Field(
+        default="",
+        description="Key signing the workbench's session cookie (api/web); empty = a random key "
+        "kept in data_dir/web_session_secret, shared by every process on this machine.",
+    )
     evidence_dir: Path = Field(
         default=ROOT / ".data" / "evidence",
         description="Where evidence files are stored, by SHA-256 (shared by every API process).",

@@ -31,6 +31,7 @@ from api.public import views as public
 from api.stats import views as stats
 from api.supervision import views as supervision
 from api.units import views as units
+from api.web import views as web
 from config import Settings, get_settings
 
 log = logging.getLogger("complaints.api")
@@ -120,8 +121,9 @@ def create_app(
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        route_limits=evidence.body_limits(settings))
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
-                   disclosure, supervision, units, inspections, dashboard):
+                   disclosure, supervision, units, inspections, dashboard, web):
         app.include_router(module.router)
+    app.mount("/static", web.static_files(), name="static")  # the workbench's htmx and CSS
     app.include_router(public.staff_router)  # reissue a lost access code (issue 13)
     logfilter.install()  # access codes never in uvicorn's logs (api/public/logfilter.py)
     openapi.install(app)
