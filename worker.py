@@ -28,13 +28,14 @@ from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionRoundWorkflow
 
 log = logging.getLogger("complaints.worker")
+from workflows.seal import SealWorkflow
 
 
 def build_worker(client: Client, settings: Settings, pool: object | None) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
+        workflows=[ComplaintWorkflow, InspectionRoundWorkflow, SealWorkflow],
         activities=build_activities(pool, client),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.max_concurrent_activities,

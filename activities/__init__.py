@@ -11,6 +11,7 @@ from activities.delivery import DeliveryActivities
 from activities.inspection import InspectionActivities
 from activities.notify import NotifyActivities
 from activities.read_model import ReadModelActivities
+from activities.seal import SealActivities
 
 
 def build_activities(
@@ -29,6 +30,7 @@ def build_activities(
         DeliveryActivities(pool).deliver,
         ArchiveActivities(pool, client).archive_case,
         *_inspection(InspectionActivities(pool, client)),
+        SealActivities(pool).seal_chain_heads,
     ]
 
 

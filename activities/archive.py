@@ -12,6 +12,12 @@ the row archived before it (and the document includes it, so the hash covers the
 the archive a chain in which a changed or missing row shows. The database refuses UPDATE,
 DELETE and TRUNCATE on `archives` (migration 0001).
 
+Issue 13: the archive does not trust the database alone. `archive_case` answers the hash and
+the chain position, so the case's Temporal history keeps them; a schedule seals the chain heads
+with RFC 3161 trusted timestamps kept in `archive_seals` and copied out (activities/seal.py);
+verification compares row, chain and both anchors (activities/archive_anchor.py) and names the
+case that failed and why. The app role may only INSERT into `archives` (db.py).
+
 Verification recomputes both hashes, checks the link to the previous row, replays every archived
 run's Temporal history against the current `ComplaintWorkflow` code (`temporalio.worker.Replayer`;
 a failure names the run), and checks that the archived case record is the one the last run's
@@ -25,14 +31,15 @@ file and the `archive_case` activity), `archive_verify` (verification and this C
 CLI:
     python -m activities.archive verify --all       every archive, in chain order
     python -m activities.archive verify NUMBER...   the named cases
-    ... --no-replay                                 hashes and chain only (fast)
-Exit code 1 if any archive fails.
+    ... --no-replay                                 hashes, chain and anchors (fast)
+`--all` also checks the access log's hash chain and the seals. Exit code 1 if anything fails.
 """
 
 from __future__ import annotations
 
 import sys
 
+from activities.archive_anchor import Anchors, check_access_log, history_receipt
 from activities.archive_build import (
     ArchiveActivities,
     append,
@@ -46,6 +53,7 @@ from activities.archive_build import (
 from activities.archive_format import (
     FORMAT,
     ArchivedRun,
+    ArchiveReceipt,
     HistoryCheck,
     ReplayVerdict,
     archived_runs,
@@ -57,6 +65,7 @@ from activities.archive_format import (
 from activities.archive_verify import (
     check_row,
     history_case_ok,
+    load_anchors,
     main,
     no_replay,
     replay_runs,
@@ -67,7 +76,8 @@ from activities.archive_verify import (
 )
 
 __all__ = [
-    "FORMAT", "ArchiveActivities", "ArchivedRun", "HistoryCheck", "ReplayVerdict", "append",
+    "FORMAT", "Anchors", "ArchiveActivities", "ArchiveReceipt", "ArchivedRun", "check_access_log",
+    "history_receipt", "load_anchors", "HistoryCheck", "ReplayVerdict", "append",
     "archive", "archived_runs", "canonical_json", "check_row", "complete_record",
     "existing_result", "fetch_history", "fetch_runs", "gather_file", "history_case_ok", "jsonable",
     "main", "no_replay", "record", "replay_runs", "sha256_hex", "summary", "verify_all",

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 
 from activities.chain import CaseRecord, fetch_chain, is_snapshot
-from domain.models import ArchiveInput, ArchiveResult, CaseState
+from domain.models import ArchiveInput, CaseState
 
 if TYPE_CHECKING:
     import asyncpg
@@ -34,6 +34,7 @@ from activities.archive_format import (
     SELECT_LINKS,
     SELECT_NOTIFICATIONS,
     ArchivedRun,
+    ArchiveReceipt,
     canonical_json,
     jsonable,
     record,
@@ -177,13 +178,13 @@ async def gather_file(
     }
 
 
-async def existing_result(conn: Connection, number: str) -> ArchiveResult | None:
-    """The archive row of `number` as an `ArchiveResult`, if it is archived already."""
+async def existing_result(conn: Connection, number: str) -> ArchiveReceipt | None:
+    """The archive row of `number` as an `ArchiveReceipt`, if it is archived already."""
     row = await conn.fetchrow(SELECT_ARCHIVE_RESULT, number)
-    return None if row is None else ArchiveResult(**dict(row))
+    return None if row is None else ArchiveReceipt(**dict(row))
 
 
-async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveResult:
+async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveReceipt:
     """Link `doc` to the chain, hash it and insert it, in one transaction.
 
     Idempotent: if the case was archived meanwhile, the stored row is returned unchanged.
@@ -197,13 +198,13 @@ async def append(conn: Connection, doc: dict[str, Any]) -> ArchiveResult:
         document = await conn.fetchval(NORMALIZE_JSONB, {**doc, "prev_sha256": prev})
         canonical = canonical_json(document)
         digest = sha256_hex(canonical)
-        await conn.execute(INSERT_ARCHIVE, number, document, canonical, digest, prev)
-    return ArchiveResult(number=number, sha256=digest, prev_sha256=prev)
+        position = await conn.fetchval(INSERT_ARCHIVE, number, document, canonical, digest, prev)
+    return ArchiveReceipt(number=number, sha256=digest, prev_sha256=prev, position=position)
 
 
 async def archive(
     pool: asyncpg.Pool, state: CaseState, client: Client | None = None, run_id: str | None = None
-) -> ArchiveResult:
+) -> ArchiveReceipt:
     """Archive one case (R-35); a case archived before is returned as stored.
 
     Args:
@@ -230,14 +231,16 @@ class ArchiveActivities:
         self.client = client
 
     @activity.defn(name="archive_case")
-    async def archive_case(self, inp: ArchiveInput) -> ArchiveResult:
-        """Archive the case file; returns its hash and the previous archive's hash."""
+    async def archive_case(self, inp: ArchiveInput) -> ArchiveReceipt:
+        """Archive the case file; returns its hash, the previous archive's hash and its position
+        in the chain — recorded in the case's Temporal history, outside PostgreSQL (issue 13)."""
         if self.pool is None:
             doc = {"case": inp.state.model_dump(mode="json")}
             digest = sha256_hex(canonical_json(doc))
             log.info("archive %s sha256=%s", inp.state.number, digest)
-            return ArchiveResult(number=inp.state.number, sha256=digest)
+            return ArchiveReceipt(number=inp.state.number, sha256=digest)
         run_id = activity.info().workflow_run_id if self.client is not None else None
         result = await archive(self.pool, inp.state, self.client, run_id or None)
-        log.info("archived %s sha256=%s prev=%s", result.number, result.sha256, result.prev_sha256)
+        log.info("archived %s #%s sha256=%s prev=%s", result.number, result.position, result.sha256,
+                 result.prev_sha256)
         return result

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from domain.models import ArchiveResult
+
 if TYPE_CHECKING:
     import asyncpg
-
 
 
 log = logging.getLogger("complaints.archive")
@@ -27,7 +28,9 @@ SELECT_ARCHIVE = """
 SELECT id, number, archived_at, document, canonical, sha256, prev_sha256
 FROM archives WHERE number = $1
 """
-SELECT_ARCHIVE_RESULT = "SELECT number, sha256, prev_sha256 FROM archives WHERE number = $1"
+SELECT_ARCHIVE_RESULT = (
+    "SELECT number, sha256, prev_sha256, id AS position FROM archives WHERE number = $1"
+)
 SELECT_PREVIOUS_HASH = "SELECT sha256 FROM archives WHERE id < $1 ORDER BY id DESC LIMIT 1"
 SELECT_ALL_ARCHIVES = """
 SELECT id, number, archived_at, document, canonical, sha256, prev_sha256
@@ -53,8 +56,9 @@ SELECT key, kind, recipient, unit, complainant_ref, about_case, data, created_at
 FROM notifications WHERE number = $1 ORDER BY id
 """
 # The chain must be linear: one archiving transaction at a time reads the last hash and
-# appends. EXCLUSIVE mode blocks other writers but not readers.
-LOCK_ARCHIVES = "LOCK TABLE archives IN EXCLUSIVE MODE"
+# appends. An advisory lock ("archive" in ASCII), as the app role may not LOCK the table in a
+# mode stronger than ROW EXCLUSIVE (it has no UPDATE or DELETE on it: db.grant_app).
+LOCK_ARCHIVES = "SELECT pg_advisory_xact_lock(x'61726368697665'::bigint)"
 SELECT_EVIDENCE = """
 SELECT id, provided_by, filename, description, summary, kind, content_type, size, sha256,
        uploaded_by, uploaded_role, uploaded_unit, uploaded_at, shared, shared_by, shared_at
@@ -70,7 +74,17 @@ NORMALIZE_JSONB = "SELECT $1::jsonb"
 INSERT_ARCHIVE = """
 INSERT INTO archives (number, document, canonical, sha256, prev_sha256)
 VALUES ($1, $2, $3, $4, $5)
+RETURNING id
 """
+
+class ArchiveReceipt(ArchiveResult):
+    """What `archive_case` answers, and so what the case's Temporal history keeps outside
+    PostgreSQL (issue 13): the archive's hash, its predecessor's and its position in the chain
+    (`archives.id`). Verification compares the row with it (`activities/archive_anchor.py`).
+    The workflow reads no field of it (it awaits the activity without a result type)."""
+
+    position: int | None = None
+
 
 #: Replays an archived Temporal history against the workflow code, given the case number and
 #: the history as exported JSON: `ReplayVerdict(ok=None)` when there is no history to replay.

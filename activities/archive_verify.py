@@ -1,4 +1,7 @@
-"""Verifying archives: hashes, the chain, every run's history replayed (R-35).
+"""Verifying archives: hashes, the chain, every run's history replayed (R-35), and the anchors
+outside PostgreSQL (issue 13): the archive step's result in Temporal's history and the RFC 3161
+seals (activities/archive_anchor.py, activities/seal.py). Each result says which case failed
+and why (`problems`). `verify --all` also checks the access log's chain and the seals.
 
 `python -m activities.archive verify` runs `main` here."""
 
@@ -13,11 +16,14 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from activities.archive_anchor import Anchors, check_access_log, compare_receipt, history_receipt
+from activities.seal import check_sealed, load_roots, load_seals
 from domain.models import CaseState
 
 if TYPE_CHECKING:
     import asyncpg
 
+    from config import Settings
 
 
 from activities.archive_format import (
@@ -174,43 +180,115 @@ async def _with_replay(
     return result
 
 
-async def verify_archive(
-    pool: asyncpg.Pool, number: str, *, replay: HistoryCheck = verify_history
+async def _with_anchors(
+    result: dict[str, Any], row: asyncpg.Record | Mapping[str, Any], anchors: Anchors | None
 ) -> dict[str, Any]:
-    """Verify one case's archive: both hashes, the chain link, and the history replay.
+    """Compare the row with what Temporal's history and the seals recorded, and list why the
+    case fails (`problems`)."""
+    problems: list[str] = []
+    if not result["canonical_hash_ok"]:
+        problems.append("the stored canonical text does not hash to the stored sha256")
+    if not result["document_hash_ok"]:
+        problems.append("the stored document does not hash to the stored sha256")
+    if not result["prev_ok"]:
+        problems.append("the link to the previous archive is broken (a row before it was "
+                        "rewritten or removed, or this one was)")
+    if result.get("history_replay") is False:
+        problems.append(f"the archived history does not replay: {result.get('history_replay_error')}")
+    if result.get("history_case_ok") is False:
+        problems.append("the archived case record is not the one the workflow handed over")
+    result["history_anchor"] = None
+    result["history_anchor_error"] = None
+    document = row["document"] if isinstance(row["document"], dict) else {}
+    if anchors is not None and anchors.client is not None:
+        run_id = document.get("run_id") if isinstance(document.get("run_id"), str) else None
+        receipt, why = await history_receipt(anchors.client, row["number"], run_id)
+        if receipt is not None:
+            mismatch = compare_receipt(receipt, row["id"], row["sha256"])
+            result["history_anchor"] = mismatch is None
+            if mismatch:
+                problems.append(mismatch)
+        result["history_anchor_error"] = why
+    elif anchors is not None:
+        result["history_anchor_error"] = anchors.client_error or "no Temporal client"
+    sealed_ok, why = check_sealed(anchors.seals if anchors else None, row["id"], row["number"],
+                                  row["sha256"])
+    result["seal_ok"] = sealed_ok
+    if why:
+        problems.append(why)
+    result["problems"] = problems
+    if result["history_anchor"] is False or sealed_ok is False:
+        result["ok"] = False
+    return result
+
+
+async def verify_archive(
+    pool: asyncpg.Pool, number: str, *, replay: HistoryCheck = verify_history,
+    anchors: Anchors | None = None,
+) -> dict[str, Any]:
+    """Verify one case's archive: both hashes, the chain link, the history replay, and the
+    anchors (Temporal's record of the archive step, the seals).
 
     Args:
         pool: a pool from `db.create_pool`.
         number: the complaint number.
         replay: the history check (`verify_history`: replay against today's code).
+        anchors: what to compare the row with outside PostgreSQL (None: nothing).
 
     Returns:
-        The `check_row` result; `{"number", "ok": False, "error": "not archived"}` if missing.
+        The `check_row` result with `problems`; `{"number", "ok": False, "error": "not
+        archived"}` if missing.
     """
     async with pool.acquire() as conn:
         row = await conn.fetchrow(SELECT_ARCHIVE, number)
         if row is None:
-            return {"number": number, "ok": False, "error": "not archived"}
+            return {"number": number, "ok": False, "error": "not archived",
+                    "problems": ["not archived"]}
         prev = await conn.fetchval(SELECT_PREVIOUS_HASH, row["id"])
-    return await _with_replay(check_row(row, prev), row, replay)
+    return await _with_anchors(await _with_replay(check_row(row, prev), row, replay), row, anchors)
 
 
-async def verify_all(pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history) -> list[dict[str, Any]]:
-    """Verify every archive in chain (id) order; see `verify_archive`."""
+async def verify_all(
+    pool: asyncpg.Pool, *, replay: HistoryCheck = verify_history, anchors: Anchors | None = None
+) -> list[dict[str, Any]]:
+    """Verify every archive in chain (id) order; see `verify_archive`. An archive a seal lists
+    that is no longer in PostgreSQL is a failure of its own."""
     results: list[dict[str, Any]] = []
     prev: str | None = None
+    seen: set[int] = set()
     async with pool.acquire() as conn, conn.transaction(readonly=True):
         async for row in conn.cursor(SELECT_ALL_ARCHIVES, prefetch=50):
-            results.append(await _with_replay(check_row(row, prev), row, replay))
+            checked = await _with_replay(check_row(row, prev), row, replay)
+            results.append(await _with_anchors(checked, row, anchors))
+            seen.add(row["id"])
             prev = row["sha256"]
+    sealed = anchors.seals.archives if anchors is not None and anchors.seals is not None else {}
+    for archive_id in sorted(set(sealed) - seen):
+        number, _, seal_id, gen_time = sealed[archive_id]
+        why = f"archive #{archive_id} sealed by seal {seal_id} ({gen_time}) is missing"
+        results.append({"id": archive_id, "number": number, "ok": False, "error": "missing",
+                        "problems": [why]})
     return results
 
 
+async def load_anchors(
+    pool: asyncpg.Pool, settings: Settings, client: Any | None = None, client_error: str | None = None
+) -> Anchors:
+    """The anchors for verification: the Temporal client given, and the seals (rows and the
+    copies in `settings.seal_dir`) checked against `settings.tsa_roots_file`."""
+    seals = await load_seals(pool, settings.seal_dir, load_roots(settings.tsa_roots_file))
+    return Anchors(client=client, seals=seals, client_error=client_error)
+
+
 def summary(results: list[dict[str, Any]]) -> str:
-    """One line per failure, then the totals."""
+    """One line per failure (`FAIL number: why | the whole result as JSON`), then the totals."""
     failed = [r for r in results if not r["ok"]]
     replayed = sum(1 for r in results if r.get("history_replay") is not None)
-    lines = [f"FAIL {json.dumps(r, ensure_ascii=False, default=str)}" for r in failed]
+    lines = [
+        f"FAIL {r['number']}: {'; '.join(r.get('problems') or [r.get('error') or 'failed'])} | "
+        f"{json.dumps(r, ensure_ascii=False, default=str)}"
+        for r in failed
+    ]
     lines.append(
         f"archives verified: {len(results)}, ok: {len(results) - len(failed)}, "
         f"failed: {len(failed)}, history replayed: {replayed}"
@@ -223,15 +301,40 @@ async def no_replay(number: str, history: dict[str, Any] | None) -> ReplayVerdic
     return ReplayVerdict(ok=None)
 
 
-async def _cli_verify(numbers: list[str], check_all: bool, replay: HistoryCheck) -> list[dict[str, Any]]:
+async def _cli_verify(
+    numbers: list[str], check_all: bool, replay: HistoryCheck
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The results, and the lines about the access log and the seals (failures first)."""
     from config import get_settings
     from db import create_pool
+    from temporal_client import connect
 
-    pool = await create_pool(get_settings())
+    settings = get_settings()
+    pool = await create_pool(settings)
+    client: Any = None
+    client_error = None
     try:
+        client = await asyncio.wait_for(connect(settings), timeout=settings.temporal_rpc_timeout_seconds)
+    except Exception as e:  # verification goes on without this anchor, and says so
+        client_error = f"Temporal not reachable: {type(e).__name__}: {e}"[:300]
+    try:
+        anchors = await load_anchors(pool, settings, client, client_error)
+        notes = []
+        if client_error:
+            notes.append(f"NOTE {client_error}")
         if check_all:
-            return await verify_all(pool, replay=replay)
-        return [await verify_archive(pool, n, replay=replay) for n in numbers]
+            results = await verify_all(pool, replay=replay, anchors=anchors)
+            log_check = await check_access_log(pool, anchors.seals)
+            seals = anchors.seals.summary() if anchors.seals else {"ok": True}
+            for p in log_check["problems"]:
+                notes.append(f"FAIL access log: {p}")
+            for p in seals["problems"]:
+                notes.append(f"FAIL seals: {p}")
+            notes.append(f"access log rows verified: {log_check['rows']}, "
+                         f"{'ok' if log_check['ok'] else 'FAILED'}; seals: {seals.get('seals', 0)}, "
+                         f"{'ok' if seals['ok'] else 'FAILED'}")
+            return results, notes
+        return [await verify_archive(pool, n, replay=replay, anchors=anchors) for n in numbers], notes
     finally:
         await pool.close()
 
@@ -255,9 +358,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("give complaint numbers or --all")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
     replay = no_replay if args.no_replay else verify_history
-    results = asyncio.run(_cli_verify(args.numbers, args.all, replay))
+    results, notes = asyncio.run(_cli_verify(args.numbers, args.all, replay))
+    for line in notes[:-1] if args.all else notes:
+        print(line)
     print(summary(results))
-    return 1 if any(not r["ok"] for r in results) else 0
+    if args.all:
+        print(notes[-1])
+    failed = any(not r["ok"] for r in results) or any(n.startswith("FAIL") for n in notes)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

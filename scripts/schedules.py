@@ -1,10 +1,11 @@
 """Temporal Schedules of the system: `python -m scripts.schedules` (idempotent).
 
 `inspection-rounds` starts an `InspectionRoundWorkflow` (R-40: at least 12 inspection rounds a
-year) on the 1st of every month at 09:00 Beijing time. `make run` runs this module after the
-Temporal dev server is up (scripts/run_stack.py); a production set-up runs it once after the
-namespace exists, and again after every upgrade (it updates the schedule in place and keeps an
-operator's pause).
+year) on the 1st of every month at 09:00 Beijing time. `chain-seals` starts a `SealWorkflow`
+every `seal_interval_minutes` (issue 13: RFC 3161 seals of the archive's chain head).
+`make run` runs this module after the Temporal dev server is up (scripts/run_stack.py); a
+production set-up runs it once after the namespace exists, and again after every upgrade (it
+updates the schedule in place and keeps an operator's pause).
 
 Overlapping rounds are allowed (a round still open when the next month begins never makes the
 schedule skip a month), and a round missed while Temporal was down is started when it comes
@@ -27,6 +28,7 @@ from temporalio.client import (
     ScheduleActionStartWorkflow,
     ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
+    ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
@@ -44,6 +46,8 @@ INSPECTION_SCHEDULE_ID = "inspection-rounds"
 #: Each run's workflow id is this plus the scheduled time (Temporal appends it).
 INSPECTION_WORKFLOW_ID = "inspection-round"
 TIME_ZONE = "Asia/Shanghai"
+SEAL_SCHEDULE_ID = "chain-seals"
+SEAL_WORKFLOW_ID = "chain-seal"
 DAY_OF_MONTH, HOUR = 1, 9
 
 
@@ -72,18 +76,40 @@ def inspection_schedule(
     )
 
 
+def seal_schedule(task_queue: str, every: timedelta = timedelta(hours=1)) -> Schedule:
+    """The seal schedule (issue 13): `SealWorkflow` timestamps the archive's and the access
+    log's chain heads (workflows/seal.py); a round still running makes the next one skip."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            "SealWorkflow", id=SEAL_WORKFLOW_ID, task_queue=task_queue,
+            static_summary="可信时间戳 seal of the archive and access-log chain heads",
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP, catchup_window=timedelta(days=1)),
+        state=ScheduleState(note="issue 13: RFC 3161 seals of the chain heads"),
+    )
+
+
 async def ensure_schedules(
     client: Client, *, task_queue: str = "complaints",
     inspection: InspectionRoundInput | None = None,
+    seal_every: timedelta = timedelta(hours=1),
 ) -> dict[str, str]:
     """Create or update every schedule; returns schedule id -> "created" | "updated".
 
     An existing schedule is updated in place; its state (an operator's pause and note) is kept.
     """
-    desired = inspection_schedule(task_queue, inspection)
+    done: dict[str, str] = {}
+    for schedule_id, desired in ((INSPECTION_SCHEDULE_ID, inspection_schedule(task_queue, inspection)),
+                                 (SEAL_SCHEDULE_ID, seal_schedule(task_queue, seal_every))):
+        done[schedule_id] = await _ensure(client, schedule_id, desired)
+    return done
+
+
+async def _ensure(client: Client, schedule_id: str, desired: Schedule) -> str:
     try:
-        await client.create_schedule(INSPECTION_SCHEDULE_ID, desired)
-        return {INSPECTION_SCHEDULE_ID: "created"}
+        await client.create_schedule(schedule_id, desired)
+        return "created"
     except ScheduleAlreadyRunningError:
         pass
 
@@ -91,8 +117,8 @@ async def ensure_schedules(
         state = current.description.schedule.state
         return ScheduleUpdate(schedule=dataclasses.replace(desired, state=state))
 
-    await client.get_schedule_handle(INSPECTION_SCHEDULE_ID).update(keep_state)
-    return {INSPECTION_SCHEDULE_ID: "updated"}
+    await client.get_schedule_handle(schedule_id).update(keep_state)
+    return "updated"
 
 
 async def _main(args: argparse.Namespace) -> int:
@@ -103,7 +129,9 @@ async def _main(args: argparse.Namespace) -> int:
     try:
         client = await asyncio.wait_for(connect(settings), timeout=args.timeout)
         done = await asyncio.wait_for(
-            ensure_schedules(client, task_queue=settings.task_queue), timeout=args.timeout
+            ensure_schedules(client, task_queue=settings.task_queue,
+                             seal_every=timedelta(minutes=settings.seal_interval_minutes)),
+            timeout=args.timeout,
         )
     except Exception as e:  # reported, not raised: `make run` goes on without the schedule
         print(f"schedules: could not create them on {settings.temporal_address}: "

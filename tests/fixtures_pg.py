@@ -3,8 +3,13 @@
 A pytest plugin of `tests/conftest.py` (`pytest_plugins`). A test module that asks
 for `pg_pool` gets a pool from `db.create_pool` (JSON codec registered, migrations applied) on
 its own database `test_<uuid>`, dropped at the end of the module. `COMPLAINTS_TEST_DATABASE_URL`
-(a URL of an existing database on a server where the user may CREATE DATABASE) replaces the
+(a URL of an existing database on a server where the user is a superuser) replaces the
 embedded server, e.g. in CI with a PostgreSQL service.
+
+Every test runs as the system does (issue 13): the database is owned by `db.OWNER_ROLE`, which
+applies the migrations, and `fresh_database` hands out the URL of the app role `db.APP_ROLE`
+(no ALTER, no UPDATE or DELETE of the archive and the access log). A test that plays the DBA
+connects with `database_url_for(pg_admin_url, ...)` (the superuser) or `owner_url(url)`.
 """
 
 from __future__ import annotations
@@ -24,13 +29,26 @@ import pytest_asyncio
 import db
 from config import Settings
 
-__all__ = ["pg_admin_url", "pg_pool", "fresh_database", "database_url_for", "pg_settings"]
+__all__ = [
+    "pg_admin_url", "pg_pool", "fresh_database", "database_url_for", "pg_settings", "owner_url",
+    "admin_url_of",
+]
 
 
 def database_url_for(admin_url: str, name: str) -> str:
     """`admin_url` with its database replaced by `name` (the query, e.g. `?host=`, is kept)."""
     parts = urlsplit(admin_url)
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def owner_url(url: str) -> str:
+    """The owner role's URL of the database of `url` (the role that migrates)."""
+    return db.with_user(url, db.OWNER_ROLE)
+
+
+def admin_url_of(admin_url: str, url: str) -> str:
+    """The superuser's URL of the database of `url` (a DBA)."""
+    return database_url_for(admin_url, urlsplit(url).path.lstrip("/"))
 
 
 def pg_settings(url: str, **overrides: object) -> Settings:
@@ -58,12 +76,20 @@ def pg_admin_url() -> Iterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def fresh_database(admin_url: str) -> AsyncIterator[str]:
-    """A new, empty database `test_<uuid>` for the block; dropped afterwards."""
+async def fresh_database(admin_url: str, *, migrated: bool = True) -> AsyncIterator[str]:
+    """A new database `test_<uuid>` for the block, owned by the owner role and migrated by it
+    (unless `migrated=False`); yields the app role's URL. Dropped afterwards."""
     name = f"test_{uuid.uuid4().hex}"
-    await db.ensure_database(admin_url, name)
+    await db.ensure_database(admin_url, name, owner=db.OWNER_ROLE)
+    url = db.with_user(database_url_for(admin_url, name), db.APP_ROLE)
     try:
-        yield database_url_for(admin_url, name)
+        if migrated:
+            conn = await asyncpg.connect(owner_url(url))
+            try:
+                await db.migrate(conn, app_role=db.APP_ROLE)
+            finally:
+                await conn.close()
+        yield url
     finally:
         conn = await asyncpg.connect(admin_url)
         try:

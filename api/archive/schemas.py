@@ -73,4 +73,16 @@ class ArchiveVerification(BaseModel):
     history_case_ok: bool | None = Field(
         default=None, description="The archived case record equals the one the workflow handed "
         "to the archive activity, as recorded in the history.")
+    history_anchor: bool | None = Field(
+        default=None, description="The stored hash and chain position equal the ones the "
+        "archive step returned to Temporal (kept in the case's history, outside PostgreSQL); "
+        "null = Temporal no longer holds the run or cannot be reached (see "
+        "`history_anchor_error`).")
+    history_anchor_error: str | None = Field(
+        default=None, description="Why the Temporal anchor could not be compared.")
+    seal_ok: bool | None = Field(
+        default=None, description="The stored hash equals the one an RFC 3161 seal of the chain "
+        "recorded (activities/seal.py); null = not sealed yet.")
+    problems: list[str] = Field(
+        default_factory=list, description="Why the case fails, one line per failed check.")
     error: str | None = Field(default=None, description="e.g. not archived.")

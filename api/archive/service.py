@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from activities.archive import verify_archive
+from activities.archive import load_anchors, verify_archive
 from api.archive import queries as q
 from api.archive.schemas import (
     ArchivedCaseFile,
@@ -52,9 +52,15 @@ async def case_file(pool: Any, number: str, user: User, *, history: bool) -> Arc
                             document=document)
 
 
-async def verify(pool: Any, number: str, user: User) -> ArchiveVerification:
-    """Hashes, chain link and history replay of the case's archive; 404 if not visible."""
+async def verify(
+    pool: Any, number: str, user: User, *, client: Any = None, settings: Any = None
+) -> ArchiveVerification:
+    """Hashes, chain link, history replay and anchors (Temporal's record of the archive step,
+    the seals) of the case's archive; 404 if not visible."""
     row = await pool.fetchrow(q.SELECT_CENTERS, number)
     if row is None or not can_see(user, row["center"], row["appeal_center"]):
         raise not_found("archived case")
-    return ArchiveVerification(**await verify_archive(pool, number))
+    anchors = None
+    if settings is not None:
+        anchors = await load_anchors(pool, settings, client)
+    return ArchiveVerification(**await verify_archive(pool, number, anchors=anchors))

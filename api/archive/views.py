@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query
 
 from api.archive import service
 from api.archive.schemas import ArchivedCaseFile, ArchivesPublic, ArchiveVerification
-from api.deps import ComplaintNumber, HistoryUser, PoolDep
+from api.deps import ComplaintNumber, HistoryUser, PoolDep, SettingsDep, TemporalDep
 from api.errors import R401, R403, R422, R503, STAFF_ERRORS
 from api.timeline.page import TIMELINE_RESPONSES, Download, TimelineFormat, timeline_response
 from api.timeline.schemas import CaseTimeline
@@ -51,12 +51,18 @@ async def get_archive(
 
 
 @router.get("/{number}/verify", summary="Verify an archived case file", responses=STAFF_ERRORS)
-async def verify(number: ComplaintNumber, user: HistoryUser, pool: PoolDep) -> ArchiveVerification:
+async def verify(
+    number: ComplaintNumber, user: HistoryUser, pool: PoolDep, client: TemporalDep,
+    settings: SettingsDep,
+) -> ArchiveVerification:
     """Recompute the hash of the stored text and of the stored JSON, check the chain link to
     the previous archive, replay the archived Temporal history against the current workflow
-    code and check that the archived case record is the one in that history. `ok` is false if
-    any check fails. Auditor, handler, leader, supervisor."""
-    return await service.verify(pool, number, user)
+    code and check that the archived case record is the one in that history; then compare the
+    row with the anchors outside PostgreSQL: the hash and chain position the archive step
+    returned to Temporal (while retention keeps the run) and the RFC 3161 seals of the chain.
+    `ok` is false if any check fails; `problems` says why. Auditor, handler, leader,
+    supervisor."""
+    return await service.verify(pool, number, user, client=client, settings=settings)
 
 
 @router.get(

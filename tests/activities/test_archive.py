@@ -26,7 +26,7 @@ from activities.read_model import ReadModelActivities
 from config import ROOT
 from domain.models import Action, ArchiveInput, ArchiveResult, CaseState, ProjectInput, Status
 from tests.activities.pg_cases import T0, case, event, register_like_the_api
-from tests.fixtures_pg import fresh_database, pg_settings
+from tests.fixtures_pg import admin_url_of, fresh_database, owner_url, pg_settings
 from tests.workflows.helpers import HANDLER, act, start_case
 from workflows.complaint import ComplaintWorkflow
 
@@ -95,30 +95,44 @@ async def test_concurrent_archives_form_one_linear_chain(pg_pool: asyncpg.Pool) 
     assert len({r["prev_sha256"] for r in rows}) == len(rows)  # no fork
 
 
-async def test_database_refuses_update_delete_and_truncate(pg_pool: asyncpg.Pool) -> None:
-    result = await archived_case(pg_pool)
-    with pytest.raises(asyncpg.RaiseError, match="immutable"):
-        await pg_pool.execute("UPDATE archives SET sha256 = 'x' WHERE number = $1", result.number)
-    with pytest.raises(asyncpg.RaiseError, match="immutable"):
-        await pg_pool.execute("DELETE FROM archives WHERE number = $1", result.number)
-    with pytest.raises(asyncpg.RaiseError, match="immutable"):
-        await pg_pool.execute("TRUNCATE archives")
-    assert (await verify_archive(pg_pool, result.number))["ok"]
+async def test_database_refuses_update_delete_and_truncate(pg_admin_url: str) -> None:
+    async with fresh_database(pg_admin_url) as url:
+        pool = await db.create_pool(pg_settings(url))
+        owner = await asyncpg.connect(owner_url(url))
+        try:
+            result = await archived_case(pool)
+            for sql in ("UPDATE archives SET sha256 = 'x' WHERE number = $1",
+                        "DELETE FROM archives WHERE number = $1"):
+                # The app role has no such privilege (issue 13) ...
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await pool.execute(sql, result.number)
+                # ... and the trigger refuses it to the owner too.
+                with pytest.raises(asyncpg.RaiseError, match="immutable"):
+                    await owner.execute(sql, result.number)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await pool.execute("TRUNCATE archives")
+            with pytest.raises(asyncpg.RaiseError, match="immutable"):
+                await owner.execute("TRUNCATE archives")
+            assert (await verify_archive(pool, result.number))["ok"]
+        finally:
+            await owner.close()
+            await pool.close()
 
 
 async def test_verify_detects_tampering_and_cli_exits_1(pg_admin_url: str) -> None:
     async with fresh_database(pg_admin_url) as url:
         pool = await db.create_pool(pg_settings(url))
+        dba = await asyncpg.connect(admin_url_of(pg_admin_url, url))
         try:
             a = await archived_case(pool)
             b = await archived_case(pool)
             assert await run_cli(url, "verify", "--all") == (0, "ok: 2, failed: 0")
             # A superuser bypasses the trigger; verification still notices.
-            await pool.execute("ALTER TABLE archives DISABLE TRIGGER archives_no_update")
-            await pool.execute(
+            await dba.execute("ALTER TABLE archives DISABLE TRIGGER archives_no_update")
+            await dba.execute(
                 "UPDATE archives SET canonical = replace(canonical, '张三', '某某') "
                 "WHERE number = $1", a.number)
-            await pool.execute("ALTER TABLE archives ENABLE TRIGGER archives_no_update")
+            await dba.execute("ALTER TABLE archives ENABLE TRIGGER archives_no_update")
             bad = await verify_archive(pool, a.number)
             assert not bad["ok"] and not bad["canonical_hash_ok"] and bad["document_hash_ok"]
             assert (await verify_archive(pool, b.number))["ok"]
@@ -126,6 +140,7 @@ async def test_verify_detects_tampering_and_cli_exits_1(pg_admin_url: str) -> No
             assert await run_cli(url, "verify", "--all") == (1, "ok: 1, failed: 1")
             assert (await run_cli(url, "verify", b.number))[0] == 0
         finally:
+            await dba.close()
             await pool.close()
 
 
@@ -136,7 +151,8 @@ async def run_cli(url: str, *args: str) -> tuple[int, str]:
         env={**os.environ, "COMPLAINTS_DATABASE_URL": url},
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     out, err = await proc.communicate()
-    last = out.decode().strip().splitlines()[-1] if out.strip() else err.decode()
+    totals = [x for x in out.decode().splitlines() if x.startswith("archives verified")]
+    last = totals[-1] if totals else err.decode()
     middle = ", ".join(p for p in last.split(", ") if p.startswith(("ok:", "failed:")))
     return proc.returncode or 0, middle
 

@@ -64,8 +64,8 @@ async def test_schedule_created_by_the_make_run_step_is_monthly_and_starts_round
 
         # Idempotent, and an operator's pause survives a redeploy.
         await handle.pause(note="审计期间暂停")
-        assert await ensure_schedules(client, task_queue=task_queue) == {
-            INSPECTION_SCHEDULE_ID: "updated"}
+        assert (await ensure_schedules(client, task_queue=task_queue))[
+            INSPECTION_SCHEDULE_ID] == "updated"
         d = await handle.describe()
         assert d.schedule.state.paused and d.schedule.state.note == "审计期间暂停"
         assert len([s async for s in await client.list_schedules()

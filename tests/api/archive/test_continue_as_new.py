@@ -13,6 +13,7 @@ import shutil
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
 import pytest_asyncio
 from temporalio.api.enums.v1 import EventType
 from temporalio.common import WorkflowIDConflictPolicy
@@ -21,7 +22,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.chain import fetch_chain
 from domain.models import ComplaintInput
-from tests.api.archive.test_archive_verify import as_a_dba, forge, rename_first_activity, run_cli, verify
+from tests.api.archive.test_archive_verify import (
+    as_a_dba,
+    forge,
+    rename_first_activity,
+    run_cli,
+    verify,
+)
 from tests.fixtures_pg import database_url_for
 from tests.stack import REPORT, Stack, auth, eventually
 from workflows.complaint import SEARCH_ATTRIBUTES as SEARCH_ATTRIBUTE_KEYS
@@ -170,7 +177,7 @@ async def test_archive_holds_every_run_and_every_record(stack: Stack, long_case:
 
 
 async def test_verification_replays_every_run(
-    stack: Stack, long_case: dict[str, Any], pg_admin_url: str
+    stack: Stack, long_case: dict[str, Any], pg_admin_url: str, dba: asyncpg.Connection
 ) -> None:
     n, chain = long_case["number"], long_case["chain"]
     url = database_url_for(pg_admin_url, await stack.pool.fetchval("SELECT current_database()"))
@@ -180,9 +187,9 @@ async def test_verification_replays_every_run(
     assert result["ok"] is True, result
     assert result["history_replay"] is True and result["history_runs"] == len(chain.run_ids)
     assert result["history_case_ok"] is True and result["history_replay_failed_run"] is None
-    async with as_a_dba(stack.pool, n):
+    async with as_a_dba(dba, n):
         # A careful tamperer rewrites the first run's history and every hash: replay shows it.
-        await forge(stack.pool, n, lambda d: rename_first_activity(d["previous_runs"][0]))
+        await forge(dba, n, lambda d: rename_first_activity(d["previous_runs"][0]))
         result = await verify(stack, n)
         assert result["document_hash_ok"] and result["history_replay"] is False and not result["ok"]
         assert result["history_replay_failed_run"] == {
