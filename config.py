@@ -147,15 +147,6 @@ class Settings(BaseSettings):
         description="Key signing the workbench's session cookie (api/web); empty = a random key "
         "kept in data_dir/web_session_secret, shared by every process on this machine.",
     )
-    evidence_dir: Path = Field(
-        default=ROOT / ".data" / "evidence",
-        description="Where evidence files are stored, by SHA-256 (shared by every API process).",
-    )
-    evidence_max_file_bytes: int = Field(
-        default=20 * 1024 * 1024, description="Largest evidence file (413 above)."
-    )
-    evidence_max_case_bytes: int = Field(
-        default=100 * 1024 * 1024, description="All evidence files of one case together."
     # Seals of the archive and access-log chain heads (issue 13; activities/seal.py).
     tsa_url: str = Field(
         default="",
@@ -175,6 +166,15 @@ class Settings(BaseSettings):
     seal_interval_minutes: int = Field(
         default=60, ge=1, description="How often the chain heads are sealed (Temporal Schedule)."
     )
+    evidence_dir: Path = Field(
+        default=ROOT / ".data" / "evidence",
+        description="Where evidence files are stored, by SHA-256 (shared by every API process).",
+    )
+    evidence_max_file_bytes: int = Field(
+        default=20 * 1024 * 1024, description="Largest evidence file (413 above)."
+    )
+    evidence_max_case_bytes: int = Field(
+        default=100 * 1024 * 1024, description="All evidence files of one case together."
     )
     intake_start_timeout_seconds: float = Field(
         default=3.0,
