@@ -26,9 +26,9 @@ from domain import workdays
 from temporal_client import connect
 from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionRoundWorkflow
+from workflows.seal import SealWorkflow
 
 log = logging.getLogger("complaints.worker")
-from workflows.seal import SealWorkflow
 
 
 def build_worker(client: Client, settings: Settings, pool: object | None) -> Worker:
