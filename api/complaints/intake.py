@@ -11,7 +11,7 @@ import hashlib
 import logging
 import secrets
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from api.centers import service as centers
 from api.complaints.schemas import ComplaintCreated
 from api.errors import ApiError, validation_error
 from config import Settings
+from domain import personal_data as pd
 from domain import policies
 from domain.intake import ComplaintCreate, intake_problems
 from domain.models import Actor, Deadline, DeadlineKind, DeadlineSpec, Grade, Status
@@ -104,6 +105,7 @@ async def register(
     settings = cases.settings
     now = cases.now()
     problems = intake_problems(body, now, max_age_days=settings.received_at_max_age_days)
+    problems += personal_data_problems(body, already={p["field"] for p in problems})
     if problems:
         raise validation_error(problems)
     code = new_access_code()
@@ -151,6 +153,17 @@ async def register(
         grade=Grade(row["grade"]), deadlines=registration_deadlines(row),
         center=row["center"], opening=opening, message=OPENING_MESSAGE if opening else None,
     )
+
+
+def personal_data_problems(
+    body: ComplaintCreate, *, already: Set[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """R-32, R-33: the texts that go to the workflow and the handling unit (the summary, the
+    respondent unit's name) must carry no personal data: neither the complainant's or agent's
+    own (name, phone, e-mail, address, ID) nor any phone, e-mail, ID or card number."""
+    texts = {"summary": body.summary or "", "respondent.unit_name": body.respondent.unit_name}
+    identity = pd.Identity.of(body.complainant.model_dump())
+    return pd.problems({f: t for f, t in texts.items() if t and f not in already}, identity)
 
 
 def _why(number: str, error: Exception) -> str:

@@ -56,6 +56,25 @@ SELECT_OPENING = f"""
 SELECT {START_COLUMNS}, appeal_center FROM complaints WHERE number = $1 AND NOT workflow_started
 """
 
+#: The complainant's and agent's own data, for the personal-data guard (compared, never shown).
+SELECT_IDENTITY = """
+SELECT p.name, p.phone, p.email, p.address, p.id_number, p.agent::text AS agent
+FROM complaints c JOIN complainants p ON p.ref = c.complainant_ref
+WHERE c.number = $1
+"""
+
+#: The complainant's own words as given (migrations/0008_complainant_texts.sql); a retried
+#: action (same key) writes them once.
+INSERT_COMPLAINANT_TEXT = """
+INSERT INTO complainant_texts (number, action, field, text, actor_id, actor_role, key)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+ON CONFLICT (number, action, field, key) DO NOTHING
+"""
+
+SELECT_COMPLAINANT_TEXTS = """
+SELECT action, field, text, at FROM complainant_texts WHERE number = $1 ORDER BY id
+"""
+
 LOG_ACCESS = """
 INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, $4)
 """
@@ -121,6 +140,8 @@ class CaseFile:
     evidence: list[str]
     respondent_staff: str | None
     complainant: dict[str, Any]
+    texts: list[dict[str, Any]]
+    """The complainant's own words as given (appeal reasons, callback comments)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +185,7 @@ async def read_case_file(
         row = await conn.fetchrow(SELECT_CASE_FILE, number)
         if row is None:
             return None
+        texts = await conn.fetch(SELECT_COMPLAINANT_TEXTS, number)
         await conn.execute(LOG_ACCESS, actor_id, actor_role, number, what)
     agent = _json(row["agent"])
     return CaseFile(
@@ -175,7 +197,26 @@ async def read_case_file(
             "address": row["address"], "id_number": row["id_number"],
             "anonymous": row["anonymous"], "agent": agent,
         },
+        texts=[dict(t) for t in texts],
     )
+
+
+async def read_identity(conn: Conn, number: str) -> dict[str, Any] | None:
+    """The complainant's and agent's own data of a case (None: no such case)."""
+    row = await conn.fetchrow(SELECT_IDENTITY, number)
+    if row is None:
+        return None
+    return {**dict(row), "agent": _json(row["agent"])}
+
+
+async def keep_complainant_texts(
+    conn: Conn, number: str, action: str, texts: dict[str, str] | Any, *, actor: Any,
+    key: str | None,
+) -> None:
+    """Write the complainant's own words as given (call inside the action's transaction)."""
+    for field, text in texts.items():
+        await conn.execute(INSERT_COMPLAINANT_TEXT, number, action, field, text, actor.id,
+                           actor.role.value, key)
 
 
 async def list_cases(

@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,16 +26,26 @@ from api.centers import service as centers
 from api.complaints import intake
 from api.complaints import queries as q
 from api.complaints.schemas import (
+    AnyCaseView,
     CaseView,
     ComplaintCreated,
     ComplaintListItem,
     ComplaintsPublic,
     NotificationOut,
     NotificationsPublic,
+    UnitCaseView,
 )
-from api.errors import DB_DOWN, ApiError, from_not_allowed, not_found, temporal_call
+from api.errors import (
+    DB_DOWN,
+    ApiError,
+    from_not_allowed,
+    not_found,
+    temporal_call,
+    validation_error,
+)
 from config import Settings
 from domain import lifecycle, policies
+from domain import personal_data as pd
 from domain.actions import ACTION_INPUTS
 from domain.intake import ComplaintCreate, format_number
 from domain.models import (
@@ -52,6 +63,15 @@ from domain.models import (
 
 #: Roles that see the complainant's identity and the original facts (every read is logged).
 FILE_ROLES = frozenset({Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
+
+#: The complainant's own words (R-27, R-28), whoever enters them (the complainant on the public
+#: page, a handler at the callback): kept whole in PostgreSQL (`complainant_texts`), sent to the
+#: workflow and shown to units redacted. Every other text of an action or signal is staff text:
+#: refused (422) when it carries personal data (`domain.personal_data`).
+COMPLAINANT_TEXTS: dict[Action, tuple[str, ...]] = {
+    Action.APPEAL: ("reason",),
+    Action.RECORD_SATISFACTION: ("comment",),
+}
 
 #: Complaint numbers as the API issues them, and anything else a workflow id may look like;
 #: whatever does not match is an unknown complaint (404), never sent to Temporal.
@@ -194,19 +214,18 @@ class CaseService:
         if f is None:
             return {}
         return {"complainant": f.complainant, "facts": f.facts, "evidence": f.evidence,
-                "respondent_staff": f.respondent_staff}
+                "respondent_staff": f.respondent_staff, "complainant_texts": f.texts}
 
-    async def view(self, state: CaseState, user: User, *, with_file: bool) -> CaseView:
-        """The case redacted for the caller; with the personal file (logged) for FILE_ROLES."""
-        unit = user.role == Role.UNIT
+    async def view(self, state: CaseState, user: User, *, with_file: bool) -> AnyCaseView:
+        """The case as the caller may see it: a handling unit the allow-list of `UnitCaseView`;
+        the office the case, with the personal file (logged) for FILE_ROLES."""
+        allowed = lifecycle.allowed_actions(state, user.actor(), utcnow())
+        if user.role == Role.UNIT:
+            return UnitCaseView.allowed({**state.model_dump(mode="json"), "allowed_actions": allowed})
         data = state.model_dump()
-        data["allowed_actions"] = lifecycle.allowed_actions(state, user.actor(), utcnow())
-        data["linked"] = [
-            {"number": x.number, "complainant_ref": None if unit else x.complainant_ref}
-            for x in state.linked
-        ]
-        if unit:
-            data["complainant_ref"] = None
+        data["allowed_actions"] = allowed
+        data["linked"] = [{"number": x.number, "complainant_ref": x.complainant_ref}
+                          for x in state.linked]
         if state.outcome == Outcome.FORWARDED and state.forwarded_case is None:
             # R-12: the case opened at the other center; the archived workflow cannot hold it.
             data["forwarded_case"] = await centers.forwarded_case(self.pool, state.number)
@@ -245,7 +264,7 @@ class CaseService:
 
     async def act(
         self, action: Action, number: str, body: Model, user: User, *, key: str | None
-    ) -> CaseView:
+    ) -> AnyCaseView:
         """Check the action against the rules here, then run it as a Workflow Update."""
         if not may_ever(action, user.role):
             raise ApiError(403, "forbidden",
@@ -254,6 +273,7 @@ class CaseService:
         # when it says no, the workflow (the source of truth: the copy may lag) is asked again.
         state = await self.projected(number, user) or await self.load(number, user)
         data = await centers.action_fields(self.pool, action, state, body.model_dump(), user)
+        kept = await self.screen(action, number, body.model_dump(), data)
         inp = ACTION_INPUTS[action].model_validate({**data, "actor": user.actor().model_dump()})
         if isinstance(inp, LinkDuplicateInput):
             await self._check_primary(state, inp.primary, user)
@@ -271,11 +291,11 @@ class CaseService:
             # A retry of an action that already ran finds the case moved on: the same Update
             # id makes Temporal answer with the first result; anything else is the refusal.
             try:
-                new = await self.update(number, action, inp, key)
+                new = await self.update(number, action, inp, key, kept=kept)
             except ApiError:
                 raise refused from None
         else:
-            new = await self.update(number, action, inp, key)
+            new = await self.update(number, action, inp, key, kept=kept)
         if isinstance(inp, ForwardInput) and inp.to_center:
             await self._open_forwarded(new, inp.to_center, user)
         return await self.view(new, user, with_file=False)
@@ -330,10 +350,22 @@ class CaseService:
                            status=state.status.value)
 
     async def update(
-        self, number: str, action: Action, inp: ActionInput, key: str | None
+        self, number: str, action: Action, inp: ActionInput, key: str | None,
+        *, kept: Mapping[str, str] | None = None,
     ) -> CaseState:
         """Run the Update, then read the case: the Update answers only with a small result
-        (`ActionResult`; cases started before issue 11 answer with the whole case)."""
+        (`ActionResult`; cases started before issue 11 answer with the whole case).
+
+        `kept`: the complainant's own words (field -> text as given) whose redacted form the
+        Update carries; written to `complainant_texts` in a transaction that commits only when
+        the Update succeeded (a retry with the same key writes them once)."""
+        if kept:
+            async with self.pool.acquire() as conn, conn.transaction():
+                await q.keep_complainant_texts(
+                    conn, number, action.value, kept, actor=inp.actor,
+                    key=hashlib.sha256(key.encode()).hexdigest() if key else None,
+                )
+                return await self.update(number, action, inp, key)
         handle = self.client.get_workflow_handle(number)
         # With an Idempotency-Key, a retried action is the same Update: Temporal runs it once.
         update_id = None
@@ -350,6 +382,8 @@ class CaseService:
         row = await self.visible_row(number, user)
         if not row.workflow_started:
             raise not_found()
+        await self.refuse_personal_data(
+            number, pd.text_fields({k: v for k, v in inp.model_dump().items() if k != "actor"}))
         closed = ApiError(409, "invalid_status", f"case {number} is archived; no signal applies",
                           status=Status.ARCHIVED.value, allowed_actions=[])
         if row.status == Status.ARCHIVED:
@@ -362,3 +396,39 @@ class CaseService:
             if e.http_status == 404:  # the read model lagged: the workflow has already completed
                 raise closed from None
             raise
+
+    # ------------------------------------------------------------------ personal data
+
+    async def identity(self, number: str) -> pd.Identity:
+        """The complainant's and agent's own data of the case, for the guard (not logged: they
+        are only compared, never shown)."""
+        return pd.Identity.of(await q.read_identity(self.pool, number))
+
+    async def refuse_personal_data(self, number: str, texts: Mapping[str, str]) -> None:
+        """422 naming each field of staff text that carries personal data, and what kind
+        (never the value); nothing is applied (R-32, R-33)."""
+        if not texts:
+            return
+        problems = pd.problems(texts, await self.identity(number))
+        if problems:
+            raise validation_error(problems)
+
+    async def screen(
+        self, action: Action, number: str, body: Mapping[str, Any], data: dict[str, Any]
+    ) -> dict[str, str]:
+        """Before an action's Update: staff text with personal data is refused (422); the
+        complainant's own words (`COMPLAINANT_TEXTS`) are redacted in `data` (in place).
+        Returns those words as given, to be kept in PostgreSQL."""
+        own = {f for f in COMPLAINANT_TEXTS.get(action, ()) if isinstance(data.get(f), str)}
+        texts = pd.text_fields({k: v for k, v in body.items() if k not in own})
+        if not texts and not any(data[f] for f in own):
+            return {}
+        identity = await self.identity(number)
+        problems = pd.problems(texts, identity)
+        if problems:
+            raise validation_error(problems)
+        kept: dict[str, str] = {}
+        for f in own:
+            if data[f]:
+                kept[f], data[f] = data[f], pd.redact(data[f], identity)
+        return kept

@@ -13,6 +13,7 @@ from api.auth import User
 from api.complaints.bodies import ACTION_BODIES, ACTION_DOCS, DecideExtensionBody, EscalateBody
 from api.complaints.queries import ListFilter
 from api.complaints.schemas import (
+    AnyCaseView,
     CaseView,
     ComplaintCreated,
     ComplaintsPublic,
@@ -118,8 +119,9 @@ async def list_complaints(
 
 
 @router.get("/{number}", summary="One case", responses=STAFF_ERRORS)
-async def get_complaint(case: VisibleCase, user: StaffUser, cases: Cases) -> CaseView:
-    """The case from its workflow, with the caller's allowed actions; personal data by role.
+async def get_complaint(case: VisibleCase, user: StaffUser, cases: Cases) -> AnyCaseView:
+    """The case from its workflow, with the caller's allowed actions; personal data by role;
+    a handling unit gets only the fields of its allow-list (`UnitCaseView`).
     A case whose workflow is still being opened: its registration, `opening` true, no actions."""
     if isinstance(case, CaseView):  # being opened: read from PostgreSQL
         return case
@@ -133,7 +135,7 @@ def _action_route(action: Action) -> Any:
         user: StaffUser,
         cases: Cases,
         idempotency_key: IdempotencyKey = None,
-    ) -> CaseView:
+    ) -> AnyCaseView:
         return await cases.act(action, number, body, user, key=idempotency_key)
 
     # FastAPI validates the body against this annotation: each action gets its own model.
@@ -150,7 +152,7 @@ for _action in Action:  # one route per Workflow Update, each with its own body 
         f"/{{number}}/actions/{_action.value}",
         _action_route(_action),
         methods=["POST"],
-        response_model=CaseView,
+        response_model=AnyCaseView,
         summary=f"Action: {_action.value}",
         description=ACTION_DOCS[_action]
         + "\n\nChecked against the rules (`domain.lifecycle`) before Temporal is asked; "

@@ -28,8 +28,3 @@ UPDATE evidence SET shared = $3, shared_by = $4, shared_at = now(), share_note =
 WHERE number = $1 AND id = $2
 RETURNING {_COLUMNS}
 """
-#: The complainant's identity, to keep it out of the summaries units see (R-32, R-33).
-SELECT_IDENTITY = """
-SELECT p.name, p.phone, p.id_number, p.address
-FROM complaints c JOIN complainants p ON p.ref = c.complainant_ref WHERE c.number = $1
-"""

@@ -6,10 +6,12 @@
 - **Storage outside Temporal** (`files.py`): the bytes go to `settings.evidence_dir`, named by
   their SHA-256; the `evidence` table holds the metadata, the hash and who may see it.
   Nothing of it enters the workflow.
-- **Confidentiality (R-32)**: the complaint office (intake, handler, leader, supervisor,
-  auditor) sees everything; a handling unit sees a non-personal summary of each file and
-  downloads only files a leader approved for sharing, and its own uploads. Every download is
-  written to `access_log`.
+- **Confidentiality (R-32)**: the same rule as the case view (`FILE_ROLES`): handler, leader,
+  supervisor and auditor, who see the complainant's file there, see every file and its
+  description; everyone else sees the non-personal summary of each file and downloads only what
+  they uploaded themselves (intake its own uploads; a handling unit its own and the files a
+  leader approved for sharing). The summary, which a unit sees, is refused when it carries
+  personal data (`domain.personal_data`). Every download is written to `access_log`.
 """
 
 from __future__ import annotations
@@ -22,14 +24,17 @@ import asyncpg
 
 from api.auth import User
 from api.centers.service import can_see
-from api.complaints.queries import LOG_ACCESS, Conn
-from api.errors import ApiError, not_found
+from api.complaints.queries import LOG_ACCESS, Conn, read_identity
+from api.complaints.service import FILE_ROLES
+from api.errors import ApiError, not_found, validation_error
 from api.evidence import queries as q
 from api.evidence.files import TYPES, EvidenceStore, FileType, Ingested, mib
 from api.evidence.schemas import EvidenceItem, EvidenceList, ShareBody
+from domain import personal_data as pd
 from domain.models import CaseState, Role, Status
 
-#: Roles of the complaint office: they see every file and its description.
+#: Roles of the complaint office: they see the sizes and the per-case limit. Who sees files and
+#: descriptions is the case view's rule, `FILE_ROLES`.
 OFFICE_ROLES = frozenset({Role.INTAKE, Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
 
 PROVIDERS = ("complainant", "office", "unit")
@@ -44,14 +49,19 @@ class CaseRef:
     handling_unit: str | None
 
 
-def may_download(user: User, row: asyncpg.Record) -> bool:
-    """R-32: the office always; a unit a shared file or its own upload."""
-    if user.role in OFFICE_ROLES:
+def sees_file(user: User, row: asyncpg.Record) -> bool:
+    """R-32, as in the case view: FILE_ROLES see the file and its description; anyone else
+    only what they uploaded themselves."""
+    if user.role in FILE_ROLES:
         return True
-    return user.role == Role.UNIT and (
-        bool(row["shared"])
-        or (row["provided_by"] == "unit" and row["uploaded_unit"] == user.unit)
-    )
+    if user.role == Role.UNIT:
+        return row["provided_by"] == "unit" and row["uploaded_unit"] == user.unit
+    return bool(row["uploaded_by"] == user.id and row["uploaded_role"] == user.role.value)
+
+
+def may_download(user: User, row: asyncpg.Record) -> bool:
+    """R-32: FILE_ROLES always; anyone their own uploads; a unit also a file a leader shared."""
+    return sees_file(user, row) or (user.role == Role.UNIT and bool(row["shared"]))
 
 
 def default_summary(t: FileType, size: int) -> str:
@@ -68,7 +78,6 @@ def item_view(row: asyncpg.Record, user: User) -> EvidenceItem:
     """The row as the caller may see it."""
     t = TYPES.get(row["kind"])
     downloadable = may_download(user, row)
-    office = user.role in OFFICE_ROLES
     data: dict[str, Any] = {
         "id": row["id"], "number": row["number"], "provided_by": row["provided_by"],
         "kind": row["kind"],
@@ -81,18 +90,21 @@ def item_view(row: asyncpg.Record, user: User) -> EvidenceItem:
         "sha256": row["sha256"] if downloadable else None,
         "uploaded_unit": row["uploaded_unit"],
     }
-    if office:
+    if user.role in FILE_ROLES:
         data.update(
             filename=row["filename"], description=row["description"],
             uploaded_by=row["uploaded_by"], uploaded_role=row["uploaded_role"],
             shared_by=row["shared_by"], shared_at=row["shared_at"], share_note=row["share_note"],
         )
+    elif sees_file(user, row):  # their own upload: what they gave, nothing the office added
+        data.update(filename=row["filename"], description=row["description"])
     return EvidenceItem(**data)
 
 
 def download_name(row: asyncpg.Record, user: User) -> str:
-    """The office gets the name as uploaded; a unit a neutral one (names can be personal)."""
-    if user.role in OFFICE_ROLES:
+    """FILE_ROLES (and the uploader) get the name as uploaded; others a neutral one (names can be
+    personal)."""
+    if sees_file(user, row):
         return str(row["filename"])
     t = TYPES.get(row["kind"])
     return f"evidence-{row['number']}-{row['id']}.{t.extension if t else 'bin'}"
@@ -139,17 +151,14 @@ async def case_for(
 
 
 async def check_summary(conn: Conn, number: str, summary: str) -> None:
-    """A summary goes to the handling unit: it must not name the complainant (R-32, R-33)."""
+    """A summary goes to the handling unit: it must carry no personal data, neither the
+    complainant's or agent's own nor any phone, e-mail, ID or card number (R-32, R-33)."""
     if not summary:
         return
-    row = await conn.fetchrow(q.SELECT_IDENTITY, number)
-    for field in ("name", "phone", "id_number", "address"):
-        value = row[field] if row is not None else None
-        if value and value in summary:
-            raise ApiError(422, "validation_error",
-                           f"summary: must not contain the complainant's {field} (R-32, R-33)",
-                           fields=[{"field": "summary", "location": "body", "type": "rule",
-                                    "message": f"must not contain the complainant's {field}"}])
+    problems = pd.problems({"summary": summary},
+                           pd.Identity.of(await read_identity(conn, number)))
+    if problems:
+        raise validation_error(problems)
 
 
 async def insert(
