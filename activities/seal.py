@@ -278,7 +278,7 @@ class SealActivities:
 
 def load_roots(path: Path | None) -> list[Any]:
     """The authority's certificates (PEM bundle): roots, intermediates and its own."""
-    if path is None or not str(path) or not Path(path).exists():
+    if path is None or not Path(path).is_file():
         return []
     from cryptography import x509
 

@@ -68,14 +68,19 @@ def main() -> None:
     children: list[subprocess.Popen[bytes]] = []
     env = dict(os.environ)
 
-    # 1. PostgreSQL (embedded unless COMPLAINTS_DATABASE_URL is set), migrated.
-    from db import create_pool, embedded_url
+    # 1. PostgreSQL (embedded unless COMPLAINTS_DATABASE_URL is set), migrated by the owner role;
+    #    worker and API get the app role's URL only (issue 13: least privilege, db.py).
+    from db import create_pool, embedded_owner_url, embedded_url
 
     url = settings.database_url or embedded_url(data_dir)
+    owner_url = settings.migrate_database_url or (
+        url if settings.database_url else embedded_owner_url(data_dir))
     env["COMPLAINTS_DATABASE_URL"] = url
+    env.pop("COMPLAINTS_MIGRATE_DATABASE_URL", None)
 
     async def migrate() -> None:
-        pool = await create_pool(settings.model_copy(update={"database_url": url}))
+        pool = await create_pool(settings.model_copy(
+            update={"database_url": url, "migrate_database_url": owner_url}))
         await pool.close()
 
     asyncio.run(migrate())

