@@ -2,7 +2,7 @@
 
 The file is read with PyYAML and its `${VAR:-default}` substitution is resolved here the way
 Compose does, so every check sees what a container would get. `docker-compose config` (Debian's
-package, installed by `.ci/run`) validates the file against Compose's own schema.
+package, installed by `make system-deps`) validates the file against Compose's own schema.
 """
 
 from __future__ import annotations
@@ -477,7 +477,7 @@ def test_init_script_creates_the_databases_compose_names(
 def _docker_compose(*args: str, env_file: Path | str) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("docker-compose")
     if binary is None:
-        pytest.fail("docker-compose is not installed: `apt-get install docker-compose` (.ci/run installs it)")
+        pytest.fail("docker-compose is not installed: `make system-deps` installs it")
     clean_env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp")}
     return subprocess.run(
         [
