@@ -3,7 +3,14 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test worker api clean
+.PHONY: install system-deps run test worker api clean
+
+# Debian packages the tests use: Chromium and a CJK font (browser tests; Playwright never
+# downloads a browser), docker-compose (the compose file check), nginx-light (the TLS-terminating
+# proxy of tests/test_tls.py). Checked with dpkg-query; installed with apt-get when missing and
+# we are root (INSTALL_SYSTEM_DEPS=no forbids it); otherwise the one command to run is printed.
+SYSTEM_PACKAGES := chromium fonts-wqy-zenhei docker-compose nginx-light
+INSTALL_SYSTEM_DEPS ?= yes
 
 install: $(VENV)/.installed
 
@@ -16,7 +23,24 @@ $(VENV)/.installed: pyproject.toml
 run: install  ## Temporal dev server + Web UI, embedded PostgreSQL, migrations, worker, API
 	$(BIN)/python -m scripts.run_stack
 
-test: install  ## the layers (import-linter contracts in pyproject.toml), then every test
+system-deps:  ## the Debian packages of SYSTEM_PACKAGES: installed if missing (as root), else stop
+	@missing=""; for p in $(SYSTEM_PACKAGES); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && [ "$(INSTALL_SYSTEM_DEPS)" = yes ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get install -y -qq $$missing >/dev/null 2>&1 \
+	        || { apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; } \
+	        || { echo "apt-get could not install:$$missing" >&2; exit 1; }; \
+	else \
+	    echo "missing Debian packages:$$missing; run this, then make test again:" >&2; \
+	    echo "    sudo apt-get update && sudo apt-get install -y$$missing" >&2; \
+	    exit 1; \
+	fi
+
+test: system-deps install  ## the layers (import-linter contracts in pyproject.toml), then every test
 	$(BIN)/lint-imports
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
