@@ -158,6 +158,31 @@ def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
     assert all(services[s]["image"] == services["api"]["image"] for s in APP_SERVICES)
 
 
+#: The Temporal images of the official compose files, checked 2026-12-01 with the `fetch` tool:
+#: temporalio/docker-compose (archived; its last `.env`: TEMPORAL_VERSION=1.29.1,
+#: TEMPORAL_ADMINTOOLS_VERSION=1.29.1-tctl-1.18.4-cli-1.5.0) and its successor
+#: temporalio/samples-server `compose/.env` (1.29.1 for both, then 1.30.1 for both). Temporal's
+#: Helm chart pinned server 1.29.2 but still admin-tools 1.29.1-tctl-1.18.4-cli-1.5.0: no 1.29.x
+#: after 1.29.1 has both images, so 1.29.1 is the newest 1.29 patch that does. The security
+#: fixes of later patches come with 1.30 (docs/deployment.md, "Temporal server upgrades").
+OFFICIAL_TEMPORAL_PINS = {
+    "temporal": "temporalio/server:1.29.1",
+    "temporal-schema": "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
+    "temporal-setup": "temporalio/admin-tools:1.29.1-tctl-1.18.4-cli-1.5.0",
+}
+
+
+def test_temporal_pins_are_the_newest_patch_both_images_have(
+    services: dict[str, dict[str, Any]], example_env: dict[str, str]
+) -> None:
+    for name, image in OFFICIAL_TEMPORAL_PINS.items():
+        assert services[name]["image"] == image, (
+            f"{name}: {services[name]['image']} (see OFFICIAL_TEMPORAL_PINS)"
+        )
+    assert example_env["TEMPORAL_SERVER_IMAGE"] == OFFICIAL_TEMPORAL_PINS["temporal"]
+    assert example_env["TEMPORAL_ADMIN_TOOLS_IMAGE"] == OFFICIAL_TEMPORAL_PINS["temporal-setup"]
+
+
 def test_deployment_doc_names_the_pinned_versions(services: dict[str, dict[str, Any]]) -> None:
     doc = (ROOT / "docs" / "deployment.md").read_text(encoding="utf-8")
     for name, svc in services.items():
