@@ -8,26 +8,35 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from typing import TYPE_CHECKING
 
-import hypothesis
-import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, Phase
-from hypothesis import strategies as st
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.python.asgi import shutdown_lifespans
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from tests.stack import TOKENS, database_and_worker
+
+if TYPE_CHECKING:
+    import schemathesis
 
 #: Generated requests per operation (positive and negative data mixed).
 EXAMPLES_PER_OPERATION = 12
 
 
 def fuzz(app: FastAPI) -> Counter[tuple[str, int]]:
-    """Send requests generated from the app's own OpenAPI document; count (operation, status)."""
+    """Send requests generated from the app's own OpenAPI document; count (operation, status).
+
+    Hypothesis and schemathesis are imported here, not at the top: about 2 s of imports that
+    `pytest -m "not slow"` (which collects this module, then deselects it) would pay for nothing.
+    """
+    import hypothesis
+    import schemathesis
+    from hypothesis import HealthCheck, Phase
+    from hypothesis import strategies as st
+    from schemathesis import GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.python.asgi import shutdown_lifespans
+
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     tokens = st.sampled_from([*TOKENS.values(), "not-a-token"])
     seen: Counter[tuple[str, int]] = Counter()
