@@ -30,7 +30,7 @@ COPY requirements.lock ./
 RUN pip install --no-deps -r requirements.lock && pip check
 
 # The application, owned by root so that the runtime user cannot change it.
-COPY config.py db.py temporal_client.py worker.py ./
+COPY config.py db.py logs.py temporal_client.py worker.py ./
 COPY domain/ domain/
 COPY workflows/ workflows/
 COPY activities/ activities/
@@ -38,6 +38,8 @@ COPY api/ api/
 COPY migrations/ migrations/
 COPY scripts/ scripts/
 COPY deploy/app/healthcheck.py ./
+# uvicorn --log-config: JSON log lines (logs.py; docker-compose.yml, deploy/kubernetes)
+COPY deploy/app/logging.json ./
 # Bytecode compiled here, once, next to the sources (__pycache__), where the interpreter looks
 # for it (nothing is written at run time; tests/deploy/test_dockerfile.py checks it is used). The evidence folder belongs to
 # the runtime user: the named volume mounted there (docker-compose.yml) starts with its owner.

@@ -142,6 +142,15 @@ class Settings(BaseSettings):
     )
     activity_task_pollers: int = Field(default=8, description="Worker: concurrent activity-task polls.")
     graceful_shutdown_seconds: float = Field(default=30.0, description="Worker drain time.")
+    metrics_address: str = Field(
+        default="",
+        description="Worker: host:port of the Temporal SDK's Prometheus endpoint (/metrics); empty = "
+        "none. The API serves its SDK and application metrics at its own /metrics (api/metrics.py).",
+    )
+    log_level: str = Field(default="INFO", description="Log level of worker, API and scripts.")
+    log_format: str = Field(
+        default="json", description="json (one object per line, logs.py) or text (for a terminal)."
+    )
     web_session_secret: str = Field(
         default="",
         description="Key signing the workbench's session cookie (api/web); empty = a random key "

@@ -17,8 +17,10 @@ import sys
 from datetime import datetime, timedelta
 
 from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
+import logs
 from activities import build_activities
 from activities.reconciler import start_reconciler, stop_reconciler
 from config import Settings, get_settings
@@ -48,6 +50,15 @@ def build_worker(client: Client, settings: Settings, pool: object | None) -> Wor
     )
 
 
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """The SDK's Prometheus endpoint at `settings.metrics_address` (`/metrics`: task slots,
+    schedule-to-start latencies, poll and sticky-cache figures; docs/deployment.md), or None."""
+    if not settings.metrics_address:
+        return None
+    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
+        bind_address=settings.metrics_address, durations_as_seconds=True)))
+
+
 async def open_pool(settings: Settings) -> object | None:
     from db import create_pool  # imported late: --log-only needs no PostgreSQL driver set-up
 
@@ -66,6 +77,9 @@ def enable_bytecode_cache(settings: Settings) -> None:
 async def main(log_only: bool = False) -> None:
     settings = get_settings()
     enable_bytecode_cache(settings)
+    runtime = metrics_runtime(settings)
+    if runtime is not None:  # before the first client: every client of the process uses it
+        Runtime.set_default(runtime, error_if_already_set=False)
     client = await connect(settings)
     pool = None if log_only else await open_pool(settings)
     stop = asyncio.Event()
@@ -120,7 +134,7 @@ if __name__ == "__main__":
     parser.add_argument("--log-only", action="store_true",
                         help="no PostgreSQL: notifications, projections and archives go to the log")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logs.configure(get_settings().log_level, get_settings().log_format)  # JSON lines (logs.py)
     asyncio.run(main(log_only=args.log_only))
     # Drained and closed: exit now, before interpreter teardown meets the SDK's native runtime
     # (seen to abort with 134/139 after a clean shutdown, which would look like a crash).

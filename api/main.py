@@ -14,8 +14,9 @@ from contextlib import asynccontextmanager
 import asyncpg
 from fastapi import FastAPI
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
-from api import errors, health, openapi
+from api import errors, health, metrics, openapi
 from api.archive import views as archive
 from api.audit import views as audit
 from api.centers import views as centers
@@ -101,6 +102,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if temporal_client is None:  # the SDK's client metrics, served at /metrics (api/metrics.py)
+            Runtime.set_default(metrics.sdk_runtime(), error_if_already_set=False)
         await resources.get_client()
         try:
             await resources.get_pool(timeout=None)  # the embedded server may need an initdb
@@ -120,6 +123,7 @@ def create_app(
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        route_limits=evidence.body_limits(settings))
+    metrics.install(app)  # outermost: counts the 413s too
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
                    disclosure, supervision, units, inspections, dashboard, web):
         app.include_router(module.router)
