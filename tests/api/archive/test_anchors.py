@@ -223,8 +223,7 @@ async def test_insider_rewrite_in_the_middle_of_the_chain_is_detected(
         assert code == 1 and set(failures(out)) == {middle, last}, out
     finally:
         await restore(dba, saved)
-    code, out = await run_cli(stack, "verify", "--all", "--no-replay")
-    assert code == 0, out
+    assert all([(await verify(stack, n))["ok"] for n in (middle, last)])
 
 
 async def test_seal_workflow_seals_and_a_deleted_seal_row_is_noticed(
@@ -255,8 +254,6 @@ async def test_seal_workflow_seals_and_a_deleted_seal_row_is_noticed(
         missing = f"seal {seal_id}: in {stack.settings.seal_dir} but missing from PostgreSQL"
         assert missing in anchors.seals.problems
         assert (await verify(stack, n))["seal_ok"] is True  # the copy still vouches for the case
-        code, out = await run_cli(stack, "verify", "--all", "--no-replay")
-        assert code == 1 and "FAIL seals: seal" in out, out
     finally:
         await dba.execute(
             "INSERT INTO archive_seals (id, sealed_at, archive_id, archive_sha256, access_log_id, "
@@ -296,8 +293,10 @@ async def test_access_log_rewrites_and_deletions_are_detected(
         check = await check_access_log(stack.pool, anchors.seals)
         assert check["ok"] is False and len(check["problems"]) == 1
         assert "sealed by seal" in check["problems"][0] and "differs" in check["problems"][0]
+        # The CLI says so too.
         code, out = await run_cli(stack, "verify", "--all", "--no-replay")
         assert code == 1 and "FAIL access log: access_log #" in out, out
+        assert "sealed by seal" in out
     finally:
         await dba.execute("DELETE FROM access_log WHERE id >= $1", middle["id"])
         for r in rows[-2:]:
