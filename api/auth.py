@@ -139,9 +139,12 @@ def looks_like_jwt(token: str) -> bool:
 class OidcVerifier:
     """Checks access tokens of the identity provider and maps their claims to a `User`.
 
-    PyJWT's `PyJWKClient` fetches the JWKS, keeps the keys for `oidc_jwks_cache_seconds`, and
+    PyJWT's `PyJWKClient` fetches the JWKS, keeps it for `oidc_jwks_cache_seconds`, and
     fetches again when a token names an unknown key id (a rotated key), at most once per
-    `oidc_jwks_min_refresh_seconds`, so forged key ids cannot make us flood the provider.
+    `oidc_jwks_min_refresh_seconds`, so forged key ids cannot make us flood the provider. Keys
+    are not cached beyond the JWKS (`cache_keys=False`): a key the provider withdraws is refused
+    once the cached JWKS expires. While the provider cannot be reached past that, tokens are
+    refused (401), never accepted unchecked.
     Blocking (urllib): call it from a thread, as FastAPI does for the sync `current_user`."""
 
     def __init__(self, settings: Settings) -> None:
@@ -151,7 +154,7 @@ class OidcVerifier:
             raise ValueError("oidc_algorithms: asymmetric algorithms only (RS*, PS*, ES*, EdDSA)")
         self.jwks = jwt.PyJWKClient(
             settings.oidc_jwks_url,
-            cache_keys=True,
+            cache_keys=False,
             lifespan=settings.oidc_jwks_cache_seconds,
             timeout=5,
             cooldown_duration=settings.oidc_jwks_min_refresh_seconds,

@@ -102,6 +102,7 @@ class Provider:
 
     def close(self) -> None:
         self.server.shutdown()
+        self.server.server_close()  # the port refuses connections from now on
 
 
 @pytest.fixture
@@ -265,6 +266,25 @@ def test_rotated_key_is_fetched(provider: Provider) -> None:
     user = auth.lookup(provider.token("k2", sub="auditor-1", role="auditor"))
     assert user == User(id="auditor-1", role=Role.AUDITOR, center="default")
     assert provider.fetches == 2
+
+
+def test_withdrawn_key_is_refused_once_the_cached_keys_expire(provider: Provider) -> None:
+    auth = Authenticator(oidc_settings(provider, oidc_jwks_cache_seconds=0.2))
+    provider.add_key("k2")
+    assert auth.lookup(provider.token("k1")) is not None
+    provider.published.remove("k1")  # compromised: the provider withdraws it
+    time.sleep(0.3)
+    assert auth.lookup(provider.token("k1")) is None
+    assert auth.lookup(provider.token("k2")) is not None
+
+
+def test_provider_unreachable_means_refused(provider: Provider) -> None:
+    auth = Authenticator(oidc_settings(provider, oidc_jwks_cache_seconds=0.2))
+    assert auth.lookup(provider.token("k1")) is not None
+    token = provider.token("k1")
+    provider.close()
+    time.sleep(0.3)
+    assert auth.lookup(token) is None
 
 
 def test_forged_key_ids_cannot_flood_the_provider(provider: Provider) -> None:
