@@ -364,6 +364,10 @@ def test_worker_uses_the_bytecode_compiled_at_build_time(tmp_path: Path) -> None
     ).stdout.split()
     compiled = source.parent / "__pycache__" / f"workflow.{sys.implementation.cache_tag}.pyc"
     assert out[0] == str(compiled), f"the worker looks for bytecode in {out[0]}"
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+    for name in ("setup", "worker", "api"):
+        env = compose["services"][name].get("environment", {})
+        assert "PYTHONDONTWRITEBYTECODE" not in env, f"compose {name}: would hide the image's bytecode"
 
 
 def test_shells_without_bytecode_still_get_a_cache(
