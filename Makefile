@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 
 # Debian packages the tests use: Chromium and a CJK font (browser tests; Playwright never
 # downloads a browser), docker-compose (the compose file check), nginx-light (the TLS-terminating
-# proxy of tests/test_tls.py). Checked with dpkg-query; installed with apt-get when missing and
+# proxy of tests/test_tls.py), prometheus (its promtool checks deploy/prometheus in
+# tests/deploy/test_monitoring.py). Checked with dpkg-query; installed with apt-get when missing and
 # we are root (INSTALL_SYSTEM_DEPS=no forbids it); otherwise the one command to run is printed.
-SYSTEM_PACKAGES := chromium fonts-wqy-zenhei docker-compose nginx-light
+SYSTEM_PACKAGES := chromium fonts-wqy-zenhei docker-compose nginx-light prometheus
 INSTALL_SYSTEM_DEPS ?= yes
 
 install: $(VENV)/.installed

@@ -23,8 +23,10 @@ from config import ROOT, Settings
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api"}
+LONG_RUNNING = {"postgresql", "temporal", "temporal-ui", "worker", "api", "proxy"}
 ONE_SHOT = {"temporal-schema", "temporal-setup", "setup"}
+#: Started only with `--profile monitoring`.
+MONITORING = {"prometheus", "grafana"}
 APP_SERVICES = {"setup", "worker", "api"}
 
 #: Settings deliberately not passed to the containers, with the reason.
@@ -141,7 +143,9 @@ def compose_variables() -> dict[str, list[tuple[str | None, str]]]:
 
 
 def test_stack_has_every_component(raw: dict[str, Any]) -> None:
-    assert set(raw["services"]) == LONG_RUNNING | ONE_SHOT
+    assert set(raw["services"]) == LONG_RUNNING | ONE_SHOT | MONITORING
+    for name, svc in raw["services"].items():
+        assert svc.get("profiles", []) == (["monitoring"] if name in MONITORING else []), name
     assert "postgres-data" in raw["volumes"]
 
 
@@ -150,7 +154,7 @@ def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
         image = svc["image"]
         repo, _, tag = image.rpartition(":")
         assert repo and tag and tag != "latest", f"{name}: image {image!r} not pinned"
-        assert re.match(r"\d+\.\d+", tag), f"{name}: tag {tag!r} is not a version"
+        assert re.match(r"v?\d+\.\d+", tag), f"{name}: tag {tag!r} is not a version"
     server = services["temporal"]["image"].rpartition(":")[2]
     for job in ("temporal-schema", "temporal-setup"):
         tools = services[job]["image"].rpartition(":")[2]
@@ -191,7 +195,7 @@ def test_deployment_doc_names_the_pinned_versions(services: dict[str, dict[str, 
 
 
 def test_long_running_services_have_health_checks(services: dict[str, dict[str, Any]]) -> None:
-    for name in LONG_RUNNING:
+    for name in LONG_RUNNING | MONITORING:
         check = services[name].get("healthcheck")
         assert check and check.get("test"), f"{name} has no health check"
         assert {"interval", "timeout", "retries"} <= set(check), name
@@ -257,8 +261,51 @@ def test_api_runs_uvicorn_with_workers_from_settings(services: dict[str, dict[st
     assert '--port "$COMPLAINTS_API_PORT"' in command
     assert (ROOT / "api" / "main.py").exists()
     assert "container_name" not in api
-    published = [str(p) for p in api["ports"]]
-    assert published == [f"8000:{api['environment']['COMPLAINTS_API_PORT']}"]
+    # JSON log lines (logs.py), client addresses from the proxy
+    assert "--log-config logging.json" in command and "--proxy-headers" in command
+    assert (ROOT / "deploy" / "app" / "logging.json").exists()
+
+
+def test_api_replicas_sit_behind_the_tls_proxy(services: dict[str, dict[str, Any]]) -> None:
+    """`--scale api=N` collides on no host port: only the proxy publishes, and it spreads the
+    requests over every replica (Docker's DNS), terminating TLS."""
+    api, proxy = services["api"], services["proxy"]
+    assert "ports" not in api and "container_name" not in proxy
+    assert proxy["ports"] == ["443:443", "80:80"]
+    assert proxy["depends_on"] == {"api": {"condition": "service_healthy"}}
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in proxy["volumes"]}
+    caddyfile = (ROOT / mounts["/etc/caddy/Caddyfile"]).read_text(encoding="utf-8")
+    assert re.search(r"dynamic a \{\s*name api\s*port (\d+)", caddyfile)[1] == (  # type: ignore[index]
+        api["environment"]["COMPLAINTS_API_PORT"])
+    assert "tls {$PROXY_TLS:internal}" in caddyfile and proxy["environment"]["PROXY_TLS"]
+    assert "respond @internal 404" in caddyfile and "@internal path /metrics" in caddyfile
+    # the api trusts X-Forwarded-For only because nothing but the proxy reaches it
+    assert api["environment"]["FORWARDED_ALLOW_IPS"] == "*"
+
+
+def test_every_service_has_log_rotation_and_limits(services: dict[str, dict[str, Any]]) -> None:
+    for name, svc in services.items():
+        logging_ = svc["logging"]
+        assert logging_["driver"] == "json-file", name
+        assert re.fullmatch(r"\d+[kmg]", logging_["options"]["max-size"]), name
+        assert int(logging_["options"]["max-file"]) >= 2, name
+        assert re.fullmatch(r"\d+[kmg]", str(svc["mem_limit"])), f"{name}: no memory limit"
+        assert 0 < float(svc["cpus"]) <= 8, f"{name}: no CPU limit"
+
+
+def test_monitoring_scrapes_what_the_services_serve(services: dict[str, dict[str, Any]]) -> None:
+    prom = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    jobs = {j["job_name"]: j for j in prom["scrape_configs"]}
+    api_port = int(services["api"]["environment"]["COMPLAINTS_API_PORT"])
+    worker_port = int(services["worker"]["environment"]["COMPLAINTS_METRICS_ADDRESS"].rsplit(":")[1])
+    temporal = services["temporal"]["environment"]["PROMETHEUS_ENDPOINT"]
+    assert jobs["complaints-api"]["dns_sd_configs"] == [
+        {"names": ["api"], "type": "A", "port": api_port, "refresh_interval": "15s"}]
+    assert jobs["complaints-worker"]["dns_sd_configs"][0]["port"] == worker_port
+    assert jobs["temporal"]["static_configs"] == [{"targets": [f"temporal:{temporal.split(':')[1]}"]}]
+    assert "./deploy/prometheus:/etc/prometheus:ro" in services["prometheus"]["volumes"]
+    for service in ("prometheus", "grafana"):
+        assert all(p.startswith("127.0.0.1:") for p in services[service]["ports"]), service
 
 
 def test_setup_job_migrates_and_has_the_schedules_hook(raw: dict[str, Any]) -> None:
@@ -527,7 +574,9 @@ def test_docker_compose_config_accepts_the_file() -> None:
     result = _docker_compose("config", env_file=ENV_EXAMPLE)
     assert result.returncode == 0, result.stderr
     rendered = yaml.safe_load(result.stdout)
-    assert set(rendered["services"]) == LONG_RUNNING | ONE_SHOT
+    assert set(rendered["services"]) == LONG_RUNNING | ONE_SHOT | MONITORING
+    assert rendered["services"]["api"]["mem_limit"] and rendered["services"]["api"]["cpus"]
+    assert rendered["services"]["api"]["logging"]["driver"] == "json-file"
     assert rendered["services"]["worker"]["depends_on"]["setup"] == {
         "condition": "service_completed_successfully"
     }
