@@ -22,6 +22,7 @@ NEEDED = {
     "fonts-wqy-zenhei": "tests/fixtures_browser.py (Chinese labels in screenshots)",
     "docker-compose": "tests/deploy/test_compose.py",
     "nginx-light": "tests/test_tls.py",
+    "prometheus": "tests/deploy/test_monitoring.py (promtool checks the alert rules)",
 }
 
 
@@ -69,17 +70,21 @@ def test_nothing_to_do_when_everything_is_installed(tmp_path: Path) -> None:
 
 
 def test_root_installs_what_is_missing(tmp_path: Path) -> None:
-    code, err, apt = system_deps(tmp_path, installed={"chromium", "fonts-wqy-zenhei"}, uid=0)
+    installed = {"chromium", "fonts-wqy-zenhei"}
+    code, err, apt = system_deps(tmp_path, installed=installed, uid=0)
     assert code == 0, err
-    assert apt.split("\n")[0].split() == ["install", "-y", "-qq", "docker-compose", "nginx-light"]
+    missing = [p for p in system_packages() if p not in installed]
+    assert apt.split("\n")[0].split() == ["install", "-y", "-qq", *missing]
 
 
 @pytest.mark.parametrize(("uid", "make_vars"), [(1000, {}), (0, {"INSTALL_SYSTEM_DEPS": "no"})])
 def test_otherwise_stops_with_the_one_command(tmp_path: Path, uid: int, make_vars: dict[str, str]) -> None:
-    code, err, apt = system_deps(tmp_path, installed={"chromium", "docker-compose"}, uid=uid, **make_vars)
+    installed = {"chromium", "docker-compose"}
+    code, err, apt = system_deps(tmp_path, installed=installed, uid=uid, **make_vars)
     assert code != 0 and apt == ""
     commands = [line.strip() for line in err.splitlines() if "apt-get install" in line]
-    assert commands == ["sudo apt-get update && sudo apt-get install -y fonts-wqy-zenhei nginx-light"]
+    missing = " ".join(p for p in system_packages() if p not in installed)
+    assert commands == [f"sudo apt-get update && sudo apt-get install -y {missing}"]
 
 
 def test_make_test_starts_with_the_system_packages() -> None:
