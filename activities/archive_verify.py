@@ -272,11 +272,18 @@ async def verify_all(
 
 
 async def load_anchors(
-    pool: asyncpg.Pool, settings: Settings, client: Any | None = None, client_error: str | None = None
+    pool: asyncpg.Pool,
+    settings: Settings,
+    client: Any | None = None,
+    client_error: str | None = None,
+    *,
+    covering: int | None = None,
 ) -> Anchors:
     """The anchors for verification: the Temporal client given, and the seals (rows and the
-    copies in `settings.seal_dir`) checked against `settings.tsa_roots_file`."""
-    seals = await load_seals(pool, settings.seal_dir, load_roots(settings.tsa_roots_file))
+    copies in `settings.seal_dir`) checked against `settings.tsa_roots_file` — only the one
+    covering archive id `covering`, when given (one case's verification)."""
+    certificates = await asyncio.to_thread(load_roots, settings.tsa_roots_file)
+    seals = await load_seals(pool, settings.seal_dir, certificates, covering=covering)
     return Anchors(client=client, seals=seals, client_error=client_error)
 
 

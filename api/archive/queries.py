@@ -26,3 +26,4 @@ SELECT_CENTERS = """
 SELECT document->'case'->>'center' AS center, document->'case'->>'appeal_center' AS appeal_center
 FROM archives WHERE number = $1
 """
+SELECT_POSITION = "SELECT id FROM archives WHERE number = $1"

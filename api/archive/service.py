@@ -61,6 +61,7 @@ async def verify(
     if row is None or not can_see(user, row["center"], row["appeal_center"]):
         raise not_found("archived case")
     anchors = None
-    if settings is not None:
-        anchors = await load_anchors(pool, settings, client)
+    position = await pool.fetchval(q.SELECT_POSITION, number)
+    if settings is not None and position is not None:
+        anchors = await load_anchors(pool, settings, client, covering=position)
     return ArchiveVerification(**await verify_archive(pool, number, anchors=anchors))

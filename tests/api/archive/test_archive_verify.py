@@ -60,10 +60,20 @@ async def forge(pool: asyncpg.Connection, number: str, change: Any) -> None:
 
 
 def rename_first_activity(document: dict[str, Any]) -> None:
+    """Rename the first activity the history records: a scheduled one, or else (a run whose
+    deliveries are all local activities) the first local activity's marker."""
     for event in document["history"]["events"]:
         attrs = event.get("activityTaskScheduledEventAttributes")
         if attrs:
             attrs["activityType"]["name"] = "compute_deadlines_v0"
+            return
+    for event in document["history"]["events"]:
+        attrs = event.get("markerRecordedEventAttributes")
+        payloads = (attrs or {}).get("details", {}).get("data", {}).get("payloads", [])
+        if attrs and attrs.get("markerName") == "core_local_activity" and payloads:
+            data = json.loads(base64.b64decode(payloads[0]["data"]))
+            data["activity_type"] = str(data.get("activity_type")) + "_v0"
+            payloads[0]["data"] = base64.b64encode(json.dumps(data).encode()).decode()
             return
 
 
