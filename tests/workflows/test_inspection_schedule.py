@@ -10,7 +10,8 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 from temporalio.client import ScheduleOverlapPolicy, ScheduleRange
@@ -18,11 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
-from config import ROOT
+from activities.seal import SealActivities
+from config import ROOT, Settings
 from domain.workdays import BEIJING
-from scripts.schedules import INSPECTION_SCHEDULE_ID, ensure_schedules
+from scripts.schedules import INSPECTION_SCHEDULE_ID, SEAL_SCHEDULE_ID, ensure_schedules
+from tests.tsa import local_tsa
 from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionRoundWorkflow
+from workflows.seal import SealWorkflow
 
 
 def run_module(env: WorkflowEnvironment, task_queue: str) -> subprocess.CompletedProcess[str]:
@@ -92,3 +96,41 @@ async def test_schedule_created_by_the_make_run_step_is_monthly_and_starts_round
             await client.get_workflow_handle(row["round_id"]).terminate("test over")
     finally:
         await handle.delete()
+
+
+async def test_seal_schedule_starts_seal_rounds(
+    dev_env: WorkflowEnvironment, pg_pool: asyncpg.Pool, tmp_path: Path
+) -> None:
+    """Issue 13: `chain-seals` starts a `SealWorkflow` every `seal_interval_minutes`; a round
+    timestamps the chain heads (here with a local `openssl ts` authority)."""
+    client = dev_env.client
+    task_queue = f"seal-{uuid.uuid4()}"
+    handle = client.get_schedule_handle(SEAL_SCHEDULE_ID)
+    try:
+        done = await ensure_schedules(client, task_queue=task_queue, seal_every=timedelta(minutes=15))
+        assert done[SEAL_SCHEDULE_ID] in ("created", "updated")
+        d = await handle.describe()
+        [interval] = d.schedule.spec.intervals
+        assert interval.every == timedelta(minutes=15)
+        assert d.schedule.policy.overlap == ScheduleOverlapPolicy.SKIP
+        assert (d.schedule.action.workflow, d.schedule.action.task_queue) == ("SealWorkflow", task_queue)
+        await pg_pool.execute("INSERT INTO access_log (actor_id, actor_role, number, what) "
+                              "VALUES ('auditor-01', 'auditor', 'TS-1', 'archive')")
+        with local_tsa(tmp_path / "tsa") as tsa:
+            settings = Settings(tsa_url=tsa.url, seal_dir=tmp_path / "seals")
+            async with Worker(client, task_queue=task_queue, workflows=[SealWorkflow],
+                              activities=[SealActivities(pg_pool, settings).seal_chain_heads]):
+                await handle.trigger()
+                row = None
+                for _ in range(200):
+                    row = await pg_pool.fetchrow("SELECT id, access_log_sha256 FROM archive_seals")
+                    if row is not None:
+                        break
+                    await asyncio.sleep(0.05)
+        assert row is not None, "the triggered round sealed nothing"
+        assert row["access_log_sha256"] == await pg_pool.fetchval(
+            "SELECT sha256 FROM access_log ORDER BY id DESC LIMIT 1")
+        assert (tmp_path / "seals" / f"seal-{row['id']:08d}.tsr").exists()
+    finally:
+        await handle.delete()
+        await client.get_schedule_handle(INSPECTION_SCHEDULE_ID).delete()
