@@ -115,7 +115,9 @@ def main() -> None:
         children.append(subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env))
         children.append(subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "api.main:app", "--host", settings.api_host,
-             "--port", str(settings.api_port), "--workers", str(settings.api_workers)],
+             "--port", str(settings.api_port), "--workers", str(settings.api_workers),
+             # JSON lines with the case's ids, as the worker writes them (logs.py)
+             "--log-config", str(ROOT / "deploy" / "app" / "logging.json")],
             cwd=ROOT, env=env,
         ))
         wait_port(settings.api_host, settings.api_port, 60, children[-1])
