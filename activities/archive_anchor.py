@@ -50,7 +50,7 @@ class Anchors:
 
 
 async def history_receipt(
-    client: Client, number: str, run_id: str | None
+    client: Client, number: str, run_id: str | None, *, rpc_timeout: timedelta = timedelta(seconds=5)
 ) -> tuple[dict[str, Any] | None, str | None]:
     """What `archive_case` answered in the case's run, as recorded by Temporal.
 
@@ -61,11 +61,14 @@ async def history_receipt(
     from temporalio.service import RPCError, RPCStatusCode
 
     try:
-        history = await client.get_workflow_handle(number, run_id=run_id).fetch_history()
+        history = await client.get_workflow_handle(number, run_id=run_id).fetch_history(
+            rpc_timeout=rpc_timeout)
     except RPCError as e:
         if e.status == RPCStatusCode.NOT_FOUND:
             return None, "Temporal no longer holds the run (retention)"
         return None, f"Temporal: {e.status.name if e.status else ''} {e}"[:300]
+    except Exception as e:  # Temporal unreachable: this anchor is not compared, and says why
+        return None, f"Temporal: {type(e).__name__}: {e}"[:300]
     scheduled: dict[int, str] = {}
     found: dict[str, Any] | None = None
     for event in history.events:

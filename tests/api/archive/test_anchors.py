@@ -22,7 +22,8 @@ from typing import Any
 
 import asyncpg
 import pytest_asyncio
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
@@ -30,9 +31,10 @@ import db
 from activities.archive import canonical_json, check_access_log, history_receipt, load_anchors, sha256_hex
 from activities.archive_anchor import access_log_hash
 from activities.seal import SealActivities, seal, seal_file
+from api.main import create_app
 from config import ROOT
 from tests.fixtures_pg import database_url_for
-from tests.stack import Stack, auth, eventually, running_stack
+from tests.stack import Stack, asgi_client, auth, eventually, running_stack
 from tests.tsa import LocalTSA, local_tsa
 from workflows.seal import SealWorkflow
 
@@ -179,6 +181,22 @@ async def test_untouched_archives_agree_with_temporal_and_the_seal(stack: Stack)
          "-CAfile", str(stack.settings.tsa_roots_file)], capture_output=True, text=True)
     assert "Verification: OK" in check.stdout, check.stderr
     message.unlink()
+
+
+async def test_verification_without_temporal_says_why_and_still_checks_the_seal(
+    stack: Stack,
+) -> None:
+    n = await archived(stack)
+    assert (await seal_now(stack))["sealed"]
+    unreachable = await Client.connect("127.0.0.1:1", lazy=True,
+                                       data_converter=pydantic_data_converter)
+    down = create_app(stack.settings, pool=stack.pool, temporal_client=unreachable)
+    async with asgi_client(down) as http:
+        r = await http.get(f"/v1/archive/{n}/verify", headers=auth("auditor"))
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert result["ok"] is True and result["history_anchor"] is None
+    assert result["history_anchor_error"].startswith("Temporal") and result["seal_ok"] is True
 
 
 async def test_insider_rewrite_of_the_newest_archive_is_detected(
