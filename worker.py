@@ -22,7 +22,8 @@ from temporalio.worker import Worker
 
 import logs
 from activities import build_activities
-from activities.reconciler import start_reconciler, stop_reconciler
+from activities.background import stop_task
+from activities.reconciler import start_reconciler
 from config import Settings, get_settings
 from domain import workdays
 from temporal_client import connect
@@ -100,8 +101,8 @@ async def main(log_only: bool = False) -> None:
     async with worker:
         await stop.wait()
         log.info("stopping: draining running tasks")
-    await stop_sender(sender, settings)
-    await stop_reconciler(reconciler, settings)
+    await stop_task(sender, settings)
+    await stop_task(reconciler, settings)
     if pool is not None:
         await pool.close()  # type: ignore[attr-defined]
 
@@ -118,15 +119,6 @@ def start_sender(
     task = run_sender(pool, settings, stop)  # type: ignore[arg-type]
     return asyncio.create_task(task, name="outbox-sender")
 
-
-async def stop_sender(task: asyncio.Task[None] | None, settings: Settings) -> None:
-    """Let the sender finish its round (it has seen `stop`), cancelling it if it lingers."""
-    if task is None:
-        return
-    try:
-        await asyncio.wait_for(task, timeout=settings.graceful_shutdown_seconds)
-    except TimeoutError:
-        log.warning("sender did not stop in time; cancelled")
 
 
 if __name__ == "__main__":

@@ -187,15 +187,6 @@ def start_reconciler(
     return asyncio.create_task(run_reconciler(pool, client, settings, stop), name="reconciler")
 
 
-async def stop_reconciler(task: asyncio.Task[None] | None, settings: Settings) -> None:
-    """Let the reconciler finish its round (it has seen `stop`), cancelling it if it lingers."""
-    if task is None:
-        return
-    try:
-        await asyncio.wait_for(task, timeout=settings.graceful_shutdown_seconds)
-    except TimeoutError:
-        log.warning("reconciler did not stop in time; cancelled")
-
 
 async def _main(once: bool) -> int:
     from db import create_pool

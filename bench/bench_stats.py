@@ -12,7 +12,6 @@ request. Nothing here needs Temporal.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import statistics
@@ -28,6 +27,8 @@ import httpx
 
 import db
 from api.main import create_app
+from bench.common import arguments
+from bench.stack import drop_database
 from config import Settings
 
 UNITS = ["tax-bureau", "housing-bureau", "district-gov", "market-bureau", "edu-bureau",
@@ -160,11 +161,7 @@ async def database(url: str | None) -> AsyncIterator[str]:
         try:
             yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
         finally:
-            conn = await asyncpg.connect(url)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            finally:
-                await conn.close()
+            await drop_database(url, name)
             if server is not None:
                 server.cleanup()
 
@@ -245,8 +242,7 @@ async def main(cases: int, runs: int, url: str | None) -> None:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(prog="python -m bench.bench_stats", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__, prog="python -m bench.bench_stats")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--database-url", default=None,

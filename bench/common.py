@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import secrets
 import statistics
@@ -136,6 +137,25 @@ async def run_for(seconds: float, concurrency: int,
 
     await asyncio.gather(*(loop() for _ in range(concurrency)))
     return ok, failed, latencies, time.perf_counter() - t0
+
+
+async def run_numbered(n: int, concurrency: int, one: Callable[[int], Awaitable[None]]) -> None:
+    """Call `one(i)` for every i in range(n), from `concurrency` loops."""
+    queue = asyncio.Queue[int]()
+    for i in range(n):
+        queue.put_nowait(i)
+
+    async def loop() -> None:
+        while not queue.empty():
+            await one(queue.get_nowait())
+
+    await asyncio.gather(*(loop() for _ in range(concurrency)))
+
+
+def arguments(doc: str | None, prog: str | None = None) -> argparse.ArgumentParser:
+    """A benchmark's command line, its module docstring as the help text (kept as written)."""
+    return argparse.ArgumentParser(prog=prog, description=doc,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
 
 
 def header(title: str) -> None:

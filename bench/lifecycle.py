@@ -11,7 +11,6 @@ is the workflow's own cost, so a change that makes the workflow slower shows her
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from datetime import UTC, datetime
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from bench.common import header, summary_ms
+from bench.common import arguments, header, summary_ms
 from domain.models import Action, Finding, Measure, Rating, Route
 
 #: Update round trips in a whole case after its start (the baseline does as many).
@@ -101,8 +100,7 @@ async def measure(cases: int, concurrency: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--bytecode-cache", action="store_true",

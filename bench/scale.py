@@ -15,7 +15,6 @@ units, categories, overdue and supervised flags over a year) and times the list 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import random
 import time
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 import asyncpg
 import httpx
 
-from bench.common import auth, header, summary_ms
+from bench.common import arguments, auth, header, run_numbered, summary_ms
 from bench.stack import DevServer, Stack, rss_mib, stack
 from domain.models import Actor, Category, Channel, ComplaintInput, Form, Grade, Role
 
@@ -77,22 +76,17 @@ async def start_batch(client: object, n: int) -> None:
 
     assert isinstance(client, Client)
     run = uuid.uuid4().hex[:6]
-    queue = asyncio.Queue[int]()
-    for i in range(n):
-        queue.put_nowait(i)
 
-    async def one() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            number = f"TS-SCALE-{run}-{i:05d}"
-            await client.start_workflow("ComplaintWorkflow", ComplaintInput(
-                number=number, complainant_ref=f"cref-{uuid.uuid4().hex}",
-                channel=Channel.HOTLINE, form=Form.WRITTEN, category=Category.ATTITUDE,
-                grade=Grade.BASIC, respondent_unit="tax-bureau", respondent_unit_name="某区税务局",
-                summary="服务态度差 · 某区税务局", received_at=datetime.now(UTC),
-                registered_by=INTAKE), id=number, task_queue="complaints")
+    async def one(i: int) -> None:
+        number = f"TS-SCALE-{run}-{i:05d}"
+        await client.start_workflow("ComplaintWorkflow", ComplaintInput(
+            number=number, complainant_ref=f"cref-{uuid.uuid4().hex}",
+            channel=Channel.HOTLINE, form=Form.WRITTEN, category=Category.ATTITUDE,
+            grade=Grade.BASIC, respondent_unit="tax-bureau", respondent_unit_name="某区税务局",
+            summary="服务态度差 · 某区税务局", received_at=datetime.now(UTC),
+            registered_by=INTAKE), id=number, task_queue="complaints")
 
-    await asyncio.gather(*(one() for _ in range(32)))
+    await run_numbered(n, 32, one)
 
 
 async def projected(pool: asyncpg.Pool, n: int, timeout: float = 600) -> None:
@@ -158,8 +152,7 @@ async def measure(s: Stack, temporal: DevServer, cases: int, rows: int, batch: i
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = arguments(__doc__)
     parser.add_argument("--cases", type=int, default=10000)
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--cache", type=int, default=1000, help="worker sticky cache size")

@@ -387,6 +387,17 @@ def _migrate(url: str) -> None:
     db._run_in_fresh_loop(run())
 
 
+async def drop_database(admin_url: str, name: str) -> None:
+    """Drop the database `name` from the server of `admin_url` (a user who may), sessions and all."""
+    import asyncpg
+
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def rss_mib(pid: int) -> float:
     """Resident memory of a process, in MiB (from /proc)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

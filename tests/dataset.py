@@ -22,7 +22,6 @@ import asyncpg
 from activities.read_model import project
 from domain.models import (
     ActionRecord,
-    Actor,
     CaseState,
     Category,
     Channel,
@@ -39,14 +38,12 @@ from domain.models import (
     Measure,
     Outcome,
     ProjectInput,
-    Role,
     Route,
     Status,
 )
 from domain.workdays import BEIJING
+from tests.actors import HANDLER, SYSTEM
 
-HANDLER = Actor(id="handler-01", role=Role.HANDLER)
-SYSTEM = Actor(id="system", role=Role.SYSTEM)
 TAX, HOUSING = "tax-bureau", "housing-bureau"
 
 K = DeadlineKind

@@ -27,6 +27,7 @@ import pytest
 import pytest_asyncio
 
 import db
+from bench.stack import drop_database
 from config import Settings
 
 __all__ = [
@@ -91,11 +92,7 @@ async def fresh_database(admin_url: str, *, migrated: bool = True) -> AsyncItera
                 await conn.close()
         yield url
     finally:
-        conn = await asyncpg.connect(admin_url)
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await conn.close()
+        await drop_database(admin_url, name)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

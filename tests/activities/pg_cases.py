@@ -10,7 +10,6 @@ import asyncpg
 
 from domain.models import (
     ActionRecord,
-    Actor,
     CaseState,
     Category,
     Channel,
@@ -23,14 +22,12 @@ from domain.models import (
     Notification,
     NotificationKind,
     Recipient,
-    Role,
     Status,
 )
+from tests.actors import HANDLER, INTAKE
 
 BEIJING = timezone(timedelta(hours=8))
 T0 = datetime(2026, 11, 27, 9, 30, tzinfo=BEIJING)
-HANDLER = Actor(id="handler-01", role=Role.HANDLER)
-INTAKE = Actor(id="intake-01", role=Role.INTAKE)
 
 
 def new_number() -> str:

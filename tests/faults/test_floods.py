@@ -26,7 +26,6 @@ from temporalio.worker import Worker
 from activities import build_activities
 from domain.models import (
     AcceptInput,
-    Actor,
     ApproveOpinionInput,
     CaseState,
     DecideExtensionInput,
@@ -35,10 +34,10 @@ from domain.models import (
     InvestigationKind,
     RecordInvestigationInput,
     ReportResultInput,
-    Role,
     Route,
     SubmitOpinionInput,
 )
+from tests.actors import HANDLER, LEADER, TAX
 from tests.faults.conftest import (
     BriefState,
     complaint_input,
@@ -48,10 +47,6 @@ from tests.faults.conftest import (
     update,
 )
 from workflows.complaint import ComplaintWorkflow
-
-HANDLER = Actor(id="handler-01", role=Role.HANDLER)
-LEADER = Actor(id="leader-01", role=Role.LEADER)
-TAX = Actor(id="tax-01", role=Role.UNIT, unit="tax-bureau")
 
 #: Escalate signals that must each be ignored (and recorded as such), whatever sends them.
 BAD_ESCALATIONS: list[tuple[Any, ...]] = [

@@ -26,7 +26,8 @@ from temporalio.worker import Worker
 import db
 from activities import build_activities
 from bench.stack import Postgres
-from domain.models import Actor, CaseState, DeadlineKind, EscalateInput, EscalationSource, Role
+from domain.models import CaseState, DeadlineKind, EscalateInput, EscalationSource
+from tests.actors import LEADER
 from tests.faults.conftest import BriefState, complaint_input, eventually
 from workflows.complaint import SA_OVERDUE, SA_SUPERVISED, ComplaintWorkflow
 
@@ -34,8 +35,6 @@ from workflows.complaint import SA_OVERDUE, SA_SUPERVISED, ComplaintWorkflow
 DUE_IN = 8.0
 #: How late after the due instant the workflow may mark the case (a workflow task's latency).
 AT_THE_INSTANT = timedelta(seconds=3)
-
-LEADER = Actor(id="leader-01", role=Role.LEADER)
 
 
 async def state(client: Client, number: str) -> CaseState:

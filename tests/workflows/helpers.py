@@ -29,18 +29,11 @@ from domain.models import (
     Notification,
     NotifyInput,
     ProjectInput,
-    Role,
 )
+
+# The actors, re-exported: the workflow tests import them from here.
+from tests.actors import COMPLAINANT, HANDLER, HOUSING, INTAKE, LEADER, SUPERVISOR, TAX  # noqa: F401
 from workflows.complaint import ComplaintWorkflow
-
-HANDLER = Actor(id="handler-01", role=Role.HANDLER)
-LEADER = Actor(id="leader-01", role=Role.LEADER)
-SUPERVISOR = Actor(id="supervisor-01", role=Role.SUPERVISOR)
-TAX = Actor(id="tax-01", role=Role.UNIT, unit="tax-bureau")
-HOUSING = Actor(id="housing-01", role=Role.UNIT, unit="housing-bureau")
-COMPLAINANT = Actor(id="complainant", role=Role.COMPLAINANT)
-INTAKE = Actor(id="intake-01", role=Role.INTAKE)
-
 
 #: The activities a `Sink` stands in for.
 SINK_ACTIVITIES = ("notify", "project_case", "deliver")

@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from domain import workdays
 from domain.models import Action, CaseState, Category, Grade, Measure
+from domain.workdays import BEIJING as BJ
 from tests.workflows.helpers import (
     COMPLAINANT,
     HANDLER,
@@ -28,8 +29,6 @@ from tests.workflows.helpers import (
     state,
 )
 
-BJ = workdays.BEIJING
-
 
 def bj(*args: int) -> datetime:
     return datetime(*args, tzinfo=BJ)
@@ -37,6 +36,13 @@ def bj(*args: int) -> datetime:
 
 async def now(env: WorkflowEnvironment) -> datetime:
     return await env.get_current_time()
+
+
+async def refusal(h, action: Action, actor, **body) -> str:
+    """Why the workflow refused an action that must be refused (the Update failure's cause)."""
+    with pytest.raises(WorkflowUpdateFailedError) as e:
+        await act(h, action, actor, **body)
+    return str(e.value.cause)
 
 
 async def referred_case(client: Client, tq: str, env: WorkflowEnvironment):
@@ -144,9 +150,7 @@ async def test_corruption_transferred_to_discipline_inspection(client, task_queu
 async def test_discipline_route_refused_for_attitude_complaint(client, task_queue, env):
     async with running_worker(client, task_queue):
         h = await start_case(client, task_queue, received_at=await now(env))
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.ACCEPT, HANDLER, route="discipline")
-        assert "R-16" in str(e.value.cause)
+        assert "R-16" in await refusal(h, Action.ACCEPT, HANDLER, route="discipline")
 
 
 async def test_retaliation_is_major_and_supervised_from_start(client, task_queue, env):
@@ -242,9 +246,7 @@ async def test_return_of_misdirected_referral_within_one_working_day(client, tas
         s = await act(h, Action.APPROVE_OPINION, LEADER, approved=True)
         window = due(s, "return_window")
         await env.sleep(window - await now(env) + timedelta(minutes=1))
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.RETURN_REFERRAL, HOUSING, reason="也不是我们")
-        assert "R-44" in str(e.value.cause)
+        assert "R-44" in await refusal(h, Action.RETURN_REFERRAL, HOUSING, reason="也不是我们")
         assert (await state(h)).returns == 1
 
 
@@ -323,9 +325,7 @@ async def test_extensions_past_20_days_in_total_refused(client, task_queue, env)
         await h.signal("decide-extension", {"approved": True})
         await env.sleep(timedelta(seconds=1))
         assert (await state(h)).extended_days == 15
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.REQUEST_EXTENSION, HANDLER, days=6, reason="还要")
-        assert "R-19" in str(e.value.cause)
+        assert "R-19" in await refusal(h, Action.REQUEST_EXTENSION, HANDLER, days=6, reason="还要")
         await act(h, Action.REQUEST_EXTENSION, HANDLER, days=5, reason="最后一次")
         # The leader may not approve more than requested.
         await h.signal("decide-extension", {"approved": True, "days": 6})
@@ -401,9 +401,7 @@ async def test_linked_duplicate_gets_the_same_feedback(client, task_queue, env):
 async def test_link_to_unknown_case_refused(client, task_queue, env):
     async with running_worker(client, task_queue):
         dup = await start_case(client, task_queue, received_at=await now(env))
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(dup, Action.LINK_DUPLICATE, HANDLER, primary="TS-NO-SUCH-CASE")
-        assert "primary" in str(e.value.cause)
+        assert "primary" in await refusal(dup, Action.LINK_DUPLICATE, HANDLER, primary="TS-NO-SUCH-CASE")
         assert (await state(dup)).status.value == "registered"
 
 
@@ -432,13 +430,10 @@ async def test_invalid_update_rejected_with_nothing_in_history(client, task_queu
     async with running_worker(client, task_queue):
         h = await start_case(client, task_queue, received_at=await now(env))
         before = await quiet_history_length(h)
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.GIVE_FEEDBACK, HANDLER, message="x", appeal_route="y")
-        assert "not allowed in status 'registered'" in str(e.value.cause)
-        assert "accept" in str(e.value.cause)
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.ACCEPT, TAX, route="self")
-        assert "may not perform" in str(e.value.cause)
+        cause = await refusal(h, Action.GIVE_FEEDBACK, HANDLER, message="x", appeal_route="y")
+        assert "not allowed in status 'registered'" in cause
+        assert "accept" in cause
+        assert "may not perform" in await refusal(h, Action.ACCEPT, TAX, route="self")
         assert await quiet_history_length(h) == before
         assert (await state(h)).actions[-1].action == "register"
 
@@ -539,9 +534,8 @@ async def test_explanation_without_request_refused(client, task_queue, env):
     async with running_worker(client, task_queue):
         h = await start_case(client, task_queue, received_at=await now(env))
         await act(h, Action.ACCEPT, HANDLER, route="self")
-        with pytest.raises(WorkflowUpdateFailedError) as e:
-            await act(h, Action.RECORD_INVESTIGATION, HANDLER, kind="explanation_received", note="x")
-        assert "no request for documents" in str(e.value.cause)
+        cause = await refusal(h, Action.RECORD_INVESTIGATION, HANDLER, kind="explanation_received", note="x")
+        assert "no request for documents" in cause
 
 
 async def test_control_characters_refused_by_updates_and_ignored_in_signals(client, task_queue, env):

@@ -23,17 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.models import Action
 from tests.fixtures_browser import ARTIFACTS
 from tests.stack import Stack, auth, eventually, running_stack
-from workflows.complaint import (
-    SA_CATEGORY,
-    SA_CHANNEL,
-    SA_DUE_AT,
-    SA_GRADE,
-    SA_HANDLING_UNIT,
-    SA_OVERDUE,
-    SA_RESPONDENT_UNIT,
-    SA_STATUS,
-    SA_SUPERVISED,
-)
+from workflows import complaint as wf
 
 #: The Web UI's table columns for a case list (what docs/operators.md tells operators to pick);
 #: the UI keeps them in this localStorage key, per namespace.
@@ -116,15 +106,15 @@ async def test_search_attributes_and_summaries_of_running_cases(ui_stack: Stack)
     desc = await handle.describe()
     sa = desc.typed_search_attributes
     assert (
-        sa.get(SA_STATUS),
-        sa.get(SA_HANDLING_UNIT),
-        sa.get(SA_RESPONDENT_UNIT),
-        sa.get(SA_CATEGORY),
-        sa.get(SA_CHANNEL),
-        sa.get(SA_GRADE),
+        sa.get(wf.SA_STATUS),
+        sa.get(wf.SA_HANDLING_UNIT),
+        sa.get(wf.SA_RESPONDENT_UNIT),
+        sa.get(wf.SA_CATEGORY),
+        sa.get(wf.SA_CHANNEL),
+        sa.get(wf.SA_GRADE),
     ) == ("referred", "tax-bureau", "tax-bureau", "attitude", "hotline", "basic")
-    assert (sa.get(SA_OVERDUE), sa.get(SA_SUPERVISED)) == (False, False)
-    assert sa.get(SA_DUE_AT) == next_due
+    assert (sa.get(wf.SA_OVERDUE), sa.get(wf.SA_SUPERVISED)) == (False, False)
+    assert sa.get(wf.SA_DUE_AT) == next_due
     summary, details = await desc.static_summary(), await desc.static_details()
     assert summary == f"{b} · 服务态度差 · tax-bureau"
     assert details and "被投诉单位 respondent" in details and "服务态度差" in details

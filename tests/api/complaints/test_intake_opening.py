@@ -18,8 +18,9 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
+from activities.background import stop_task
 from activities.deadlines import compute
-from activities.reconciler import reconcile_once, start_reconciler, stop_reconciler
+from activities.reconciler import reconcile_once, start_reconciler
 from api.main import create_app
 from config import Settings
 from domain import policies
@@ -196,7 +197,7 @@ async def test_the_worker_runs_the_reconciler_in_the_background(
         assert row["workflow_started"]
     finally:
         stop.set()
-        await stop_reconciler(task, settings)
+        await stop_task(task, settings)
     assert task.done() and task.exception() is None
     assert (await start_input(stack.client, n)).registered_at == row["registered_at"]
 
