@@ -164,6 +164,7 @@ class MetricsMiddleware:
             elif method == "POST" and (a := _ACTION.match(route)):
                 ACTIONS.labels(a["action"], _outcome(status, "done")).inc()
                 ACTION_LATENCY.labels(a["action"]).observe(elapsed)
+            drain_sdk_now_and_then()
 
     @staticmethod
     def _read(path: str, body: bytes) -> None:
@@ -318,6 +319,8 @@ class FiguresCache:
 # ------------------------------------------------------------------ Temporal SDK metrics
 
 _sdk_buffer: Any = None
+#: The request path drains the SDK buffer at most this often (seconds); every scrape drains it.
+SDK_DRAIN_SECONDS = 10.0
 _sdk_counters: dict[str, Counter] = {}
 _sdk_histograms: dict[str, Histogram] = {}
 _SDK_NAME = re.compile(r"[^a-zA-Z0-9_]")
@@ -359,6 +362,19 @@ def drain_sdk(buffer: Any = None) -> int:
                 )
             _child(hist, labels).observe(u.value)
     return len(updates)
+
+
+_last_drain = 0.0
+
+
+def drain_sdk_now_and_then() -> None:
+    """Drain the SDK buffer at most every `SDK_DRAIN_SECONDS`, from the request path: the
+    client's metrics come from requests, so the buffer cannot fill while nobody scrapes."""
+    global _last_drain
+    now = time.monotonic()
+    if _sdk_buffer is not None and now - _last_drain >= SDK_DRAIN_SECONDS:
+        _last_drain = now
+        drain_sdk()
 
 
 def _child(metric: Any, labels: dict[str, str]) -> Any:

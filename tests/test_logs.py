@@ -55,8 +55,7 @@ async def test_a_case_logs_json_lines_with_its_ids_and_no_personal_data(
     records = [json.loads(line) for line in lines]  # every line is one JSON object
     # the test's own HTTP client (httpx) is not the system under test
     records = [r for r in records if r["logger"] != "httpx"]
-    assert all(isinstance(r, dict) and {"time", "level", "logger", "message"} <= set(r)
-               for r in records)
+    assert all(isinstance(r, dict) and {"time", "level", "logger", "message"} <= set(r) for r in records)
     for secret in (person["name"], person["phone"], person["address"]):
         assert not [line for line in lines if secret in line], secret
     ours = [r for r in records if n in r["message"] or r.get("case_number") == n]
@@ -73,9 +72,15 @@ async def test_a_case_logs_json_lines_with_its_ids_and_no_personal_data(
 
 def test_access_lines_lose_their_query_string() -> None:
     """uvicorn's access line: a search may carry a name or phone number in the query string."""
-    record = logging.LogRecord("uvicorn.access", logging.INFO, __file__, 1,
-                               '%s - "%s %s HTTP/%s" %d',
-                               ("127.0.0.1:5", "GET", "/v1/complaints?q=13800001111", "1.1", 200), None)
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/v1/complaints?q=13800001111", "1.1", 200),
+        None,
+    )
     with logs.case_context("TS-1"):
         line = json.loads(logs.JsonFormatter().format(record))
     assert "13800001111" not in json.dumps(line)
@@ -87,19 +92,25 @@ def test_uvicorn_log_config_file_is_the_modules() -> None:
     """`uvicorn --log-config deploy/app/logging.json` (compose, make run) = logs.dict_config()."""
     path = ROOT / "deploy" / "app" / "logging.json"
     assert json.loads(path.read_text(encoding="utf-8")) == logs.dict_config(), (
-        "regenerate: python logs.py > deploy/app/logging.json")
+        "regenerate: python logs.py > deploy/app/logging.json"
+    )
 
 
 def test_worker_api_and_scripts_log_json() -> None:
     """In processes of their own: `logs.configure()` as worker.py calls it, and the file uvicorn
     loads; uvicorn's own loggers go to the same JSON handler."""
-    for setup in ("logs.configure('INFO', 'json')",
-                  "logging.config.dictConfig(json.load(open('deploy/app/logging.json')))"):
-        code = (f"import json, logging, logging.config, logs; {setup}; "
-                "logging.getLogger('complaints.worker').info('worker on %s', 'q'); "
-                "logging.getLogger('uvicorn.error').info('Started server process')")
-        done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                              text=True, timeout=30, check=True)
+    for setup in (
+        "logs.configure('INFO', 'json')",
+        "logging.config.dictConfig(json.load(open('deploy/app/logging.json')))",
+    ):
+        code = (
+            f"import json, logging, logging.config, logs; {setup}; "
+            "logging.getLogger('complaints.worker').info('worker on %s', 'q'); "
+            "logging.getLogger('uvicorn.error').info('Started server process')"
+        )
+        done = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30, check=True
+        )
         first, second = (json.loads(line) for line in done.stderr.strip().splitlines())
         assert first["message"] == "worker on q" and first["logger"] == "complaints.worker"
         assert second["logger"] == "uvicorn.error", setup

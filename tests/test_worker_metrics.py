@@ -25,10 +25,11 @@ async def test_sdk_metrics_are_served_where_the_setting_says(env: WorkflowEnviro
     address = f"127.0.0.1:{free_port()}"
     runtime = metrics_runtime(Settings(metrics_address=address))
     assert runtime is not None
-    client = await Client.connect(env.client.service_client.config.target_host,
-                                  namespace=env.client.namespace, runtime=runtime)
+    client = await Client.connect(
+        env.client.service_client.config.target_host, namespace=env.client.namespace, runtime=runtime
+    )
     await client.workflow_service.get_system_info(GetSystemInfoRequest())
     async with httpx.AsyncClient() as http:
         r = await http.get(f"http://{address}/metrics")
     assert r.status_code == 200
-    assert 'temporal_request{' in r.text and 'operation="GetSystemInfo"' in r.text
+    assert "temporal_request{" in r.text and 'operation="GetSystemInfo"' in r.text

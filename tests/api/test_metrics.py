@@ -65,8 +65,9 @@ async def test_figures_follow_the_cases(stack: Stack) -> None:
     assert (await stack.act(a["number"], "accept", "tax", route="self")).status_code == 403
 
     # the read model is projected after the answer: wait for b's new status
-    after = await eventually(lambda: scrape(stack),
-                             lambda s: value(s, "complaints_open_cases", status="investigating") == 1)
+    after = await eventually(
+        lambda: scrape(stack), lambda s: value(s, "complaints_open_cases", status="investigating") == 1
+    )
 
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
@@ -77,8 +78,7 @@ async def test_figures_follow_the_cases(stack: Stack) -> None:
     assert delta("complaints_actions_total", action="accept", outcome="done") == 1
     assert delta("complaints_actions_total", action="accept", outcome="refused") == 1
     assert delta("complaints_action_duration_seconds_count", action="accept") == 2
-    assert delta("complaints_http_requests_total", method="POST", route="/v1/complaints",
-                 status="201") == 2
+    assert delta("complaints_http_requests_total", method="POST", route="/v1/complaints", status="201") == 2
     # Route templates, never raw paths: no case number in any label.
     assert not any(a["number"] in str(k) for k in after)
 
@@ -95,20 +95,29 @@ async def test_figures_follow_the_cases(stack: Stack) -> None:
     # a overdue, b due within the hour (yellow), a registration whose workflow never started.
     now = datetime.now(UTC)
     await stack.pool.execute("UPDATE complaints SET overdue = true WHERE number = $1", a["number"])
-    await stack.pool.execute("UPDATE complaints SET next_due = $2 WHERE number = $1", b["number"],
-                             now + timedelta(hours=1))
-    await stack.pool.execute("UPDATE notifications SET status = 'failed' WHERE id = "
-                             "(SELECT min(id) FROM notifications WHERE status = 'pending')")
+    await stack.pool.execute(
+        "UPDATE complaints SET next_due = $2 WHERE number = $1", b["number"], now + timedelta(hours=1)
+    )
+    await stack.pool.execute(
+        "UPDATE notifications SET status = 'failed' WHERE id = "
+        "(SELECT min(id) FROM notifications WHERE status = 'pending')"
+    )
     # a registration whose workflow never started (the API's start failed; the reconciler would
     # retry it): a copy of a's row, since a real case's projections mark it started
-    columns = ", ".join(await stack.pool.fetchval(
-        "SELECT array_agg(quote_ident(column_name)) FROM information_schema.columns "
-        "WHERE table_name = 'complaints' AND is_generated = 'NEVER'"))
+    columns = ", ".join(
+        await stack.pool.fetchval(
+            "SELECT array_agg(quote_ident(column_name)) FROM information_schema.columns "
+            "WHERE table_name = 'complaints' AND is_generated = 'NEVER'"
+        )
+    )
     await stack.pool.execute(
         f"INSERT INTO complaints ({columns}) SELECT {columns} FROM jsonb_populate_record("
         "NULL::complaints, (SELECT to_jsonb(c) || jsonb_build_object('number', c.number || '-x',"
         " 'workflow_started', false, 'overdue', false, 'registered_at', $2::timestamptz)"
-        " FROM complaints c WHERE number = $1))", a["number"], now - timedelta(minutes=5))
+        " FROM complaints c WHERE number = $1))",
+        a["number"],
+        now - timedelta(minutes=5),
+    )
     cached = await scrape(stack, fresh=False)  # within CACHE_SECONDS: the figures read before
     assert value(cached, "complaints_overdue_cases") == 0
 
@@ -160,8 +169,10 @@ async def test_archive_verification_failures_are_counted(stack: Stack, pg_admin_
         assert r.status_code == 200 and r.json()["ok"] is False  # the body still reaches the user
     after = await scrape(stack)
     for result, expected in (("ok", 1), ("failed", 1)):
-        assert (value(after, "complaints_archive_verifications_total", result=result)
-                - value(before, "complaints_archive_verifications_total", result=result)) == expected
+        assert (
+            value(after, "complaints_archive_verifications_total", result=result)
+            - value(before, "complaints_archive_verifications_total", result=result)
+        ) == expected
 
 
 async def test_database_down_is_a_figure_not_an_error() -> None:
@@ -185,11 +196,15 @@ def _registry(figures: metrics.Figures):  # type: ignore[no-untyped-def]
 async def test_sdk_client_metrics_are_exported(env: WorkflowEnvironment) -> None:
     """The API's Temporal client records into a buffer; a scrape turns it into Prometheus."""
     runtime = metrics.sdk_runtime()
-    client = await Client.connect(env.client.service_client.config.target_host,
-                                  namespace=env.client.namespace, runtime=runtime)
+    client = await Client.connect(
+        env.client.service_client.config.target_host, namespace=env.client.namespace, runtime=runtime
+    )
     await client.workflow_service.get_system_info(GetSystemInfoRequest())
     assert metrics.drain_sdk() > 0
     samples = parse(generate_latest().decode())
-    requests = [v for (name, labels), v in samples.items()
-                if name == "temporal_request_total" and ("operation", "GetSystemInfo") in labels]
+    requests = [
+        v
+        for (name, labels), v in samples.items()
+        if name == "temporal_request_total" and ("operation", "GetSystemInfo") in labels
+    ]
     assert requests and sum(requests) >= 1

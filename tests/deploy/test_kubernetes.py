@@ -89,8 +89,16 @@ def test_kustomization_lists_every_manifest() -> None:
 def test_manifests_validate_against_the_kubernetes_schemas(version: str) -> None:
     docs = manifests()
     kinds = {d["kind"] for _, d in docs}
-    assert {"Deployment", "HorizontalPodAutoscaler", "PodDisruptionBudget", "ConfigMap",
-            "Secret", "Service", "Job", "PersistentVolumeClaim"} <= kinds
+    assert {
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "PodDisruptionBudget",
+        "ConfigMap",
+        "Secret",
+        "Service",
+        "Job",
+        "PersistentVolumeClaim",
+    } <= kinds
     for name, doc in docs:
         try:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -114,12 +122,11 @@ def test_the_validator_refuses_what_kubernetes_would() -> None:
 # ------------------------------------------------------------------ the application
 
 
-@pytest.mark.parametrize(("kind", "name"), [("Deployment", "complaints-worker"),
-                                             ("Deployment", "complaints-api"),
-                                             ("Job", "complaints-migrate")])
-def test_every_setting_reaches_the_pods(
-    kind: str, name: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [("Deployment", "complaints-worker"), ("Deployment", "complaints-api"), ("Job", "complaints-migrate")],
+)
+def test_every_setting_reaches_the_pods(kind: str, name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     env = pod_environment(container(kind, name))
     for field in Settings.model_fields:
         names = env_names(field) & set(env)
@@ -139,9 +146,11 @@ def test_nothing_in_the_config_maps_is_not_a_setting() -> None:
     known = set(EXTRA_APP_VARIABLES)
     for field in Settings.model_fields:
         known |= env_names(field)
-    for doc in (one("ConfigMap", "complaints-settings")["data"],
-                one("Secret", "complaints-secrets")["stringData"],
-                one("Secret", "complaints-migrate-secrets")["stringData"]):
+    for doc in (
+        one("ConfigMap", "complaints-settings")["data"],
+        one("Secret", "complaints-secrets")["stringData"],
+        one("Secret", "complaints-migrate-secrets")["stringData"],
+    ):
         assert set(doc) <= known, set(doc) - known
 
 
@@ -177,8 +186,11 @@ def test_the_api_runs_as_in_compose() -> None:
 def test_worker_scales_and_survives_drains() -> None:
     worker = one("Deployment", "complaints-worker")
     hpa = one("HorizontalPodAutoscaler", "complaints-worker")
-    assert hpa["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment",
-                                             "name": "complaints-worker"}
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "complaints-worker",
+    }
     assert 2 <= hpa["spec"]["minReplicas"] < hpa["spec"]["maxReplicas"]
     for name in ("complaints-worker", "complaints-api"):
         pdb = one("PodDisruptionBudget", name)
@@ -187,17 +199,22 @@ def test_worker_scales_and_survives_drains() -> None:
         labels = deployment["spec"]["template"]["metadata"]["labels"]
         assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
         assert pdb["spec"]["minAvailable"] < deployment["spec"]["replicas"]
-    assert one("PodDisruptionBudget", "complaints-worker")["spec"]["minAvailable"] < (
-        hpa["spec"]["minReplicas"])
-    drain = float(pod_environment(container("Deployment", "complaints-worker"))[
-        "COMPLAINTS_GRACEFUL_SHUTDOWN_SECONDS"])
+    assert (
+        one("PodDisruptionBudget", "complaints-worker")["spec"]["minAvailable"] < (hpa["spec"]["minReplicas"])
+    )
+    drain = float(
+        pod_environment(container("Deployment", "complaints-worker"))["COMPLAINTS_GRACEFUL_SHUTDOWN_SECONDS"]
+    )
     # worker.py drains the running activities, then the outbox sender, each for `drain`
     assert worker["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] > 2 * drain
 
 
 def test_pods_run_as_the_image_user_with_limits() -> None:
-    for kind, name in (("Deployment", "complaints-worker"), ("Deployment", "complaints-api"),
-                       ("Job", "complaints-migrate")):
+    for kind, name in (
+        ("Deployment", "complaints-worker"),
+        ("Deployment", "complaints-api"),
+        ("Job", "complaints-migrate"),
+    ):
         pod = one(kind, name)["spec"]["template"]["spec"]
         assert pod["securityContext"]["runAsNonRoot"] is True
         assert pod["securityContext"]["runAsUser"] == 10001  # the Dockerfile's user
@@ -212,8 +229,11 @@ def test_pods_run_as_the_image_user_with_limits() -> None:
 def test_images_are_the_ones_compose_pins() -> None:
     services = compose_services()
     app_image = services["api"]["image"]
-    for kind, name in (("Deployment", "complaints-worker"), ("Deployment", "complaints-api"),
-                       ("Job", "complaints-migrate")):
+    for kind, name in (
+        ("Deployment", "complaints-worker"),
+        ("Deployment", "complaints-api"),
+        ("Job", "complaints-migrate"),
+    ):
         assert container(kind, name)["image"] == app_image, name
     admin_tools = services["temporal-setup"]["image"]
     assert container("Job", "temporal-namespace")["image"] == admin_tools
@@ -221,7 +241,8 @@ def test_images_are_the_ones_compose_pins() -> None:
     server_tag = services["temporal"]["image"].rpartition(":")[2]
     assert values["server"]["image"]["tag"] == server_tag
     assert f"{values['admintools']['image']['repository']}:{values['admintools']['image']['tag']}" == (
-        admin_tools)
+        admin_tools
+    )
     assert values["web"]["image"]["tag"] == services["temporal-ui"]["image"].rpartition(":")[2]
     # the chart's shims for 1.29 server images
     assert values["shims"]["dockerize"] is server_tag.startswith("1.29.")
@@ -264,7 +285,8 @@ def test_temporal_values_fit_the_chart() -> None:
 def test_namespace_job_runs_the_compose_setup_script() -> None:
     script = one("ConfigMap", "temporal-admin-script")["data"]["setup.sh"]
     assert script == (ROOT / "deploy/admin/setup.sh").read_text(encoding="utf-8"), (
-        "copy deploy/admin/setup.sh into deploy/kubernetes/jobs.yaml (temporal-admin-script)")
+        "copy deploy/admin/setup.sh into deploy/kubernetes/jobs.yaml (temporal-admin-script)"
+    )
     job = container("Job", "temporal-namespace")
     assert job["command"] == ["/bin/sh", "/deploy/setup.sh", "namespace"]
     env = {e["name"]: e for e in job["env"]}

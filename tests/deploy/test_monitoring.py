@@ -28,7 +28,8 @@ DASHBOARDS = sorted((GRAFANA / "dashboards").glob("*.json"))
 SDK_METRICS = {
     "temporal_workflow_task_schedule_to_start_latency_bucket",
     "temporal_activity_schedule_to_start_latency_bucket",
-    "temporal_request_failure", "temporal_request_failure_total",
+    "temporal_request_failure",
+    "temporal_request_failure_total",
 }
 
 
@@ -44,9 +45,15 @@ def promtool(*args: str, cwd: Path = PROMETHEUS) -> str:
 def exported() -> set[str]:
     """Every sample name /metrics can have: api/metrics.py's own and the SDK's."""
     names = set(SDK_METRICS)
-    for metric in (metrics.HTTP_REQUESTS, metrics.HTTP_LATENCY, metrics.INTAKES,
-                   metrics.INTAKE_LATENCY, metrics.ACTIONS, metrics.ACTION_LATENCY,
-                   metrics.VERIFICATIONS):
+    for metric in (
+        metrics.HTTP_REQUESTS,
+        metrics.HTTP_LATENCY,
+        metrics.INTAKES,
+        metrics.INTAKE_LATENCY,
+        metrics.ACTIONS,
+        metrics.ACTION_LATENCY,
+        metrics.VERIFICATIONS,
+    ):
         for family in metric.describe():
             base = family.name
             names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_count", f"{base}_sum"}
@@ -76,8 +83,13 @@ def test_alert_rules_fire_when_they_should() -> None:
     and archive verification failures, each fires on its series and not before."""
     tested = yaml.safe_load((PROMETHEUS / "alerts_test.yml").read_text())["tests"]
     alerts = {t["alertname"] for case in tested for t in case["alert_rule_test"] if t["exp_alerts"]}
-    assert {"ComplaintsOverdueGrowing", "ComplaintsOutboxStuck", "ComplaintsIntakeNotStarted",
-            "ComplaintsWorkflowTaskBacklog", "ComplaintsArchiveVerificationFailed"} <= alerts
+    assert {
+        "ComplaintsOverdueGrowing",
+        "ComplaintsOutboxStuck",
+        "ComplaintsIntakeNotStarted",
+        "ComplaintsWorkflowTaskBacklog",
+        "ComplaintsArchiveVerificationFailed",
+    } <= alerts
     assert "SUCCESS" in promtool("test", "rules", "alerts_test.yml")
 
 
