@@ -68,9 +68,11 @@ async def public_act(
     state = await public_state(cases, number, code, throttle)
     await check_complainant(cases.pool, cases.settings, number)
     data = await centers.action_fields(cases.pool, action, state, body.model_dump(), None)
+    # The complainant's own words: whole in PostgreSQL, redacted for the workflow and the units.
+    kept = await cases.screen(action, number, body.model_dump(), data)
     inp = ACTION_INPUTS[action].model_validate({**data, "actor": COMPLAINANT.model_dump()})
     cases.check(action, state, inp)
-    return public_view(await cases.update(number, action, inp, None))
+    return public_view(await cases.update(number, action, inp, None, kept=kept))
 
 
 def public_view(state: CaseState, *, forwarded_case: str | None = None) -> PublicProgress:
