@@ -414,6 +414,8 @@ async def grant_app(conn: Connection, app_role: str) -> None:
         )
         await conn.execute(f"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO {role}")
         await conn.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA public TO {role}")
+        # The migrations' own record is the owner's: the app reads it (is the schema current?).
+        await conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {role}")
         for table in append_only:
             await conn.execute(f"REVOKE UPDATE, DELETE ON {_ident(table)} FROM {role}")
             seq = await conn.fetchval("SELECT pg_get_serial_sequence($1, 'id')", table)

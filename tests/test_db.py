@@ -129,6 +129,8 @@ REFUSED_TO_THE_APP = [
     "SET session_replication_role = replica",
     "CREATE TABLE mine (x int)",
     "SELECT setval(pg_get_serial_sequence('archives', 'id'), 1)",
+    "INSERT INTO schema_migrations (version) VALUES ('9999_mine')",
+    "DELETE FROM schema_migrations",
 ]
 
 
