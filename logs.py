@@ -8,7 +8,10 @@ case: inside an activity or a workflow (from Temporal's own context: `activity.i
 
 What is never written (R-32, R-33): the message text is the caller's, and the callers log ids,
 codes and counts only; query strings are cut from access-log lines (a search may carry a name or
-a phone number); exception tracebacks are kept, as the frames hold code, not values.
+a phone number); pydantic's `input_value=...` is cut from every line (a validation error quotes
+its input); and warnings, errors and tracebacks, the lines that quote what went wrong, go
+through the personal-data guard (`domain.personal_data.redact`: phones, IDs, e-mail, names
+said to be names). INFO lines skip the guard: it costs about 2 ms a line.
 
 Used by the worker and the scripts (`configure()`), and by uvicorn through `--log-config
 deploy/app/logging.json` (the same dictionary as `dict_config()`; tests/test_logs.py keeps the
@@ -22,6 +25,7 @@ import json
 import logging
 import logging.config
 import os
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -130,6 +134,22 @@ def _access_path(record: logging.LogRecord) -> None:
         record.args = (args[0], args[1], args[2].split("?", 1)[0], args[3], args[4])
 
 
+_INPUT_VALUE = re.compile(r"input_value=.*?(?=, input_type=|\]|$)", re.S)
+
+
+def scrub(text: str, *, guard: bool) -> str:
+    """`text` without pydantic's quoted inputs and, with `guard`, without personal data."""
+    text = _INPUT_VALUE.sub("input_value=[hidden]", text)
+    if guard:
+        try:
+            from domain.personal_data import redact
+
+            text = redact(text)
+        except Exception:  # noqa: BLE001 - logging must never fail because of the guard
+            return "[log line withheld: the personal-data guard failed]"
+    return text
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per record: time, level, logger, message, the case's ids, allowed
     extras, and the exception (type, message, traceback) if any."""
@@ -137,18 +157,19 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.name == "uvicorn.access":
             _access_path(record)
+        guard = record.levelno >= logging.WARNING
         line: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage(), guard=guard),
             **case_ids(record),
         }
         for key, value in vars(record).items():
             if key in _ALLOWED_EXTRA and key not in _STANDARD:
                 line[key] = value
         if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+            line["exception"] = scrub(self.formatException(record.exc_info), guard=True)
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
@@ -161,7 +182,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         if record.name == "uvicorn.access":
             _access_path(record)
-        text = super().format(record)
+        text = scrub(super().format(record), guard=record.levelno >= logging.WARNING or bool(record.exc_info))
         ids = case_ids(record)
         return f"{text} [{ids['case_number']}]" if "case_number" in ids else text
 

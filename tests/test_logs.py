@@ -114,3 +114,33 @@ def test_worker_api_and_scripts_log_json() -> None:
         first, second = (json.loads(line) for line in done.stderr.strip().splitlines())
         assert first["message"] == "worker on q" and first["logger"] == "complaints.worker"
         assert second["logger"] == "uvicorn.error", setup
+
+
+def test_warnings_and_tracebacks_go_through_the_personal_data_guard() -> None:
+    """What went wrong quotes what it was given: a pydantic error its input, a warning whatever
+    the caller put in. Neither reaches the log line (R-32, R-33)."""
+    from pydantic import BaseModel, field_validator
+
+    class Complainant(BaseModel):
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def short(cls, v: str) -> str:
+            raise ValueError("too long")
+
+    given = {"name": "张三丰 13812345678"}  # not on a line the traceback quotes
+    with captured() as out:
+        log = logging.getLogger("complaints.test")
+        try:
+            Complainant(**given)
+        except ValueError:
+            log.exception("intake refused")
+        log.warning("SMTP refused recipient 13912345678 (李四)")
+        log.info("validation: %s", "input_value='王五 13712345678', input_type=str")
+    text = out.getvalue()
+    lines = [json.loads(line) for line in text.splitlines()]
+    assert len(lines) == 3 and "exception" in lines[0]
+    for secret in ("13812345678", "张三丰", "13912345678", "13712345678", "王五"):
+        assert secret not in text, secret
+    assert "ValidationError" in lines[0]["exception"] and "[电话]" in lines[1]["message"]
