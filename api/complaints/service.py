@@ -8,13 +8,14 @@ Temporal or the worker is down. Registration is in `api/complaints/intake.py`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 from temporalio.client import Client
@@ -60,6 +61,8 @@ from domain.models import (
     Role,
     Status,
 )
+
+T = TypeVar("T")
 
 #: Roles that see the complainant's identity and the original facts (every read is logged).
 FILE_ROLES = frozenset({Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
@@ -409,7 +412,7 @@ class CaseService:
         (never the value); nothing is applied (R-32, R-33)."""
         if not texts:
             return
-        problems = pd.problems(texts, await self.identity(number))
+        problems = await _off_loop(pd.problems, texts, await self.identity(number))
         if problems:
             raise validation_error(problems)
 
@@ -424,11 +427,17 @@ class CaseService:
         if not texts and not any(data[f] for f in own):
             return {}
         identity = await self.identity(number)
-        problems = pd.problems(texts, identity)
+        problems = await _off_loop(pd.problems, texts, identity)
         if problems:
             raise validation_error(problems)
         kept: dict[str, str] = {}
         for f in own:
             if data[f]:
-                kept[f], data[f] = data[f], pd.redact(data[f], identity)
+                kept[f], data[f] = data[f], await _off_loop(pd.redact, data[f], identity)
         return kept
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    """Run the guard (pure Python, up to ~0.1 s on 8,000 characters stuffed with numbers) in a
+    thread, so that the event loop keeps answering other requests."""
+    return await asyncio.to_thread(fn, *args)
