@@ -37,6 +37,7 @@ CLI:
 
 from __future__ import annotations
 
+import os
 import sys
 
 from activities.archive_anchor import Anchors, check_access_log, history_receipt
@@ -85,4 +86,9 @@ __all__ = [
 ]
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal client's native threads can abort interpreter teardown (sdk-python#300),
+    # which would turn the exit code into 134: nothing is left to clean up, leave now.
+    os._exit(code)

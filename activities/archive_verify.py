@@ -12,6 +12,7 @@ import asyncio
 import base64
 import json
 import logging
+import os
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -376,4 +377,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # The Temporal client's native threads can abort interpreter teardown (sdk-python#300),
+    # which would turn the exit code into 134: nothing is left to clean up, leave now.
+    os._exit(code)
