@@ -187,6 +187,18 @@ class TextFormatter(logging.Formatter):
         return f"{text} [{ids['case_number']}]" if "case_number" in ids else text
 
 
+def temporal_logging() -> Any:
+    """The Temporal runtime's logging for `TelemetryConfig(logging=...)`: the SDK core's own log
+    lines (Rust) forwarded to the Python logger `temporalio.core`, so they are JSON lines with the
+    others instead of text on stderr; core WARN and above, the rest ERROR."""
+    from temporalio.runtime import LogForwardingConfig, LoggingConfig, TelemetryFilter
+
+    return LoggingConfig(
+        filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
+        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core")),
+    )
+
+
 def dict_config(level: str = "INFO", fmt: str = "json") -> dict[str, Any]:
     """The `logging.config.dictConfig` of every process: one stderr handler on the root logger,
     uvicorn's loggers propagating to it."""

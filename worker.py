@@ -51,13 +51,14 @@ def build_worker(client: Client, settings: Settings, pool: object | None) -> Wor
     )
 
 
-def metrics_runtime(settings: Settings) -> Runtime | None:
-    """The SDK's Prometheus endpoint at `settings.metrics_address` (`/metrics`: task slots,
-    schedule-to-start latencies, poll and sticky-cache figures; docs/deployment.md), or None."""
-    if not settings.metrics_address:
-        return None
-    return Runtime(telemetry=TelemetryConfig(metrics=PrometheusConfig(
-        bind_address=settings.metrics_address, durations_as_seconds=True)))
+def sdk_runtime(settings: Settings) -> Runtime:
+    """The Temporal runtime of the worker process: the SDK core's log lines forwarded to Python
+    logging (JSON, logs.py) and, when `settings.metrics_address` is set, its Prometheus endpoint
+    there (`/metrics`: task slots, schedule-to-start latencies, poll and sticky-cache figures;
+    docs/deployment.md)."""
+    metrics = (PrometheusConfig(bind_address=settings.metrics_address, durations_as_seconds=True)
+               if settings.metrics_address else None)
+    return Runtime(telemetry=TelemetryConfig(logging=logs.temporal_logging(), metrics=metrics))
 
 
 async def open_pool(settings: Settings) -> object | None:
@@ -78,9 +79,8 @@ def enable_bytecode_cache(settings: Settings) -> None:
 async def main(log_only: bool = False) -> None:
     settings = get_settings()
     enable_bytecode_cache(settings)
-    runtime = metrics_runtime(settings)
-    if runtime is not None:  # before the first client: every client of the process uses it
-        Runtime.set_default(runtime, error_if_already_set=False)
+    # before the first client: every client of the process uses it
+    Runtime.set_default(sdk_runtime(settings), error_if_already_set=False)
     client = await connect(settings)
     pool = None if log_only else await open_pool(settings)
     stop = asyncio.Event()

@@ -327,13 +327,14 @@ _SDK_NAME = re.compile(r"[^a-zA-Z0-9_]")
 
 
 def sdk_runtime() -> Any:
-    """A Temporal runtime whose metrics go to a buffer this module drains on every scrape (the
-    API's clients use it: `Client.connect(..., runtime=...)` or `Runtime.set_default`)."""
+    """A Temporal runtime whose metrics go to a buffer this module drains on every scrape, and
+    whose core log lines go to Python logging (JSON, logs.py); the API's clients use it
+    (`Runtime.set_default` in api/main.py's lifespan)."""
     global _sdk_buffer
     from temporalio.runtime import MetricBuffer, MetricBufferDurationFormat, Runtime, TelemetryConfig
 
     _sdk_buffer = MetricBuffer(100_000, MetricBufferDurationFormat.SECONDS)
-    return Runtime(telemetry=TelemetryConfig(metrics=_sdk_buffer))
+    return Runtime(telemetry=TelemetryConfig(logging=logs.temporal_logging(), metrics=_sdk_buffer))
 
 
 def drain_sdk(buffer: Any = None) -> int:

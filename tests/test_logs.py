@@ -5,12 +5,14 @@ complainant's personal data (R-32, R-33).
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import logging.config
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -144,3 +146,34 @@ def test_warnings_and_tracebacks_go_through_the_personal_data_guard() -> None:
     for secret in ("13812345678", "张三丰", "13912345678", "13712345678", "王五"):
         assert secret not in text, secret
     assert "ValidationError" in lines[0]["exception"] and "[电话]" in lines[1]["message"]
+
+
+async def test_the_sdk_core_logs_json_lines_too(env: WorkflowEnvironment) -> None:
+    """The worker's runtime forwards the SDK core's own lines (Rust, normally text on stderr)
+    to Python logging: against the test server a worker with activities warns that the server
+    does not preserve heartbeat details."""
+    from temporalio import activity
+    from temporalio.client import Client
+    from temporalio.worker import Worker
+
+    @activity.defn(name="logs_noop")
+    async def noop() -> None:
+        return None
+
+    from config import Settings
+    from worker import sdk_runtime
+    from workflows.complaint import ComplaintWorkflow
+
+    runtime = sdk_runtime(Settings(metrics_address=""))
+    client = await Client.connect(
+        env.client.service_client.config.target_host, namespace=env.client.namespace, runtime=runtime
+    )
+    with captured() as out:
+        queue = f"logs-{uuid.uuid4()}"
+        async with Worker(client, task_queue=queue, workflows=[ComplaintWorkflow], activities=[noop]):
+            for _ in range(50):
+                if "temporalio.core" in out.getvalue():
+                    break
+                await asyncio.sleep(0.1)
+    core = [json.loads(line) for line in out.getvalue().splitlines() if "temporalio.core" in line]
+    assert core and all(r["logger"].startswith("temporalio.core") for r in core)

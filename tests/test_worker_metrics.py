@@ -1,4 +1,4 @@
-"""The worker's Temporal SDK metrics (worker.metrics_runtime): a Prometheus endpoint at
+"""The worker's Temporal SDK metrics (worker.sdk_runtime): a Prometheus endpoint at
 COMPLAINTS_METRICS_ADDRESS that Prometheus scrapes (deploy/prometheus/prometheus.yml)."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
-from worker import metrics_runtime
+from worker import sdk_runtime
 
 
 def free_port() -> int:
@@ -21,10 +21,8 @@ def free_port() -> int:
 
 
 async def test_sdk_metrics_are_served_where_the_setting_says(env: WorkflowEnvironment) -> None:
-    assert metrics_runtime(Settings(metrics_address="")) is None  # off unless set
     address = f"127.0.0.1:{free_port()}"
-    runtime = metrics_runtime(Settings(metrics_address=address))
-    assert runtime is not None
+    runtime = sdk_runtime(Settings(metrics_address=address))
     client = await Client.connect(
         env.client.service_client.config.target_host, namespace=env.client.namespace, runtime=runtime
     )
