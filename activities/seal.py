@@ -83,6 +83,7 @@ SELECT id, sealed_at, archive_id, archive_sha256, access_log_id, access_log_sha2
        message_sha256, token, tsa_url
 FROM archive_seals WHERE id = $1
 """
+SELECT_RECENT_SEAL_IDS = "SELECT id FROM archive_seals ORDER BY id DESC LIMIT $1"
 SELECT_SEALS = """
 SELECT id, sealed_at, archive_id, archive_sha256, access_log_id, access_log_sha256, message,
        message_sha256, token, tsa_url
@@ -212,11 +213,18 @@ def write_copy(seal_dir: Path, seal: dict[str, Any]) -> Path:
     return path
 
 
+#: Seals looked at for a missing copy each round: the newest ones (a copy that failed is made
+#: by the next rounds; the cost of a round does not grow with the years of seals).
+EXPORT_WINDOW = 1000
+
+
 async def export_seals(pool: asyncpg.Pool, seal_dir: Path) -> int:
-    """Copy every seal not yet in `seal_dir` (a copy that failed before is made now)."""
+    """Copy the newest seals not yet in `seal_dir` (a copy that failed before is made now)."""
     copied = 0
-    for row in await pool.fetch(SELECT_SEALS):
-        if not seal_file(seal_dir, row["id"]).exists():
+    ids = [r["id"] for r in await pool.fetch(SELECT_RECENT_SEAL_IDS, EXPORT_WINDOW)]
+    for seal_id in ids:
+        if not seal_file(seal_dir, seal_id).exists():
+            row = await pool.fetchrow(SELECT_SEAL, seal_id)
             await asyncio.to_thread(write_copy, seal_dir, dict(row))
             copied += 1
     return copied
