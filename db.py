@@ -453,7 +453,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("command", choices=["migrate", "url"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    import logs  # JSON lines (logs.py), as every process of the stack writes them
+
+    logs.configure("WARNING")
     settings = get_settings()
     if args.command == "url":
         print(settings.database_url or embedded_url(settings.data_dir, keep_running=True))

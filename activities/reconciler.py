@@ -227,5 +227,7 @@ if __name__ == "__main__":
                         help="start what can be started now, print the backlog and exit "
                              "(status 1 while registrations remain without a workflow)")
     args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    import logs  # JSON lines (logs.py), as the worker writes them
+
+    logs.configure("INFO")
     raise SystemExit(asyncio.run(_main(args.once)))

@@ -38,6 +38,7 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+import logs
 from domain.inspections import InspectionRoundInput
 
 log = logging.getLogger("complaints.schedules")
@@ -148,7 +149,7 @@ if __name__ == "__main__":
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--timeout", type=float, default=30.0,
                         help="seconds to wait for Temporal (default 30)")
-    logging.basicConfig(level=logging.WARNING)
+    logs.configure("WARNING")  # JSON lines (logs.py)
     code = asyncio.run(_main(parser.parse_args()))
     sys.stdout.flush()
     sys.stderr.flush()
