@@ -13,6 +13,7 @@ facts are read to be compared, never shown.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -25,6 +26,8 @@ import asyncpg
 
 #: Open cases compared at most (the newest); bounded work per keystroke.
 MAX_CANDIDATES = 400
+#: Characters of a stored case's facts compared (the beginning tells the incident).
+MAX_FACTS = 2000
 #: Suggestions shown.
 TOP = 5
 #: Below this score a case is not suggested.
@@ -66,6 +69,12 @@ def features(text: str) -> Counter[str]:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
+def _feature_set(text: str) -> frozenset[str]:
+    """The features of a stored case's facts (they do not change): cached between keystrokes."""
+    return frozenset(features(text))
+
+
 @dataclass(frozen=True)
 class Candidate:
     number: str
@@ -90,7 +99,7 @@ def rank(text: str, candidates: Sequence[Candidate], *, top: int = TOP,
     q = set(features(text))
     if not q or not candidates:
         return []
-    feats = [set(features(c.facts)) for c in candidates]
+    feats = [_feature_set(c.facts) for c in candidates]
     df: Counter[str] = Counter()
     for f in feats:
         df.update(f)
@@ -115,7 +124,7 @@ def rank(text: str, candidates: Sequence[Candidate], *, top: int = TOP,
 
 
 SELECT_CANDIDATES = f"""
-SELECT number, facts, summary, status, registered_at FROM complaints
+SELECT number, left(facts, {MAX_FACTS}) AS facts, summary, status, registered_at FROM complaints
 WHERE center = $1 AND respondent_unit = $2 AND status <> 'archived' AND number <> $3
 ORDER BY registered_at DESC
 LIMIT {MAX_CANDIDATES}

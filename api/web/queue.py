@@ -25,20 +25,24 @@ from domain.models import Role, Status
 from domain.workdays import BEIJING, add_working_days, deadline_end, end_of_day
 
 PAGE_SIZE = 50
+#: Counts stop here ("999+"): the navigation's and the list's work stays bounded however long
+#: a queue grows.
+COUNT_CAP = 999
+LIST_CAP = 5000
 
 #: A case with an extension request the leader has not decided yet.
 _EXT_PENDING = "(state @? '$.extensions[*] ? (@.decided_at == null && @.lapsed == false)')"
 
-#: role -> the SQL condition of its queue ($2 is the unit code for units, else unused).
+#: role -> the SQL condition of its queue ($2 is the unit code for units).
 _ROLE_WHERE: dict[Role, str] = {
     Role.INTAKE: "status = 'registered'",
     Role.HANDLER: "status IN ('registered', 'opinion_pending', 'investigating', 'decided', "
                   "'awaiting_callback')",
     Role.LEADER: f"(status = 'opinion_review' OR (status <> 'archived' AND {_EXT_PENDING}))",
-    Role.SUPERVISOR: "status <> 'archived' AND (supervised OR status = 'appealed')",
+    Role.SUPERVISOR: "((supervised AND status <> 'archived') OR status = 'appealed')",
     Role.UNIT: "((status = 'referred' AND handling_unit = $2) "
                "OR (status = 'investigating' AND state->'joint_units' ? $2))",
-    Role.AUDITOR: "status <> 'archived' AND overdue",
+    Role.AUDITOR: "(overdue AND status <> 'archived')",
 }
 
 #: (role, status) -> what is to be done, for the list.
@@ -67,20 +71,35 @@ ROLE_STATUSES: dict[Role, list[Status]] = {
     Role.AUDITOR: [s for s in Status if s != Status.ARCHIVED],
 }
 
-_FILTERS = """
-  AND ($3::text IS NULL OR status = $3)
-  AND ($4::text IS NULL OR number ILIKE $4 || '%' OR summary ILIKE '%' || $4 || '%'
-       OR respondent_unit_name ILIKE '%' || $4 || '%')
-  AND ($5::text IS NULL
-       OR ($5 = 'red' AND (overdue OR deadline_end(next_due) <= $6))
-       OR ($5 = 'yellow' AND NOT overdue AND deadline_end(next_due) > $6 AND next_due <= $7)
-       OR ($5 = 'green' AND NOT overdue AND (next_due IS NULL OR next_due > $7)))
-"""
+#: Red: overdue, or its due instant has passed (`deadline_end`, the 24:00 rule): a due instant
+#: more than a second ago always has (deadline_end(d) <= d + 1 s), the function decides only
+#: within that last second (the plain comparisons are what the index and the planner use).
+_RED = ("(overdue OR next_due <= $3::timestamptz - interval '1 second' "
+        "OR (next_due <= $3 AND deadline_end(next_due) <= $3))")
+#: Yellow: not red, and its reminder instant has come (due at or before `yellow_until`, $4).
+_YELLOW = f"(NOT {_RED} AND next_due <= $4)"
+_LEVELS = {"red": _RED, "yellow": _YELLOW,
+           "green": f"(NOT {_RED} AND (next_due IS NULL OR next_due > $4))"}
 
 
-def _where(role: Role) -> str:
-    return ("WHERE (center = $1 OR appeal_center = $1) AND workflow_started AND $2::text IS NOT NULL AND "
-            + _ROLE_WHERE[role] + _FILTERS)
+def _where(user: User, f: QueueFilter | None = None) -> tuple[str, list[Any]]:
+    """The WHERE clause of the user's queue with only the filters in use (plain conditions, so
+    the plan uses the indexes of migration 0013), and its arguments after $1..$4."""
+    parts = ["(center = $1 OR appeal_center = $1)", "workflow_started", "$2::text IS NOT NULL",
+             "$3::timestamptz IS NOT NULL", "$4::timestamptz IS NOT NULL", _ROLE_WHERE[user.role]]
+    args: list[Any] = []
+    if f is not None:
+        if f.status:
+            args.append(f.status)
+            parts.append(f"status = ${4 + len(args)}")
+        if f.q:
+            args.append(_escape_like(f.q))
+            n = 4 + len(args)
+            parts.append(f"(number ILIKE ${n} || '%' OR summary ILIKE '%' || ${n} || '%' "
+                         f"OR respondent_unit_name ILIKE '%' || ${n} || '%')")
+        if f.level in _LEVELS:
+            parts.append(_LEVELS[f.level])
+    return "WHERE " + " AND ".join(parts), args
 
 
 @dataclass(frozen=True)
@@ -116,28 +135,34 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _args(user: User, f: QueueFilter, now: datetime, until: datetime) -> list[Any]:
-    q = _escape_like(f.q) if f.q else None
-    return [user.center, user.unit or "", f.status, q, f.level, now, until]
-
-
 async def load_queue(
     pool: asyncpg.Pool, user: User, f: QueueFilter, *, now: datetime, page: int = 1
 ) -> tuple[list[dict[str, Any]], int]:
     """A page of the user's queue and the number of all its rows."""
     until = yellow_until(now)
-    where = _where(user.role)
+    where, extra = _where(user, f)
+    args = [user.center, user.unit or "", now, until, *extra]
+    # The page's numbers first (from the index where the filters allow), then their rows.
     sql = f"""
-SELECT number, status, category, grade, summary, respondent_unit_name, handling_unit, next_due,
-       overdue, supervised, registered_at, {_EXT_PENDING} AS extension_pending
-FROM complaints {where}
-ORDER BY next_due ASC NULLS LAST, number
-LIMIT {PAGE_SIZE} OFFSET $8
+WITH page AS (
+    SELECT number, next_due FROM complaints {where}
+    ORDER BY next_due ASC NULLS LAST, number
+    LIMIT {PAGE_SIZE} OFFSET ${len(args) + 1}
+)
+SELECT c.number, c.status, c.category, c.grade, c.summary, c.respondent_unit_name,
+       c.handling_unit, c.next_due, c.overdue, c.supervised, c.registered_at,
+       {_EXT_PENDING.replace("state", "c.state")} AS extension_pending
+FROM page JOIN complaints c ON c.number = page.number
+ORDER BY page.next_due ASC NULLS LAST, page.number
 """
-    args = _args(user, f, now, until)
     async with pool.acquire() as conn:
         rows = await conn.fetch(sql, *args, (page - 1) * PAGE_SIZE)
-        total = await conn.fetchval(f"SELECT count(*) FROM complaints {where}", *args)
+        if page == 1 and len(rows) < PAGE_SIZE:
+            total = len(rows)
+        else:
+            total = await conn.fetchval(
+                f"SELECT count(*) FROM (SELECT 1 FROM complaints {where} LIMIT {LIST_CAP + 1}) x",
+                *args)
     out = []
     for r in rows:
         d = dict(r)
@@ -153,16 +178,16 @@ LIMIT {PAGE_SIZE} OFFSET $8
 
 
 async def counts(pool: asyncpg.Pool, user: User, *, now: datetime) -> dict[str, int]:
-    """For the navigation: all rows of the user's queue and its red and yellow ones."""
-    until = yellow_until(now)
-    where = _where(user.role)
+    """For the navigation: the rows of the user's queue and its red and yellow ones, each
+    counted up to COUNT_CAP + 1 (shown as "999+")."""
+    where, _ = _where(user)
     sql = f"""
-SELECT count(*) AS total,
-       count(*) FILTER (WHERE overdue OR deadline_end(next_due) <= $6) AS red,
-       count(*) FILTER (WHERE NOT overdue AND deadline_end(next_due) > $6 AND next_due <= $7)
-         AS yellow
-FROM complaints {where}
+SELECT (SELECT count(*) FROM (SELECT 1 FROM complaints {where} LIMIT {COUNT_CAP + 1}) a) AS total,
+       (SELECT count(*) FROM (SELECT 1 FROM complaints {where} AND {_RED}
+                              LIMIT {COUNT_CAP + 1}) r) AS red,
+       (SELECT count(*) FROM (SELECT 1 FROM complaints {where} AND {_YELLOW}
+                              LIMIT {COUNT_CAP + 1}) y) AS yellow
 """
-    row = await pool.fetchrow(sql, *_args(user, QueueFilter(), now, until))
+    row = await pool.fetchrow(sql, user.center, user.unit or "", now, yellow_until(now))
     assert row is not None
     return {"total": int(row["total"]), "red": int(row["red"]), "yellow": int(row["yellow"])}

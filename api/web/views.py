@@ -109,6 +109,7 @@ def _what(code: str) -> str:
 
 
 templates.env.filters["bj"] = _bj
+templates.env.filters["cap"] = lambda n, cap=queue.COUNT_CAP: f"{cap}+" if n > cap else str(n)
 templates.env.filters["status"] = lambda v: _label(v, Status)
 templates.env.filters["category"] = lambda v: _label(v, Category)
 templates.env.filters["channel"] = lambda v: _label(v, Channel)
@@ -246,7 +247,7 @@ async def work_queue(request: Request, status: str = "", q: str = "", level: str
         q=q.strip()[:100] or None,
         level=level if level in ("red", "yellow", "green") else None,
     )
-    page_no = min(max(page_no, 1), 2000)
+    page_no = min(max(page_no, 1), queue.LIST_CAP // queue.PAGE_SIZE + 1)
     try:
         rows, total = await queue.load_queue(await page.res.get_pool(), user, f, now=_now(),
                                              page=page_no)

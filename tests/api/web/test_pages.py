@@ -106,6 +106,20 @@ async def test_each_role_sees_its_own_queue_sorted_by_due(stack: Stack) -> None:
         assert listed == sorted(listed), dues
         # The counts in the navigation.
         assert re.search(r'data-count="total">\d+<', h)
+        # Colours: the SQL filters agree with each row's level (read model moved by hand).
+        now = datetime.now(BEIJING)
+        await stack.pool.execute("UPDATE complaints SET next_due = $2 WHERE number = $1",
+                                 a, now - timedelta(days=2))
+        red = (await handler.get("/", params={"level": "red"})).text
+        assert f'data-number="{a}" data-level="red"' in red
+        assert set(re.findall(r'data-level="(\w+)"', red)) == {"red"}
+        assert re.search(r'data-count="red"[^>]*>[1-9]', red)
+        await stack.pool.execute("UPDATE complaints SET next_due = $2 WHERE number = $1",
+                                 a, end_of_day(now.date()))
+        yellow = (await handler.get("/", params={"level": "yellow"})).text
+        assert f'data-number="{a}" data-level="yellow"' in yellow
+        assert a not in (await handler.get("/", params={"level": "red"})).text
+        assert set(re.findall(r'data-level="(\w+)"', yellow)) == {"yellow"}
     finally:
         for c in (handler, tax, housing):
             await c.aclose()
