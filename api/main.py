@@ -122,7 +122,7 @@ def create_app(
     app.state.resources = resources
     errors.install(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
-                       route_limits=evidence.body_limits(settings))
+                       route_limits=evidence.body_limits(settings) + web.body_limits(settings))
     metrics.install(app)  # outermost: counts the 413s too
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
                    disclosure, supervision, units, inspections, dashboard, web):

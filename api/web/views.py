@@ -11,7 +11,9 @@ Not in the OpenAPI document (`include_in_schema=False`): these are pages, not AP
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import re
 import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -23,13 +25,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.datastructures import UploadFile
 
 from api.auth import User
 from api.complaints.bodies import ACTION_BODIES, DecideExtensionBody, EscalateBody
 from api.complaints.service import NUMBER_RE, CaseService
 from api.deps import Resources
 from api.errors import ApiError
+from api.evidence import files as evidence_files
 from api.evidence import service as evidence
+from api.middleware import RouteLimit
 from api.public import service as public
 from api.ratelimit import CodeThrottle, client_address
 from api.stats.service import FIGURE_ROLES
@@ -69,6 +74,16 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 #: Roles that read the timeline (the same as `GET /v1/complaints/{n}/history`).
 TIMELINE_ROLES = frozenset({Role.AUDITOR, Role.HANDLER, Role.LEADER, Role.SUPERVISOR})
 INTAKE_ROLES = frozenset({Role.INTAKE, Role.HANDLER})
+
+
+#: Roles that attach evidence files (as `POST /v1/complaints/{n}/evidence`).
+UPLOAD_ROLES = frozenset({Role.INTAKE, Role.HANDLER, Role.UNIT})
+
+
+def body_limits(settings: Any) -> list[RouteLimit]:
+    """The pages that take a file: the evidence route's own body limit (api/main.py)."""
+    max_bytes, message = evidence_files.body_limit(settings.evidence_max_file_bytes)
+    return [RouteLimit(re.compile(r"^/(intake|cases/[^/]+/evidence)/?$"), max_bytes, message)]
 
 
 def static_files() -> StaticFiles:
@@ -356,7 +371,7 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
                                                exclude=number)
     actions = _action_forms(view, values or {}, errors or {})
     signals = _signal_forms(view, user, values or {}, errors or {})
-    shown = {a["action"] for a in actions} | {s["signal"] for s in signals}
+    shown = {a["action"] for a in actions} | {s["signal"] for s in signals} | {"evidence-upload"}
     # A refusal of a form no longer offered (the case moved on): shown at the top.
     form_error = next((next(iter(errs.values())) for name, errs in (errors or {}).items()
                        if name not in shown and errs), None)
@@ -365,6 +380,8 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
         actions=actions, signals=signals, timeline=timeline, timeline_error=timeline_error,
         files=files, suggestions=suggestions, flash=flash, form_error=form_error,
         unit_view=user.role == Role.UNIT, opening=opening,
+        can_upload=user.role in UPLOAD_ROLES and not opening and view.status != Status.ARCHIVED,
+        upload_errors=(errors or {}).get("evidence-upload", {}),
     )
 
 
@@ -379,7 +396,7 @@ async def case_page(request: Request, number: str, done: str = "") -> Response:
             flash = f"已办理：{label(Action(done))}"
         except ValueError:
             flash = {"decide-extension": "延期审批已发送", "escalate": "督办已发送",
-                     "registered": "已登记"}.get(done)
+                     "registered": "已登记", "evidence": "证据已上传"}.get(done)
     return await _case_page(page, number, flash=flash)
 
 
@@ -455,6 +472,64 @@ async def case_signal(request: Request, number: str, name: str) -> Response:
         return await _case_page(page, number, status=e.http_status, values={name: raw},
                                 errors={name: errs})
     return page.redirect(f"/cases/{number}?done={name}")
+
+
+async def _attach(page: Page, cases: CaseService, number: str, upload: UploadFile,
+                  summary: str, description: str) -> None:
+    """Attach a file through the evidence service (type from the content, limits, SHA-256,
+    the summary checked for personal data), as `POST /v1/complaints/{n}/evidence` does."""
+    assert page.user is not None
+    user, settings = page.user, page.res.settings
+    case = await evidence.case_for(cases.pool, number, user, query=cases.query, fresh=True)
+    await evidence.check_summary(cases.pool, number, summary)
+    store = evidence_files.EvidenceStore(settings.evidence_dir)
+    try:
+        item = await asyncio.to_thread(
+            store.ingest, upload.file, max_bytes=settings.evidence_max_file_bytes,
+            filename=upload.filename or "", declared=upload.content_type)
+    except evidence_files.Refused as e:
+        raise e.error from None
+    try:
+        async with cases.pool.acquire() as conn, conn.transaction():
+            await evidence.insert(
+                conn, store, item, case=case, user=user,
+                provided_by="unit" if user.role == Role.UNIT else "complainant",
+                filename=evidence_files.clean_filename(upload.filename, item.type),
+                description=description, summary=summary,
+                max_case_bytes=settings.evidence_max_case_bytes)
+    finally:
+        store.discard(item)
+
+
+def _upload_of(form: Any, name: str) -> UploadFile | None:
+    f = form.get(name)
+    return f if isinstance(f, UploadFile) and (f.filename or f.size) else None
+
+
+@router.post("/cases/{number}/evidence")
+async def case_evidence(request: Request, number: str) -> Response:
+    page = Page(request)
+    if page.user is None:
+        return _login_redirect(request)
+    if page.user.role not in UPLOAD_ROLES:
+        return await page.render("message.html", 403, title="无权上传", message="您的角色不能上传证据。")
+    form = await page.form()
+    if form is None:
+        return await page.refused()
+    upload = _upload_of(form, "file")
+    field = "evidence-upload"
+    if upload is None:
+        return await _case_page(page, number, status=422, errors={field: {"file": "请选择文件"}})
+    summary = str(form.get("summary") or "").strip()[:500]
+    description = str(form.get("description") or "").strip()[:2000]
+    try:
+        await _attach(page, await page.cases(), number, upload, summary, description)
+    except ApiError as e:
+        return await _case_page(page, number, status=e.http_status,
+                                errors={field: forms.api_errors(e, ["file", "summary"])})
+    finally:
+        await form.close()
+    return page.redirect(f"/cases/{number}?done=evidence")
 
 
 # ------------------------------------------------------------------ 登记 intake
@@ -560,6 +635,15 @@ async def intake(request: Request) -> Response:
         created = await cases.register(body, user, key=_idempotency(idem))
     except ApiError as e:
         return await again(e.http_status, _intake_errors(forms.api_errors(e, [])))
+    upload_error = None
+    upload = _upload_of(form, "evidence_file")
+    if upload is not None:
+        try:
+            await _attach(page, cases, created.number, upload,
+                          str(form.get("evidence_summary") or "").strip()[:500], "")
+        except ApiError as e:
+            upload_error = forms.api_errors(e, [])["_form"]
+    await form.close()
     linked, link_error = None, None
     primary = v.get("duplicate_of")
     if primary and user.role == Role.HANDLER:
@@ -572,7 +656,9 @@ async def intake(request: Request) -> Response:
             link_error = (forms.api_errors(e, [])["_form"] if isinstance(e, ApiError)
                           else "主件编号无效")
     return await page.render("intake_done.html", 201, created=created, linked=linked,
-                             link_error=link_error, duplicate_of=primary)
+                             link_error=link_error, duplicate_of=primary,
+                             uploaded=upload is not None and upload_error is None,
+                             upload_error=upload_error)
 
 
 @router.post("/intake/duplicates")

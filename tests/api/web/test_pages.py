@@ -268,3 +268,32 @@ async def test_pages_report_a_bad_number_as_not_found(stack: Stack) -> None:
     finally:
         await http.aclose()
 
+
+
+async def test_evidence_is_uploaded_from_the_case_page_and_at_intake(stack: Stack) -> None:
+    from tests.api.evidence.samples import pdf, png
+
+    n = (await stack.register())["number"]
+    http = await sign_in(stack, "handler")
+    try:
+        page = await http.get(f"/cases/{n}")
+        csrf = csrf_of(page.text)
+        r = await http.post(f"/cases/{n}/evidence", data={"csrf": csrf, "summary": "现场照片一张"},
+                            files={"file": ("现场.png", png(2000), "image/png")})
+        assert r.status_code == 303, r.text
+        shown = await http.get(r.headers["location"])
+        assert "证据已上传" in shown.text and "现场照片一张" in shown.text
+        # A file whose name says another type than its content: refused beside the form.
+        r = await http.post(f"/cases/{n}/evidence", data={"csrf": csrf},
+                            files={"file": ("a.pdf", png(500), "application/pdf")})
+        assert r.status_code == 415 and 'data-field="_form"' in r.text
+        # At intake, with the record.
+        form = await http.get("/intake")
+        r = await http.post("/intake", data={
+            "csrf": csrf_of(form.text), "channel": "window", "form": "written",
+            "category": "attitude", "anonymous": "on", "unit_code": "tax-bureau",
+            "unit_name": "某区税务局", "facts": "窗口人员拒绝受理。", "evidence_summary": "书面材料"},
+            files={"evidence_file": ("材料.pdf", pdf(3000), "application/pdf")})
+        assert r.status_code == 201 and "data-uploaded" in r.text, r.text
+    finally:
+        await http.aclose()
