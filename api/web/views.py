@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile
 from api.auth import User
 from api.complaints.bodies import ACTION_BODIES, DecideExtensionBody, EscalateBody
 from api.complaints.service import NUMBER_RE, CaseService
+from api.dashboard import views as dashboard
 from api.deps import Resources
 from api.errors import ApiError
 from api.evidence import files as evidence_files
@@ -38,6 +39,7 @@ from api.middleware import RouteLimit
 from api.public import service as public
 from api.ratelimit import CodeThrottle, client_address
 from api.stats.service import FIGURE_ROLES
+from api.supervision.service import load_board
 from api.timeline.service import case_timeline
 from api.web import duplicates, forms, queue
 from api.web.session import CSRF_FIELD, Session, load, save, user_of
@@ -104,7 +106,9 @@ def _label(value: Any, enum: Any = None) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, StrEnum):
-        return label(value)
+        if type(value) in TABLES:
+            return label(value)
+        value = value.value
     try:
         if enum is not None:
             return label(enum(value))
@@ -233,7 +237,12 @@ async def login(request: Request) -> Response:
     page.session.clear()
     page.session.set("token", token)
     page.user = user
-    return page.redirect(_safe_next(form.get("next")))
+    out = page.redirect(_safe_next(form.get("next")))
+    if user.role in FIGURE_ROLES:  # the dashboard's own sign-in, so its link just works
+        out.set_cookie(dashboard.COOKIE, str(token), max_age=dashboard.COOKIE_MAX_AGE,
+                       httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                       path="/dashboard")
+    return out
 
 
 @router.post("/logout")
@@ -243,7 +252,9 @@ async def logout(request: Request) -> Response:
     if form is None:
         return await page.refused()
     page.session.clear()
-    return page.redirect("/login")
+    out = page.redirect("/login")
+    out.delete_cookie(dashboard.COOKIE, path="/dashboard")
+    return out
 
 
 # ------------------------------------------------------------------ 待办
@@ -272,6 +283,26 @@ async def work_queue(request: Request, status: str = "", q: str = "", level: str
         "queue.html", rows=rows, total=total, f=f, statuses=allowed_statuses,
         page_no=page_no, pages=max(1, -(-total // queue.PAGE_SIZE)),
     )
+
+
+@router.get("/board")
+async def board(request: Request, page_no: int = 1) -> Response:
+    """督办台账 The supervision board (`api.supervision.service.load_board`, as
+    `GET /v1/supervision`): supervised and overdue cases, most urgent first."""
+    page = Page(request)
+    if page.user is None:
+        return _login_redirect(request)
+    if page.user.role not in FIGURE_ROLES:
+        return await page.render("message.html", 403, title="无权查看",
+                                 message="督办台账供投诉中心、领导、督办、审计及承办单位查看。")
+    page_no = min(max(page_no, 1), 1000)
+    try:
+        b = await load_board(await page.res.get_pool(), center=page.user.center,
+                             unit=page.user.unit, page=page_no, page_size=50, now=_now())
+    except ApiError as e:
+        return await page.failed(e)
+    return await page.render("board.html", board=b, page_no=page_no,
+                             pages=max(1, -(-b.count // 50)))
 
 
 # ------------------------------------------------------------------ the case

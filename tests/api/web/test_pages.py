@@ -13,7 +13,7 @@ import pytest
 from api.web import queue
 from api.web.session import COOKIE
 from domain.workdays import BEIJING, add_working_days, end_of_day
-from tests.stack import TOKENS, Stack, asgi_client
+from tests.stack import TOKENS, Stack, asgi_client, eventually
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -297,3 +297,39 @@ async def test_evidence_is_uploaded_from_the_case_page_and_at_intake(stack: Stac
         assert r.status_code == 201 and "data-uploaded" in r.text, r.text
     finally:
         await http.aclose()
+
+
+async def test_the_leader_decides_an_extension_with_a_button_and_sees_the_board(
+    stack: Stack,
+) -> None:
+    n = (await stack.referred())["number"]
+    await stack.ok(n, "request-extension", "tax", days=5, reason="需调取监控录像")
+    leader = await sign_in(stack, "leader")
+    handler = await sign_in(stack, "handler")
+    try:
+        q = (await leader.get("/")).text
+        assert f'data-number="{n}"' in q and "待审批延期" in q
+        page = await leader.get(f"/cases/{n}")
+        assert 'data-signal="decide-extension"' in page.text and "需调取监控录像" in page.text
+        # Not the handler's decision: no button for it.
+        assert 'data-signal="decide-extension"' not in (await handler.get(f"/cases/{n}")).text
+        r = await leader.post(f"/cases/{n}/signals/decide-extension",
+                              data={"csrf": csrf_of(page.text), "approved": "", "days": "5"})
+        assert r.status_code == 422 and 'data-field="approved">' in r.text
+        r = await leader.post(f"/cases/{n}/signals/decide-extension",
+                              data={"csrf": csrf_of(page.text), "approved": "yes", "days": "5",
+                                    "comment": "同意"})
+        assert r.status_code == 303 and r.headers["location"].endswith("done=decide-extension")
+
+        async def decided() -> list[dict[str, object]]:
+            return list((await stack.view(n))["extensions"])
+
+        ext = await eventually(decided, lambda e: e[0]["decided_at"] is not None)
+        assert ext[0]["approved"] is True and ext[0]["approved_days"] == 5
+        # The board and the dashboard are in the navigation; signing in signed in there too.
+        board = await leader.get("/board")
+        assert board.status_code == 200 and "督办台账" in board.text
+        assert leader.cookies.get("complaints_dashboard_token") == TOKENS["leader"]
+    finally:
+        await leader.aclose()
+        await handler.aclose()
