@@ -172,6 +172,11 @@ def pydantic_errors(e: ValidationError) -> dict[str, str]:
     for err in e.errors():
         loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
         name = ".".join(loc) or "_form"
+        rule = re.match(r"^(?:Value error, )?([a-z_][a-z_.]*): (.*)$", str(err.get("msg", "")), re.S)
+        if err.get("type") == "value_error" and rule:  # a model validator naming its field
+            out.setdefault(rule.group(1) if name == "_form" else name,
+                           f"填写内容不符合规定（{rule.group(2)}）")
+            continue
         template = _PYDANTIC.get(err.get("type", ""))
         ctx = err.get("ctx") or {}
         if template is not None:

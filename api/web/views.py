@@ -456,6 +456,9 @@ async def case_action(request: Request, number: str, action: str) -> Response:
         cases = await page.cases()
         await cases.act(act, number, body, page.user,
                         key=_idempotency(form.get("idem")))
+    except ValidationError as e:  # the domain's own validators (e.g. a unit named twice)
+        return await _case_page(page, number, status=422, values={action: shown},
+                                errors={action: forms.pydantic_errors(e)})
     except ApiError as e:
         if e.http_status == 404:
             return await _case_page(page, number)

@@ -180,6 +180,11 @@ async def test_a_refusal_is_shown_beside_its_field_in_chinese_and_nothing_applie
                                data={"csrf": csrf, "route": "joint", "units": "tax-bureau"})
         assert r.status_code == 422
         assert re.search(r'data-field="units">填写内容不符合规定', r.text), r.text
+        # The domain's own validator (a unit named twice): beside the field too.
+        r = await handler.post(f"/cases/{n}/actions/accept",
+                               data={"csrf": csrf, "route": "joint",
+                                     "units": "tax-bureau, tax-bureau"})
+        assert r.status_code == 422 and 'data-field="units">' in r.text, r.text[-3000:]
         # An action of another status: 409 in Chinese, the case unchanged.
         r = await handler.post(f"/cases/{n}/actions/give-feedback",
                                data={"csrf": csrf, "message": "x", "appeal_route": "y"})
