@@ -23,6 +23,7 @@ from domain import policies
 from domain.inspections import (
     CloseRecord,
     DrawRecord,
+    Exemption,
     FileFindingInput,
     FileFindingResult,
     PrepareInput,
@@ -30,6 +31,7 @@ from domain.inspections import (
 )
 from domain.intake import ComplainantIn, ComplaintCreate, RespondentIn, intake_problems
 from domain.models import Channel, Form
+from domain.workdays import BEIJING
 
 if TYPE_CHECKING:
     import asyncpg
@@ -62,10 +64,43 @@ WHERE round_id = $1 AND number IS NOT NULL
 ORDER BY unit
 """
 
+#: Units with findings not yet resolved, whatever round of the center found them (R-40: 发现有
+#: 应当整改问题的单位，直接纳入下一轮): a filed finding is resolved when its case is archived.
+#: A finding counts from its filing, also while its round is still open.
+SELECT_UNRESOLVED_UNITS = """
+SELECT DISTINCT f.unit FROM inspection_findings f
+JOIN inspection_rounds r ON r.round_id = f.round_id
+LEFT JOIN complaints c ON c.number = f.number
+WHERE r.center = $1 AND f.number IS NOT NULL AND f.filed_at <= $2
+  AND c.status IS DISTINCT FROM 'archived'
+ORDER BY f.unit
+"""
+
+#: Every active unit of the center, inspected or not (a unit with unresolved findings is drawn
+#: even when a maintainer set `inspect: false`, unless a leader exempted it with a reason).
+SELECT_ACTIVE_UNITS = "SELECT code FROM unit_register WHERE center = $1 AND active"
+
+#: The leaders' exemptions in force at the round's start (the newest one per unit).
+SELECT_EXEMPTIONS = """
+SELECT DISTINCT ON (unit) unit, reason, granted_by AS by, granted_at AS at, valid_until AS until
+FROM inspection_exemptions
+WHERE center = $1 AND granted_at <= $2 AND valid_until > $2 AND revoked_at IS NULL
+ORDER BY unit, granted_at DESC
+"""
+
+#: Units drawn by the center's rounds of the (Beijing) year so far (全覆盖).
+SELECT_DRAWN_THIS_YEAR = """
+SELECT DISTINCT jsonb_array_elements_text(drawn) AS unit FROM inspection_rounds
+WHERE center = $1 AND round_id <> $2 AND started_at >= $3 AND started_at <= $4
+"""
+
 INSERT_ROUND = """
 INSERT INTO inspection_rounds (round_id, center, started_at, closes_at, seed, proportion_percent,
-                               min_units, register_units, previous_round, mandatory, drawn)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10::text::jsonb, $11::text::jsonb)
+                               min_units, register_units, previous_round, mandatory, drawn,
+                               random_quota, random_units, uncovered, exempted, not_in_register,
+                               scheduled_at, plan_seed)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9, $10::text::jsonb, $11::text::jsonb,
+        $12, $13::text::jsonb, $14::text::jsonb, $15::text::jsonb, $16::text::jsonb, $17, $18)
 ON CONFLICT (round_id) DO NOTHING
 """
 
@@ -107,15 +142,29 @@ class InspectionActivities:
         """The register to draw from and the previous round's units with findings."""
         if self.pool is None:
             log.info("round %s: no database, empty register", inp.round_id)
-            return RoundSetup(register_units=[])
+            return RoundSetup(register_units=[], unresolved_units=[])
+        at = inp.started_at
+        year_start = datetime(at.astimezone(BEIJING).year, 1, 1, tzinfo=BEIJING)
         async with self.pool.acquire() as conn:
             register = [r["code"] for r in await conn.fetch(SELECT_REGISTER, inp.center)]
-            previous = await conn.fetchval(SELECT_PREVIOUS_ROUND, inp.center, inp.round_id,
-                                           inp.started_at)
+            previous = await conn.fetchval(SELECT_PREVIOUS_ROUND, inp.center, inp.round_id, at)
             units = ([r["unit"] for r in await conn.fetch(SELECT_UNITS_WITH_FINDINGS, previous)]
                      if previous else [])
-        return RoundSetup(register_units=register, previous_round=previous,
-                          previous_units_with_findings=units)
+            unresolved = {r["unit"] for r in await conn.fetch(SELECT_UNRESOLVED_UNITS,
+                                                              inp.center, at)}
+            active = {r["code"] for r in await conn.fetch(SELECT_ACTIVE_UNITS, inp.center)}
+            exemptions = [Exemption(**dict(r)) for r in
+                          await conn.fetch(SELECT_EXEMPTIONS, inp.center, at)
+                          if r["unit"] in unresolved]
+            drawn = {r["unit"] for r in await conn.fetch(SELECT_DRAWN_THIS_YEAR, inp.center,
+                                                         inp.round_id, year_start, at)}
+        exempt = {e.unit for e in exemptions}
+        return RoundSetup(
+            register_units=register, previous_round=previous, previous_units_with_findings=units,
+            unresolved_units=sorted((unresolved & active) - exempt),
+            not_in_register=sorted(unresolved - active - exempt), exempted=exemptions,
+            uncovered_units=sorted(set(register) - drawn),
+        )
 
     @activity.defn(name="record_inspection_draw")
     async def record_inspection_draw(self, inp: DrawRecord) -> None:
@@ -127,7 +176,9 @@ class InspectionActivities:
         await self.pool.execute(
             INSERT_ROUND, inp.round_id, inp.center, inp.started_at, inp.closes_at, d.seed,
             inp.proportion_percent, inp.min_units, _j(inp.register_units), inp.previous_round,
-            _j(d.mandatory), _j(d.drawn),
+            _j(d.mandatory), _j(d.drawn), d.random_quota, _j(d.random), _j(d.uncovered),
+            _j([e.model_dump(mode="json") for e in d.exempted]), _j(d.not_in_register),
+            inp.scheduled_at, inp.plan_seed,
         )
 
     @activity.defn(name="close_inspection_round")

@@ -34,6 +34,10 @@ class InspectionRoundInput(Msg):
     window_days: int = Field(default=25, ge=1, le=366,
                              description="The round closes by itself this many days after it "
                              "started (before next month's round).")
+    not_before: datetime | None = Field(default=None, description="The unannounced instant "
+                                        "the round was planned for (明查暗访): it draws then.")
+    plan_seed: int | None = Field(default=None, description="The seed the instant was drawn "
+                                  "with (InspectionMonthWorkflow).")
 
 
 class PrepareInput(Msg):
@@ -42,12 +46,33 @@ class PrepareInput(Msg):
     started_at: datetime
 
 
+class Exemption(Msg):
+    """A leader's exemption of a unit with unresolved findings from the draws (R-40): only
+    with a reason, recorded on every round it applies to."""
+
+    unit: str
+    reason: str
+    by: str
+    at: datetime
+    until: datetime
+
+
 class RoundSetup(Msg):
     """What a draw is made from."""
 
     register_units: list[str] = Field(description="Active units subject to inspection, by code.")
     previous_round: str | None = None
     previous_units_with_findings: list[str] = Field(default_factory=list)
+    # Since "inspection-draw-2026-12" (absent from older histories):
+    unresolved_units: list[str] | None = Field(
+        default=None, description="Units with findings not yet resolved, from every round of "
+        "the center, active in the register and not exempted: always drawn.")
+    not_in_register: list[str] = Field(default_factory=list, description="Units with "
+                                       "unresolved findings no longer active in the register.")
+    exempted: list[Exemption] = Field(default_factory=list)
+    uncovered_units: list[str] = Field(default_factory=list, description="Register units not "
+                                       "yet drawn by any round of the center this (Beijing) "
+                                       "year (全覆盖): drawn first.")
 
 
 class Draw(Msg):
@@ -62,6 +87,14 @@ class Draw(Msg):
                                        description="Previous units with findings no longer in "
                                        "the register (cannot be inspected).")
     drawn: list[str] = Field(description="All units to inspect, sorted.")
+    # Since "inspection-draw-2026-12":
+    random_quota: int | None = Field(default=None, description="Units drawn at random in "
+                                     "addition to the mandatory ones.")
+    random: list[str] = Field(default_factory=list, description="The units drawn at random.")
+    uncovered: list[str] = Field(default_factory=list, description="Register units not yet "
+                                 "inspected this year before this draw.")
+    exempted: list[Exemption] = Field(default_factory=list, description="Units with unresolved "
+                                      "findings exempted by a leader, with the reason.")
 
 
 class DrawRecord(Msg):
@@ -76,6 +109,8 @@ class DrawRecord(Msg):
     register_units: list[str]
     previous_round: str | None
     draw: Draw
+    scheduled_at: datetime | None = None
+    plan_seed: int | None = None
 
 
 class SubmitFindingInput(Msg):
@@ -128,7 +163,7 @@ class RoundState(Msg):
 
     round_id: str
     center: str
-    status: str = Field(description="drawing | open | closed")
+    status: str = Field(description="planned | drawing | open | closed")
     started_at: datetime
     closes_at: datetime
     proportion_percent: int
@@ -167,3 +202,30 @@ def draw_units(register_units: list[str], previous: list[str], *, proportion_per
     picked = random.Random(seed).sample(rest, size - len(mandatory))
     return Draw(seed=seed, size=size, mandatory=mandatory, not_in_register=gone,
                 drawn=sorted(mandatory + picked))
+
+
+def draw_round(register_units: list[str], mandatory: list[str], *, proportion_percent: int,
+               min_units: int, seed: int, uncovered: list[str] | None = None,
+               not_in_register: list[str] | None = None,
+               exempted: list[Exemption] | None = None) -> Draw:
+    """Draw the units to inspect (R-40): every unit with unresolved findings (`mandatory`), plus
+    a random quota *in addition* — the proportion of the register, at least `min_units` — from
+    the rest of the register with `random.Random(seed)`, the units not yet inspected this year
+    (`uncovered`) first, so that 12 rounds at a proportion of at least 1/12 cover the whole
+    register in a year (全覆盖).
+
+    Deterministic for a given input and seed: an auditor re-runs it from the recorded values.
+    """
+    pool = sorted(set(register_units))
+    must = sorted(set(mandatory))
+    fresh = sorted(set(uncovered or []) & set(pool))
+    quota = draw_size(len(pool), proportion_percent, min_units)
+    rng = random.Random(seed)
+    first = [u for u in fresh if u not in must]
+    others = [u for u in pool if u not in must and u not in fresh]
+    picked = rng.sample(first, min(quota, len(first)))
+    picked += rng.sample(others, min(quota - len(picked), len(others)))
+    return Draw(seed=seed, size=len(must) + len(picked), mandatory=must,
+                not_in_register=sorted(set(not_in_register or [])),
+                drawn=sorted(set(must) | set(picked)), random_quota=quota,
+                random=sorted(picked), uncovered=fresh, exempted=list(exempted or []))

@@ -45,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         RoundSetup,
         RoundState,
         SubmitFindingInput,
+        draw_round,
         draw_units,
     )
     from domain.models import Actor, Role
@@ -63,6 +64,10 @@ FILING: dict[str, Any] = {
 }
 
 SYSTEM = Actor(id="system", role=Role.SYSTEM)
+
+#: Issue 15: the units with unresolved findings of every round are drawn, the random quota in
+#: addition, the units not inspected this year first; older rounds replay the old draw.
+DRAW_2026_12 = "inspection-draw-2026-12"
 
 # ------------------------------------------------------------------ the workflow
 
@@ -86,22 +91,39 @@ class InspectionRoundWorkflow:
             proportion_percent=inp.proportion_percent, min_units=inp.min_units,
         )
         self.s = s
+        if inp.not_before is not None and inp.not_before > now:
+            # The unannounced instant (明查暗访): nothing is drawn or recorded before it.
+            s.status = "planned"
+            await workflow.sleep(inp.not_before - now)
+            now = workflow.now()
+            s.started_at, s.closes_at = now, now + timedelta(days=inp.window_days)
+            s.status = "drawing"
         setup: RoundSetup = await workflow.execute_activity(
             "prepare_inspection_round",
             PrepareInput(round_id=round_id, center=inp.center, started_at=now),
             result_type=RoundSetup, **SIDE_EFFECT,
         )
         seed = workflow.random().getrandbits(63)
-        s.draw = draw_units(setup.register_units, setup.previous_units_with_findings,
-                            proportion_percent=inp.proportion_percent, min_units=inp.min_units,
-                            seed=seed)
+        if setup.unresolved_units is not None and workflow.patched(DRAW_2026_12):
+            # Every unit with unresolved findings (all rounds), the quota in addition.
+            s.draw = draw_round(setup.register_units, setup.unresolved_units,
+                                proportion_percent=inp.proportion_percent,
+                                min_units=inp.min_units, seed=seed,
+                                uncovered=setup.uncovered_units,
+                                not_in_register=setup.not_in_register,
+                                exempted=setup.exempted)
+        else:
+            s.draw = draw_units(setup.register_units, setup.previous_units_with_findings,
+                                proportion_percent=inp.proportion_percent,
+                                min_units=inp.min_units, seed=seed)
         s.register_units, s.previous_round = setup.register_units, setup.previous_round
         await workflow.execute_activity(
             "record_inspection_draw",
             DrawRecord(round_id=round_id, center=inp.center, started_at=now,
                        closes_at=s.closes_at, proportion_percent=inp.proportion_percent,
                        min_units=inp.min_units, register_units=setup.register_units,
-                       previous_round=setup.previous_round, draw=s.draw),
+                       previous_round=setup.previous_round, draw=s.draw,
+                       scheduled_at=inp.not_before, plan_seed=inp.plan_seed),
             **SIDE_EFFECT,
         )
         s.status = "open"

@@ -5,7 +5,9 @@ from __future__ import annotations
 _ROUND_COLUMNS = """
     round_id, center, status, started_at, closes_at, seed, proportion_percent, min_units,
     register_units::text AS register_units, previous_round, mandatory::text AS mandatory,
-    drawn::text AS drawn, closed_at, closed_by, units_with_findings::text AS units_with_findings
+    drawn::text AS drawn, closed_at, closed_by, units_with_findings::text AS units_with_findings,
+    random_quota, random_units::text AS random_units, uncovered::text AS uncovered,
+    exempted::text AS exempted, not_in_register::text AS not_in_register, scheduled_at, plan_seed
 """
 
 SELECT_ROUNDS = f"""
@@ -37,3 +39,34 @@ FROM inspection_findings WHERE id = $1
 """
 
 DELETE_UNFILED_FINDING = "DELETE FROM inspection_findings WHERE id = $1 AND number IS NULL"
+
+#: Is the unit in the center's register (active)?
+SELECT_UNIT_ACTIVE = "SELECT active FROM unit_register WHERE center = $1 AND code = $2"
+
+#: Does the unit have findings not yet resolved (its case not archived), in any round?
+HAS_UNRESOLVED = """
+SELECT EXISTS (
+    SELECT 1 FROM inspection_findings f
+    JOIN inspection_rounds r ON r.round_id = f.round_id
+    LEFT JOIN complaints c ON c.number = f.number
+    WHERE r.center = $1 AND f.unit = $2 AND f.number IS NOT NULL
+      AND c.status IS DISTINCT FROM 'archived')
+"""
+
+INSERT_EXEMPTION = """
+INSERT INTO inspection_exemptions (center, unit, reason, granted_by, valid_until)
+VALUES ($1, $2, $3, $4, now() + make_interval(days => $5))
+RETURNING id, center, unit, reason, granted_by, granted_at, valid_until, revoked_at, revoked_by
+"""
+
+SELECT_EXEMPTIONS = """
+SELECT id, center, unit, reason, granted_by, granted_at, valid_until, revoked_at, revoked_by
+FROM inspection_exemptions WHERE center = $1
+ORDER BY granted_at DESC, id DESC LIMIT $2
+"""
+
+REVOKE_EXEMPTION = """
+UPDATE inspection_exemptions SET revoked_at = now(), revoked_by = $3
+WHERE id = $1 AND center = $2 AND revoked_at IS NULL
+RETURNING id, center, unit, reason, granted_by, granted_at, valid_until, revoked_at, revoked_by
+"""

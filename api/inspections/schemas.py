@@ -66,6 +66,46 @@ class RoundClose(TextGuard):
     comment: str = Field(default="", max_length=2000, description="Closing remark.")
 
 
+class ExemptionOnRound(BaseModel):
+    """Shown on every round a leader's exemption applies to (mandatory, exempted, random)."""
+
+    unit: str
+    reason: str
+    by: str
+    at: datetime
+    until: datetime
+
+
+class ExemptionIn(TextGuard):
+    """A leader exempts a unit with unresolved findings from the draws, with a reason."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "unit": "tax-bureau", "reason": "整改期间由市纪委专项督查，本月不重复检查", "days": 31}]})
+
+    unit: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                      description="A unit of the register with unresolved findings.")
+    reason: str = Field(min_length=4, max_length=2000, description="Why it is not inspected; "
+                        "shown on every round it applies to.")
+    days: int = Field(default=31, ge=1, le=92, description="In force this many days.")
+
+
+class ExemptionOut(BaseModel):
+    id: int
+    center: str
+    unit: str
+    reason: str
+    granted_by: str
+    granted_at: datetime
+    valid_until: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+
+class ExemptionsPublic(BaseModel):
+    data: list[ExemptionOut]
+    count: int
+
+
 class RoundOut(BaseModel):
     """A round and its draw (R-40): re-run `workflows.inspection.draw_units(register,
     previous units with findings, proportion_percent, min_units, seed)` to check it."""
@@ -80,9 +120,24 @@ class RoundOut(BaseModel):
     min_units: int
     register_units: list[str] = Field(description="Units drawn from (active, subject to inspection).")
     previous_round: str | None = None
-    mandatory: list[str] = Field(description="Units with findings in the previous round: "
-                                 "always included.")
-    drawn: list[str] = Field(description="The units to inspect.")
+    mandatory: list[str] = Field(description="Units with findings not yet resolved (their "
+                                 "case not archived), found by any round: always included "
+                                 "(before issue 15: the previous round's units with findings).")
+    drawn: list[str] = Field(description="The units to inspect: mandatory plus random.")
+    random_quota: int | None = Field(default=None, description="Units drawn at random in "
+                                     "addition to the mandatory ones.")
+    random_units: list[str] = Field(default_factory=list, description="The units drawn at "
+                                    "random.")
+    uncovered: list[str] = Field(default_factory=list, description="Register units not yet "
+                                 "inspected this year before this draw (drawn first).")
+    exempted: list[ExemptionOnRound] = Field(default_factory=list, description="Units with "
+                                             "unresolved findings a leader exempted, with the "
+                                             "reason.")
+    not_in_register: list[str] = Field(default_factory=list, description="Units with "
+                                       "unresolved findings no longer active in the register.")
+    scheduled_at: datetime | None = Field(default=None, description="The unannounced instant "
+                                          "the schedule drew for this round (None: by hand).")
+    plan_seed: int | None = Field(default=None, description="The seed of that instant.")
     closed_at: datetime | None = None
     closed_by: str | None = None
     units_with_findings: list[str] | None = Field(default=None, description="Set when closed.")

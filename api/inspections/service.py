@@ -22,7 +22,14 @@ from temporalio.client import Client
 from api.auth import User
 from api.errors import ApiError, not_found, temporal_call
 from api.inspections import queries as q
-from api.inspections.schemas import FindingIn, FindingOut, RoundOut, RoundStart
+from api.inspections.schemas import (
+    ExemptionIn,
+    ExemptionOut,
+    FindingIn,
+    FindingOut,
+    RoundOut,
+    RoundStart,
+)
 from config import Settings
 from domain.inspections import (
     CloseRoundInput,
@@ -39,7 +46,8 @@ DRAW_WAIT_SECONDS = 2.0
 
 def round_out(row: asyncpg.Record, findings: list[FindingOut] | None = None) -> RoundOut:
     data: dict[str, Any] = dict(row)
-    for key in ("register_units", "mandatory", "drawn", "units_with_findings"):
+    for key in ("register_units", "mandatory", "drawn", "units_with_findings", "random_units",
+                "uncovered", "exempted", "not_in_register"):
         data[key] = json.loads(data[key]) if data[key] is not None else None
     return RoundOut(**data, findings=findings or [])
 
@@ -167,3 +175,29 @@ async def close_round(pool: asyncpg.Pool, client: Client, settings: Settings, us
     return out.model_copy(update={"status": state.status, "closed_at": state.closed_at,
                                   "closed_by": state.closed_by,
                                   "units_with_findings": state.units_with_findings})
+
+
+async def grant_exemption(pool: asyncpg.Pool, user: User, body: ExemptionIn) -> ExemptionOut:
+    """A leader's exemption of a unit with unresolved findings, with its reason (R-40)."""
+    async with pool.acquire() as conn, conn.transaction():
+        active = await conn.fetchval(q.SELECT_UNIT_ACTIVE, user.center, body.unit)
+        if not active:
+            raise ApiError(422, "invalid_body", f"unit: {body.unit!r} is not an active unit of "
+                           "the register")
+        if not await conn.fetchval(q.HAS_UNRESOLVED, user.center, body.unit):
+            raise ApiError(422, "invalid_body", f"unit: {body.unit!r} has no unresolved "
+                           "findings; only such a unit is drawn without fail (R-40)")
+        row = await conn.fetchrow(q.INSERT_EXEMPTION, user.center, body.unit,
+                                  body.reason.strip(), user.id, body.days)
+    return ExemptionOut(**dict(row))
+
+
+async def list_exemptions(pool: asyncpg.Pool, center: str, limit: int) -> list[ExemptionOut]:
+    return [ExemptionOut(**dict(r)) for r in await pool.fetch(q.SELECT_EXEMPTIONS, center, limit)]
+
+
+async def revoke_exemption(pool: asyncpg.Pool, user: User, exemption_id: int) -> ExemptionOut:
+    row = await pool.fetchrow(q.REVOKE_EXEMPTION, exemption_id, user.center, user.id)
+    if row is None:
+        raise not_found("exemption in force")
+    return ExemptionOut(**dict(row))

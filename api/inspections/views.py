@@ -18,6 +18,9 @@ from api.deps import PoolDep, SettingsDep, TemporalDep, require
 from api.errors import R401, R403, R404, R409, R422, R503, err_doc
 from api.inspections import service
 from api.inspections.schemas import (
+    ExemptionIn,
+    ExemptionOut,
+    ExemptionsPublic,
     FindingIn,
     FindingOut,
     RoundClose,
@@ -35,6 +38,7 @@ ViewUser = Annotated[
 ]
 StarterUser = Annotated[User, Depends(require(Role.SUPERVISOR, Role.LEADER))]
 InspectorUser = Annotated[User, Depends(require(Role.SUPERVISOR))]
+LeaderUser = Annotated[User, Depends(require(Role.LEADER))]
 
 ROUND_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$"
 RoundId = Annotated[str, Path(pattern=ROUND_ID_PATTERN, description="The round (its workflow "
@@ -57,6 +61,35 @@ async def list_rounds(
     auditor."""
     rounds = await service.list_rounds(pool, user.center, status=status, limit=limit)
     return RoundsPublic(data=rounds, count=len(rounds))
+
+
+@router.get("/exemptions", summary="Exemptions of units with unresolved findings",
+            responses={**R401, **R403, **R422, **R503})
+async def list_exemptions(
+    user: ViewUser, pool: PoolDep,
+    limit: Annotated[int, Query(ge=1, le=500, description="Newest first.")] = 100,
+) -> ExemptionsPublic:
+    """The center's exemptions (in force, expired or revoked), newest first."""
+    data = await service.list_exemptions(pool, user.center, limit)
+    return ExemptionsPublic(data=data, count=len(data))
+
+
+@router.post("/exemptions", status_code=201, summary="Exempt a unit with unresolved findings",
+             responses={**R401, **R403, **R422, **R503})
+async def grant_exemption(body: ExemptionIn, user: LeaderUser, pool: PoolDep) -> ExemptionOut:
+    """A unit with unresolved findings is drawn in every round until they are resolved (R-40),
+    also when the register says `inspect: false`. Only a leader exempts it, with a reason, for
+    at most 92 days; every round drawn meanwhile lists it under `exempted`. Leader."""
+    return await service.grant_exemption(pool, user, body)
+
+
+@router.post("/exemptions/{exemption_id}/revoke", summary="Revoke an exemption",
+             responses={**R401, **R403, **R404, **R503})
+async def revoke_exemption(
+    exemption_id: Annotated[int, Path(ge=1, le=2**62)], user: LeaderUser, pool: PoolDep,
+) -> ExemptionOut:
+    """End an exemption now: the unit is drawn again from the next round. Leader."""
+    return await service.revoke_exemption(pool, user, exemption_id)
 
 
 @router.get("/{round_id}", summary="One inspection round", responses={**R401, **R403, **R404,

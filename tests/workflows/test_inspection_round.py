@@ -25,7 +25,12 @@ from temporalio.worker import Replayer, Worker
 from activities import build_activities
 from api.main import create_app
 from config import Settings
-from domain.inspections import DrawRecord, InspectionRoundInput, RoundState, draw_units
+from domain.inspections import (
+    DrawRecord,
+    InspectionRoundInput,
+    RoundState,
+    draw_round,
+)
 from tests.conftest import start_time_skipping
 from tests.stack import history_text
 from workflows.complaint import ComplaintWorkflow
@@ -99,8 +104,9 @@ async def test_round_draw_findings_close_and_next_round(rig: Rig) -> None:
     recorded = await draw_in_history(rig.client, first["round_id"])
     assert recorded.draw.seed == first["seed"] and recorded.draw.drawn == first["drawn"]
     assert recorded.register_units == UNITS
-    assert draw_units(UNITS, [], proportion_percent=30, min_units=1,
-                      seed=first["seed"]).drawn == first["drawn"]
+    assert draw_round(UNITS, [], proportion_percent=30, min_units=1, seed=first["seed"],
+                      uncovered=first["uncovered"]).drawn == first["drawn"]
+    assert first["uncovered"] == UNITS and first["random_units"] == first["drawn"]
 
     # A finding about an undrawn unit is refused; the inspector may not be a handler.
     undrawn = next(u for u in UNITS if u not in first["drawn"])
@@ -156,16 +162,20 @@ async def test_round_draw_findings_close_and_next_round(rig: Rig) -> None:
     r = await rig.http.post(url, json={**finding, "unit": target}, headers=auth("supervisor"))
     assert r.status_code == 409  # a closed round takes no findings
 
-    # The next round always includes last round's unit with findings, and has the right size.
+    # The next round always includes the unit with unresolved findings, and draws its random
+    # quota in addition, from the units not inspected yet this year first (全覆盖).
     second = await start(rig, proportion_percent=30, min_units=1)
     assert second["previous_round"] == first["round_id"]
-    assert second["mandatory"] == [target]
-    assert target in second["drawn"] and len(second["drawn"]) == 3
-    assert draw_units(UNITS, [target], proportion_percent=30, min_units=1,
-                      seed=second["seed"]).drawn == second["drawn"]
+    assert second["mandatory"] == [target] and second["random_quota"] == 3
+    assert target in second["drawn"] and len(second["drawn"]) == 4
+    assert target not in second["random_units"] and len(second["random_units"]) == 3
+    assert second["uncovered"] == sorted(set(UNITS) - set(first["drawn"]))
+    assert set(second["random_units"]) <= set(second["uncovered"])
+    assert draw_round(UNITS, [target], proportion_percent=30, min_units=1, seed=second["seed"],
+                      uncovered=second["uncovered"]).drawn == second["drawn"]
 
-    # Without findings, a round closes by itself when its window ends; the one after it has
-    # nothing mandatory.
+    # Without findings, a round closes by itself when its window ends; the one after it still
+    # draws the unit whose finding is not resolved (its case is open).
     await rig.env.sleep(timedelta(days=26))
     closed = await rig.client.get_workflow_handle(second["round_id"],
                                                   result_type=RoundState).result()
@@ -175,7 +185,7 @@ async def test_round_draw_findings_close_and_next_round(rig: Rig) -> None:
                                                                   first["round_id"]]
     third = await start(rig, proportion_percent=50, min_units=1, window_days=1)
     assert (third["previous_round"], third["mandatory"], len(third["drawn"])) == (
-        second["round_id"], [], 5)
+        second["round_id"], [target], 6)
     await rig.http.post(f"/v1/inspections/{third['round_id']}/close", json={},
                         headers=auth("supervisor"))
 
@@ -192,4 +202,85 @@ async def test_round_input_and_register_are_non_personal_and_roles_apply(rig: Ri
     assert r.status_code == 403
     # The schedule's input is just the draw's parameters.
     assert set(json.loads(InspectionRoundInput().model_dump_json())) == {
-        "center", "proportion_percent", "min_units", "window_days"}
+        "center", "proportion_percent", "min_units", "window_days", "not_before", "plan_seed"}
+
+
+async def finding_on(rig: Rig, round_: dict[str, Any], unit: str) -> str:
+    r = await rig.http.post(f"/v1/inspections/{round_['round_id']}/findings",
+                            json={"unit": unit, "category": "absent", "summary": "窗口无人值守",
+                                  "facts": "暗访记录：窗口无人"}, headers=auth("supervisor"))
+    assert r.status_code == 201, r.text
+    return str(r.json()["number"])
+
+
+async def close(rig: Rig, round_: dict[str, Any]) -> None:
+    r = await rig.http.post(f"/v1/inspections/{round_['round_id']}/close", json={},
+                            headers=auth("supervisor"))
+    assert r.status_code == 200, r.text
+
+
+def assert_quota_in_addition(round_: dict[str, Any], quota: int) -> None:
+    assert round_["random_quota"] == quota and len(round_["random_units"]) == quota
+    assert not set(round_["random_units"]) & set(round_["mandatory"])
+    assert round_["drawn"] == sorted(set(round_["mandatory"]) | set(round_["random_units"]))
+
+
+async def test_overlapping_rounds_exemptions_and_resolution(rig: Rig) -> None:
+    """Issue 15: a finding of a round still open when the next one started keeps its unit in
+    every later draw until the finding's case is resolved; `inspect: false` alone does not
+    drop it, only a leader's exemption with a reason does, shown on the round; the random
+    quota comes in addition to the mandatory units."""
+    a = await start(rig, proportion_percent=10, min_units=1)
+    b = await start(rig, proportion_percent=10, min_units=1)  # a is still open
+    unit = a["random_units"][0]  # no finding of the other test's rounds
+    number = await finding_on(rig, a, unit)
+    await close(rig, a)
+    await close(rig, b)
+    c = await start(rig, proportion_percent=10, min_units=1)
+    assert c["previous_round"] == b["round_id"]  # the latest started round had no findings
+    assert unit in c["mandatory"] and unit in c["drawn"]  # before: mandatory [] (issue 15)
+    assert_quota_in_addition(c, 1)
+    await close(rig, c)
+
+    # A maintainer's `inspect: false` alone does not exempt it.
+    r = await rig.http.put(f"/v1/units/{unit}", json={"name": "测试单位", "inspect": False},
+                           headers=auth("handler"))
+    assert r.status_code == 200, r.text
+    d = await start(rig, proportion_percent=10, min_units=1)
+    assert unit in d["mandatory"] and unit not in d["register_units"]
+    assert d["exempted"] == []
+    await close(rig, d)
+
+    # Only a leader, only with a reason, only for a unit with unresolved findings.
+    exemption = {"unit": unit, "reason": "市纪委专项督查期间，本月不重复检查", "days": 60}
+    # (60 days: the time-skipping server's clock is weeks ahead of PostgreSQL's by now)
+    r = await rig.http.post("/v1/inspections/exemptions", json=exemption, headers=auth("handler"))
+    assert r.status_code == 403
+    r = await rig.http.post("/v1/inspections/exemptions", json={"unit": unit},
+                            headers=auth("leader"))
+    assert r.status_code == 422 and "reason" in r.text
+    clean = next(u for u in UNITS if u not in c["mandatory"] + d["mandatory"])
+    r = await rig.http.post("/v1/inspections/exemptions", json={**exemption, "unit": clean},
+                            headers=auth("leader"))
+    assert r.status_code == 422 and "no unresolved findings" in r.text
+    r = await rig.http.post("/v1/inspections/exemptions", json=exemption, headers=auth("leader"))
+    assert r.status_code == 201, r.text
+    e = await start(rig, proportion_percent=10, min_units=1)
+    assert unit not in e["drawn"]
+    [shown] = e["exempted"]
+    assert (shown["unit"], shown["reason"], shown["by"]) == (unit, exemption["reason"],
+                                                             "leader-01")
+    assert_quota_in_addition(e, 1)
+    await close(rig, e)
+    r = await rig.http.get("/v1/inspections/exemptions", headers=auth("auditor"))
+    assert [x["unit"] for x in r.json()["data"]] == [unit]
+
+    # Resolved (the finding's case archived): the unit leaves the mandatory draw.
+    r = await rig.http.post(f"/v1/inspections/exemptions/{r.json()['data'][0]['id']}/revoke",
+                            json={}, headers=auth("leader"))
+    assert r.status_code == 200 and r.json()["revoked_by"] == "leader-01"
+    await rig.client.get_workflow_handle(number).terminate("test: concluded")
+    await rig.pool.execute("UPDATE complaints SET status = 'archived' WHERE number = $1", number)
+    f = await start(rig, proportion_percent=10, min_units=1)
+    assert unit not in f["mandatory"] and f["exempted"] == []
+    await close(rig, f)
