@@ -32,7 +32,7 @@ from api.complaints.bodies import ACTION_BODIES, DecideExtensionBody, EscalateBo
 from api.complaints.service import NUMBER_RE, CaseService
 from api.dashboard import views as dashboard
 from api.deps import Resources
-from api.errors import ApiError
+from api.errors import DB_DOWN, ApiError
 from api.evidence import files as evidence_files
 from api.evidence import service as evidence
 from api.middleware import RouteLimit
@@ -157,6 +157,18 @@ class Page:
         self.res = _resources(request)
         self.session: Session = load(request, self.res)
         self.user: User | None = user_of(self.res, self.session)
+        self._nav: asyncio.Task[dict[str, int] | None] | None = None
+
+    def start_nav(self) -> None:
+        """Count the navigation's queue now, beside the page's own work (another connection)."""
+        if self.user is not None and self._nav is None:
+            self._nav = asyncio.create_task(self._counts(self.user))
+
+    async def _counts(self, user: User) -> dict[str, int] | None:
+        try:
+            return await queue.counts(await self.res.get_pool(), user, now=_now())
+        except (ApiError, *DB_DOWN):
+            return None
 
     async def cases(self) -> CaseService:
         return CaseService(await self.res.get_pool(), await self.res.get_client(),
@@ -165,10 +177,9 @@ class Page:
     async def render(self, name: str, status: int = 200, **ctx: Any) -> Response:
         nav = None
         if self.user is not None and ctx.pop("with_nav", True):
-            try:
-                nav = await queue.counts(await self.res.get_pool(), self.user, now=_now())
-            except ApiError:
-                nav = None
+            self.start_nav()
+            assert self._nav is not None
+            nav = await self._nav
         out = templates.TemplateResponse(self.request, name, {
             "user": self.user, "csrf": self.session.csrf, "csrf_field": CSRF_FIELD, "nav": nav,
             "figures": self.user is not None and self.user.role in FIGURE_ROLES, **ctx,
@@ -176,6 +187,8 @@ class Page:
         return self.finish(out)
 
     def finish(self, response: Response) -> Response:
+        if self._nav is not None and not self._nav.done():
+            self._nav.cancel()
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Cache-Control"] = "no-store"
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -266,6 +279,7 @@ async def work_queue(request: Request, status: str = "", q: str = "", level: str
     page = Page(request)
     if page.user is None:
         return _login_redirect(request)
+    page.start_nav()
     user = page.user
     allowed_statuses = queue.ROLE_STATUSES[user.role] if user.role in queue.ROLE_STATUSES else []
     f = queue.QueueFilter(
@@ -292,6 +306,7 @@ async def board(request: Request, page_no: int = 1) -> Response:
     page = Page(request)
     if page.user is None:
         return _login_redirect(request)
+    page.start_nav()
     if page.user.role not in FIGURE_ROLES:
         return await page.render("message.html", 403, title="无权查看",
                                  message="督办台账供投诉中心、领导、督办、审计及承办单位查看。")
@@ -368,9 +383,9 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
         return await page.render("message.html", 404, title="未找到", message="未找到该投诉件。")
     try:
         cases = await page.cases()
-        opening = await cases.opening_view(number, user)
-        if opening is not None:
-            view = opening
+        being_opened = await cases.opening_view(number, user)
+        if being_opened is not None:
+            view = being_opened
         else:
             view = await cases.view(await cases.load(number, user), user, with_file=True)
     except ApiError as e:
@@ -379,27 +394,36 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
                                      message="未找到该投诉件，或您无权查看。")
         return await page.failed(e)
     now = _now()
-    timeline, timeline_error = None, None
     opening = bool(getattr(view, "opening", False))
-    if user.role in TIMELINE_ROLES and not opening:
+    facts = getattr(view, "facts", None)
+
+    async def timeline_of() -> tuple[Any, str | None]:
+        if user.role not in TIMELINE_ROLES or opening:
+            return None, None
         try:
-            timeline = await case_timeline(cases, number, user)
+            return await case_timeline(cases, number, user), None
         except ApiError as e:
-            timeline_error = forms.api_errors(e, [])["_form"]
-    files = None
-    if not opening:
+            return None, forms.api_errors(e, [])["_form"]
+
+    async def files_of() -> Any:
+        if opening:
+            return None
         try:
             ref = await evidence.case_for(cases.pool, number, user, query=cases.query)
-            files = await evidence.list_files(cases.pool, ref, user,
-                                              limit_bytes=page.res.settings.evidence_max_case_bytes)
+            return await evidence.list_files(
+                cases.pool, ref, user, limit_bytes=page.res.settings.evidence_max_case_bytes)
         except ApiError:
-            files = None
-    suggestions: list[duplicates.Suggestion] = []
-    facts = getattr(view, "facts", None)
-    if "link-duplicate" in view.allowed_actions and facts:
-        suggestions = await duplicates.suggest(cases.pool, center=view.center,
-                                               unit=view.respondent_unit, facts=facts,
-                                               exclude=number)
+            return None
+
+    async def suggestions_of() -> list[duplicates.Suggestion]:
+        if "link-duplicate" not in view.allowed_actions or not facts:
+            return []
+        return await duplicates.suggest(cases.pool, center=view.center,
+                                        unit=view.respondent_unit, facts=facts, exclude=number)
+
+    # Side by side: the history from Temporal, the evidence and the repeats from PostgreSQL.
+    (timeline, timeline_error), files, suggestions = await asyncio.gather(
+        timeline_of(), files_of(), suggestions_of())
     actions = _action_forms(view, values or {}, errors or {})
     signals = _signal_forms(view, user, values or {}, errors or {})
     shown = {a["action"] for a in actions} | {s["signal"] for s in signals} | {"evidence-upload"}
@@ -421,6 +445,7 @@ async def case_page(request: Request, number: str, done: str = "") -> Response:
     page = Page(request)
     if page.user is None:
         return _login_redirect(request)
+    page.start_nav()
     flash = None
     if done:
         try:
@@ -634,6 +659,7 @@ async def intake_form(request: Request) -> Response:
     page = Page(request)
     if page.user is None:
         return _login_redirect(request)
+    page.start_nav()
     if page.user.role not in INTAKE_ROLES:
         return await page.render("message.html", 403, title="无权登记",
                                  message="只有登记员和投诉办人员可以登记投诉。")

@@ -230,17 +230,24 @@ async def test_the_duplicate_suggestion_finds_the_repeat_as_the_clerk_types(
         await handler.page.type("#i-facts", REPEAT.replace("11月20日", "11月21日"), delay=2)
         suggestion = handler.page.locator(f'[data-duplicates] [data-number="{first["number"]}"]')
         await suggestion.wait_for(timeout=5000)
+        # The last keystroke's request (500 ms debounce) may still replace the list: let it.
+        await handler.page.wait_for_timeout(700)
+        await handler.page.wait_for_load_state("networkidle")
         await handler.shot("9-duplicate-suggested")
         # One click marks it; registering links the repeat.
-        await suggestion.locator("input[type=radio]").check()
+        radio = handler.page.locator(
+            f'[data-duplicates] [data-number="{first["number"]}"] input[type=radio]')
+        await radio.check()
         await handler.page.select_option("#i-channel", "hotline")
         await handler.page.select_option("#i-form", "oral")
         await handler.page.select_option("#i-category", "attitude")
         await handler.page.check("#i-anonymous")
         await handler.page.fill("#i-unit_name", "某区税务局")
+        assert await radio.is_checked()
         async with handler.page.expect_navigation():
             await handler.page.click("form.intake button[type=submit]")
-        assert first["number"] in await handler.page.inner_text(".flash")
+        assert first["number"] in await handler.page.inner_text("main"), \
+            await handler.page.inner_text("main")
         repeat = (await handler.page.inner_text("[data-number]")).strip()
         view = await stack.view(repeat)
         assert view["primary"] == first["number"] and view["outcome"] == "merged"
