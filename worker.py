@@ -28,7 +28,7 @@ from config import Settings, get_settings
 from domain import workdays
 from temporal_client import connect
 from workflows.complaint import ComplaintWorkflow
-from workflows.inspection import InspectionRoundWorkflow
+from workflows.inspection import InspectionMonthWorkflow, InspectionRoundWorkflow
 from workflows.seal import SealWorkflow
 
 log = logging.getLogger("complaints.worker")
@@ -38,7 +38,8 @@ def build_worker(client: Client, settings: Settings, pool: object | None) -> Wor
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ComplaintWorkflow, InspectionRoundWorkflow, SealWorkflow],
+        workflows=[ComplaintWorkflow, InspectionRoundWorkflow, InspectionMonthWorkflow,
+                   SealWorkflow],
         activities=build_activities(pool, client),
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.max_concurrent_activities,

@@ -36,5 +36,5 @@ def build_activities(
 
 def _inspection(acts: InspectionActivities) -> list[Callable[..., Any]]:
     """The inspection round's activities (workflows/inspection.py)."""
-    return [acts.prepare_inspection_round, acts.record_inspection_draw,
+    return [acts.plan_inspection_month, acts.prepare_inspection_round, acts.record_inspection_draw,
             acts.file_inspection_finding, acts.close_inspection_round]

@@ -19,15 +19,19 @@ from temporalio.exceptions import ApplicationError
 import activities.registration as registration
 from activities.intake import start_complaint
 from config import get_settings
-from domain import policies
+from domain import policies, workdays
 from domain.inspections import (
     CloseRecord,
     DrawRecord,
     Exemption,
     FileFindingInput,
     FileFindingResult,
+    MonthPlan,
+    PlanInput,
+    PlannedRound,
     PrepareInput,
     RoundSetup,
+    unannounced_instant,
 )
 from domain.intake import ComplainantIn, ComplaintCreate, RespondentIn, intake_problems
 from domain.models import Channel, Form
@@ -92,6 +96,11 @@ ORDER BY unit, granted_at DESC
 SELECT_DRAWN_THIS_YEAR = """
 SELECT DISTINCT jsonb_array_elements_text(drawn) AS unit FROM inspection_rounds
 WHERE center = $1 AND round_id <> $2 AND started_at >= $3 AND started_at <= $4
+"""
+
+#: Every center with units to inspect (R-40 applies to each, not only `default`), bounded.
+SELECT_CENTERS = """
+SELECT DISTINCT center FROM unit_register WHERE active ORDER BY center LIMIT 1000
 """
 
 INSERT_ROUND = """
@@ -165,6 +174,21 @@ class InspectionActivities:
             not_in_register=sorted(unresolved - active - exempt), exempted=exemptions,
             uncovered_units=sorted(set(register) - drawn),
         )
+
+    @activity.defn(name="plan_inspection_month")
+    async def plan_inspection_month(self, inp: PlanInput) -> MonthPlan:
+        """Every center's round of the month at an unannounced instant: a seed per center (here,
+        so the plan is in the history) and `unannounced_instant` on the working-day calendar."""
+        month = f"{inp.month_of.astimezone(BEIJING):%Y-%m}"
+        if self.pool is None:
+            return MonthPlan(month=month)
+        centers = [r["center"] for r in await self.pool.fetch(SELECT_CENTERS)]
+        rounds = []
+        for center in centers:
+            seed = secrets.randbits(63)
+            rounds.append(PlannedRound(center=center, seed=seed, at=unannounced_instant(
+                inp.month_of, seed, workdays.is_working_day)))
+        return MonthPlan(month=month, month_of=inp.month_of, rounds=rounds)
 
     @activity.defn(name="record_inspection_draw")
     async def record_inspection_draw(self, inp: DrawRecord) -> None:

@@ -7,7 +7,8 @@ Pure: no Temporal, no I/O. The workflow (`workflows/inspection.py`), its activit
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta, timezone
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,6 +39,33 @@ class InspectionRoundInput(Msg):
                                         "the round was planned for (明查暗访): it draws then.")
     plan_seed: int | None = Field(default=None, description="The seed the instant was drawn "
                                   "with (InspectionMonthWorkflow).")
+
+
+class InspectionMonthInput(Msg):
+    """The monthly schedule's input: the draw's parameters for every center's round."""
+
+    proportion_percent: int = Field(default=30, ge=1, le=100)
+    min_units: int = Field(default=1, ge=0, le=1000)
+    window_days: int = Field(default=25, ge=1, le=366)
+
+
+class PlanInput(Msg):
+    month_of: datetime = Field(description="An instant of the month planned (the schedule's).")
+
+
+class PlannedRound(Msg):
+    """One center's round of the month: the unannounced instant and the seed it was drawn with
+    (`unannounced_instant(month_of, seed, is_working_day)` re-computes it)."""
+
+    center: str
+    seed: int
+    at: datetime
+
+
+class MonthPlan(Msg):
+    month: str = Field(description="YYYY-MM (Beijing).")
+    month_of: datetime | None = Field(default=None, description="The instant planned from.")
+    rounds: list[PlannedRound] = Field(default_factory=list, max_length=1000)
 
 
 class PrepareInput(Msg):
@@ -229,3 +257,31 @@ def draw_round(register_units: list[str], mandatory: list[str], *, proportion_pe
                 not_in_register=sorted(set(not_in_register or [])),
                 drawn=sorted(set(must) | set(picked)), random_quota=quota,
                 random=sorted(picked), uncovered=fresh, exempted=list(exempted or []))
+
+
+#: Beijing time has had no daylight saving since 1991: a fixed offset is exact.
+_BEIJING = timezone(timedelta(hours=8))
+#: The hours of a working day an unannounced visit may fall in (09:00..16:59).
+VISIT_HOURS = range(9, 17)
+
+
+def unannounced_instant(month_of: datetime, seed: int,
+                        working: Callable[[date], bool] | None = None) -> datetime:
+    """The unannounced instant of a center's round (明查暗访): a working day of the Beijing
+    month of `month_of`, not before it, drawn with `random.Random(seed)`, at a random minute of
+    office hours. `month_of` itself when no working day is left in the month."""
+    local = month_of.astimezone(_BEIJING)
+    is_working = working or (lambda d: d.weekday() < 5)
+    first = local.date()
+    days = []
+    d = first
+    while d.month == first.month:
+        if is_working(d):
+            days.append(d)
+        d += timedelta(days=1)
+    rng = random.Random(seed)
+    if not days:
+        return month_of
+    day = rng.choice(days)
+    at = datetime.combine(day, time(rng.choice(VISIT_HOURS), rng.randrange(60)), _BEIJING)
+    return max(at, local).astimezone(month_of.tzinfo)

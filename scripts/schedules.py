@@ -1,8 +1,10 @@
 """Temporal Schedules of the system: `python -m scripts.schedules` (idempotent).
 
-`inspection-rounds` starts an `InspectionRoundWorkflow` (R-40: at least 12 inspection rounds a
-year) on the 1st of every month at 09:00 Beijing time. `chain-seals` starts a `SealWorkflow`
-every `seal_interval_minutes` (issue 13: RFC 3161 seals of the archive's chain head).
+`inspection-rounds` starts an `InspectionMonthWorkflow` on the 1st of every month at 09:00
+Beijing time: it starts one `InspectionRoundWorkflow` for every center of the register, each
+drawing at an unannounced instant of the month (R-40: at least 12 inspection rounds a year).
+`chain-seals` starts a `SealWorkflow` every `seal_interval_minutes` (issue 13: RFC 3161 seals
+of the archive's chain head).
 `make run` runs this module after the Temporal dev server is up (scripts/run_stack.py); a
 production set-up runs it once after the namespace exists, and again after every upgrade (it
 updates the schedule in place and keeps an operator's pause).
@@ -39,13 +41,14 @@ from temporalio.client import (
 )
 
 import logs
-from domain.inspections import InspectionRoundInput
+from domain.inspections import InspectionMonthInput
 
 log = logging.getLogger("complaints.schedules")
 
 INSPECTION_SCHEDULE_ID = "inspection-rounds"
-#: Each run's workflow id is this plus the scheduled time (Temporal appends it).
-INSPECTION_WORKFLOW_ID = "inspection-round"
+#: Each run's workflow id is this plus the scheduled time (Temporal appends it); its rounds are
+#: `inspection-round-<center>-<YYYYMM>`.
+INSPECTION_WORKFLOW_ID = "inspection-month"
 TIME_ZONE = "Asia/Shanghai"
 SEAL_SCHEDULE_ID = "chain-seals"
 SEAL_WORKFLOW_ID = "chain-seal"
@@ -53,14 +56,14 @@ DAY_OF_MONTH, HOUR = 1, 9
 
 
 def inspection_schedule(
-    task_queue: str, inp: InspectionRoundInput | None = None, *,
+    task_queue: str, inp: InspectionMonthInput | None = None, *,
     day_of_month: int = DAY_OF_MONTH, hour: int = HOUR,
 ) -> Schedule:
     """The monthly inspection-round schedule (calendar spec in Asia/Shanghai)."""
-    inp = inp or InspectionRoundInput()
+    inp = inp or InspectionMonthInput()
     return Schedule(
         action=ScheduleActionStartWorkflow(
-            "InspectionRoundWorkflow", inp, id=INSPECTION_WORKFLOW_ID, task_queue=task_queue,
+            "InspectionMonthWorkflow", inp, id=INSPECTION_WORKFLOW_ID, task_queue=task_queue,
             static_summary="明查暗访 monthly inspection round (R-40)",
         ),
         spec=ScheduleSpec(
@@ -93,7 +96,7 @@ def seal_schedule(task_queue: str, every: timedelta = timedelta(hours=1)) -> Sch
 
 async def ensure_schedules(
     client: Client, *, task_queue: str = "complaints",
-    inspection: InspectionRoundInput | None = None,
+    inspection: InspectionMonthInput | None = None,
     seal_every: timedelta = timedelta(hours=1),
 ) -> dict[str, str]:
     """Create or update every schedule; returns schedule id -> "created" | "updated".

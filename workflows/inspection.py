@@ -28,8 +28,8 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 with workflow.unsafe.imports_passed_through():
     from domain.inspections import (
@@ -40,7 +40,10 @@ with workflow.unsafe.imports_passed_through():
         FileFindingInput,
         FileFindingResult,
         FindingRecord,
+        InspectionMonthInput,
         InspectionRoundInput,
+        MonthPlan,
+        PlanInput,
         PrepareInput,
         RoundSetup,
         RoundState,
@@ -240,3 +243,42 @@ class InspectionRoundWorkflow:
     @workflow.query(name="state", description="The round: draw, findings, status.")
     def get_state(self) -> RoundState:
         return self.state
+
+
+
+# ------------------------------------------------------------------ the month's rounds
+
+
+@workflow.defn(name="InspectionMonthWorkflow")
+class InspectionMonthWorkflow:
+    """Started monthly by the Schedule `inspection-rounds`: one round for every center of the
+    register (R-40: at least 12 a year each), each at an unannounced instant of the month
+    (activity `plan_inspection_month`: seeded, recorded in this history and on the round). The
+    rounds are child workflows `inspection-round-<center>-<YYYYMM>` that outlive this one; a
+    center's round of the month already started (a second trigger) is left as it is."""
+
+    @workflow.run
+    async def run(self, inp: InspectionMonthInput) -> MonthPlan:
+        plan: MonthPlan = await workflow.execute_activity(
+            "plan_inspection_month", PlanInput(month_of=workflow.now()), result_type=MonthPlan,
+            **SIDE_EFFECT,
+        )
+        started = []
+        for planned in plan.rounds:
+            round_id = f"inspection-round-{planned.center}-{plan.month.replace('-', '')}"
+            try:
+                await workflow.start_child_workflow(
+                    InspectionRoundWorkflow.run,
+                    InspectionRoundInput(center=planned.center,
+                                         proportion_percent=inp.proportion_percent,
+                                         min_units=inp.min_units, window_days=inp.window_days,
+                                         not_before=planned.at, plan_seed=planned.seed),
+                    id=round_id, parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"{round_id} · 明查暗访 inspection round",
+                )
+            except WorkflowAlreadyStartedError:
+                continue
+            started.append(planned)
+        workflow.set_current_details(f"{plan.month}: {len(started)} rounds planned")
+        return plan.model_copy(update={"rounds": started})

@@ -179,6 +179,10 @@ async def close_round(pool: asyncpg.Pool, client: Client, settings: Settings, us
 
 async def grant_exemption(pool: asyncpg.Pool, user: User, body: ExemptionIn) -> ExemptionOut:
     """A leader's exemption of a unit with unresolved findings, with its reason (R-40)."""
+    reason = body.reason.strip()
+    if len(reason) < 4:
+        raise ApiError(422, "invalid_body", "reason: give the reason for the exemption (at "
+                       "least 4 characters besides spaces)")
     async with pool.acquire() as conn, conn.transaction():
         active = await conn.fetchval(q.SELECT_UNIT_ACTIVE, user.center, body.unit)
         if not active:
@@ -188,7 +192,7 @@ async def grant_exemption(pool: asyncpg.Pool, user: User, body: ExemptionIn) -> 
             raise ApiError(422, "invalid_body", f"unit: {body.unit!r} has no unresolved "
                            "findings; only such a unit is drawn without fail (R-40)")
         row = await conn.fetchrow(q.INSERT_EXEMPTION, user.center, body.unit,
-                                  body.reason.strip(), user.id, body.days)
+                                  reason, user.id, body.days)
     return ExemptionOut(**dict(row))
 
 

@@ -2,6 +2,21 @@
 
 from __future__ import annotations
 
+#: R-40 pace: $1 center, $2 start of the Beijing year, $3 now. Rounds drawn this year, active
+#: units of the register (inspected or not) and those no round drew this year.
+INSPECTION_PACE = """
+WITH rounds AS (
+    SELECT drawn FROM inspection_rounds
+    WHERE center = $1 AND started_at >= $2 AND started_at <= $3
+), seen AS (
+    SELECT DISTINCT jsonb_array_elements_text(drawn) AS unit FROM rounds
+)
+SELECT (SELECT count(*) FROM rounds) AS rounds,
+       count(*) AS units,
+       count(*) FILTER (WHERE u.code NOT IN (SELECT unit FROM seen)) AS units_not_inspected
+FROM unit_register u WHERE u.center = $1 AND u.active
+"""
+
 # The board filters and sorts the open cases in the narrow `case_figures` projection and reads
 # the wide read-model row (its escalations and clocks) only for the cases on the page.
 # Parameters: $1 center, $2 "soon" (end of the next working day), $3 now, $4 unit or NULL;

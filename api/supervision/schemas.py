@@ -70,6 +70,23 @@ class BoardCounts(BaseModel):
     supervised: int = Field(examples=[6])
 
 
+class InspectionPace(BaseModel):
+    """R-40: at least 12 inspection rounds a year for each center, every unit covered."""
+
+    year: int = Field(examples=[2026])
+    rounds: int = Field(description="Rounds of this center drawn so far this (Beijing) year.",
+                        examples=[10])
+    expected: int = Field(description="Rounds due by now: one for each month of the year "
+                          "already ended.", examples=[11])
+    behind: bool = Field(description="Fewer rounds than months ended: the center falls behind "
+                         "12 rounds a year.")
+    units: int = Field(description="Active units of the center's register.", examples=[40])
+    units_not_inspected: int = Field(description="Of them, not drawn by any round this year "
+                                     "(全覆盖).", examples=[3])
+    warning: str | None = Field(default=None, description="Set when behind.",
+                                examples=["本年度明查暗访10轮，应不少于11轮 (R-40)"])
+
+
 class Board(BaseModel):
     """The supervision board, most urgent first."""
 
@@ -79,3 +96,5 @@ class Board(BaseModel):
     page: int
     page_size: int
     as_of: datetime = Field(description="The instant levels and day counts refer to.")
+    inspections: InspectionPace | None = Field(default=None, description="The center's "
+                                               "inspection rounds this year (R-40).")

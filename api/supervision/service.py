@@ -23,6 +23,7 @@ from api.supervision.schemas import (
     BoardCounts,
     BoardItem,
     BoardReason,
+    InspectionPace,
     Level,
     OverdueClock,
     Reason,
@@ -112,14 +113,31 @@ async def load_board(
     soon = soon_instant(now)
     lv = level.value if level else None
     rs = reason.value if reason else None
-    counts, count, rows = await asyncio.gather(
+    year_start = datetime(now.astimezone(BEIJING).year, 1, 1, tzinfo=BEIJING)
+    counts, count, rows, pace = await asyncio.gather(
         fetch(pool, q.BOARD_COUNTS, center, soon, now, unit),
         fetch(pool, q.BOARD_COUNT_FILTERED, center, soon, now, unit, lv, rs),
         fetch(pool, q.BOARD_PAGE, center, soon, now, unit, lv, rs, page_size,
               (page - 1) * page_size),
+        fetch(pool, q.INSPECTION_PACE, center, year_start, now),
     )
     return Board(
         data=[board_item(r, now) for r in rows], count=count[0][0],
         counts=BoardCounts(**dict(counts[0])), page=page, page_size=page_size,
         as_of=now.astimezone(BEIJING),
+        inspections=None if unit else inspection_pace(dict(pace[0]), now),
+    )
+
+
+def inspection_pace(row: dict[str, Any], now: datetime) -> InspectionPace:
+    """R-40 for the center: a round for every month ended this year, at least 12 a year."""
+    local = now.astimezone(BEIJING)
+    expected = local.month - 1
+    behind = row["rounds"] < expected
+    return InspectionPace(
+        year=local.year, rounds=row["rounds"], expected=expected, behind=behind,
+        units=row["units"], units_not_inspected=row["units_not_inspected"],
+        warning=(f"本年度明查暗访{row['rounds']}轮，截至上月应不少于{expected}轮，全年不少于12轮 "
+                 f"inspection rounds behind: {row['rounds']} of {expected} due by now (R-40)")
+        if behind else None,
     )

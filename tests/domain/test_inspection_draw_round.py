@@ -50,3 +50,24 @@ def test_the_draw_re_runs_from_the_recorded_values() -> None:
     b = draw_round(list(reversed(UNITS)), ["unit-01"], proportion_percent=30, min_units=1, seed=42,
                    uncovered=list(reversed(UNITS[4:])))
     assert a == b and set(a.random) <= set(UNITS[4:])
+
+
+def test_the_unannounced_instant_is_a_working_day_of_the_month_in_office_hours() -> None:
+    from datetime import UTC, date, datetime
+
+    from domain.inspections import unannounced_instant
+    from domain.workdays import BEIJING, is_working_day
+
+    month_of = datetime(2026, 10, 1, 1, 0, tzinfo=UTC)  # 1 Oct 09:00 Beijing: National Day
+    days = set()
+    for seed in range(300):
+        at = unannounced_instant(month_of, seed, is_working_day).astimezone(BEIJING)
+        assert (at.year, at.month) == (2026, 10) and is_working_day(at.date())
+        assert 9 <= at.hour < 17 and at >= month_of
+        assert at.date() >= date(2026, 10, 8)  # never in the National Day holiday
+        days.add(at.date())
+        assert unannounced_instant(month_of, seed, is_working_day) == at  # seeded
+    assert len(days) >= 15  # not the 1st at 09:00 every month
+    # Planned late on the month's last working day: at once.
+    late = datetime(2026, 10, 30, 10, 0, tzinfo=UTC)  # Fri 30 Oct 18:00 Beijing
+    assert unannounced_instant(late, 1, is_working_day) == late

@@ -10,7 +10,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -284,3 +284,29 @@ async def test_overlapping_rounds_exemptions_and_resolution(rig: Rig) -> None:
     f = await start(rig, proportion_percent=10, min_units=1)
     assert unit not in f["mandatory"] and f["exempted"] == []
     await close(rig, f)
+
+
+async def test_a_planned_round_draws_at_its_unannounced_instant(rig: Rig) -> None:
+    """Issue 15: the month's round of a center (InspectionMonthWorkflow) waits for its
+    unannounced instant: nothing is drawn or stored before it; then the instant and its seed are
+    recorded on the round."""
+    now = await rig.env.get_current_time()
+    at = (now + timedelta(days=3)).replace(microsecond=0)
+    round_id = f"inspection-round-default-planned-{uuid.uuid4().hex[:6]}"
+    handle = await rig.client.start_workflow(
+        "InspectionRoundWorkflow",
+        InspectionRoundInput(center="default", proportion_percent=10, not_before=at,
+                             plan_seed=4242, window_days=1),
+        id=round_id, task_queue=rig.task_queue, result_type=RoundState)
+    state = await handle.query("state", result_type=RoundState)
+    assert state.status == "planned" and state.draw is None
+    assert await rig.pool.fetchval("SELECT count(*) FROM inspection_rounds WHERE round_id = $1",
+                                   round_id) == 0
+    await rig.env.sleep(timedelta(days=3, minutes=5))
+    r = await rig.http.get(f"/v1/inspections/{round_id}", headers=auth("auditor"))
+    assert r.status_code == 200, r.text
+    drawn = r.json()
+    scheduled = datetime.fromisoformat(drawn["scheduled_at"])
+    assert (scheduled, drawn["plan_seed"]) == (at, 4242)
+    assert datetime.fromisoformat(drawn["started_at"]) >= scheduled
+    await handle.result()

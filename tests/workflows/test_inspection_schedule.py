@@ -21,11 +21,12 @@ from temporalio.worker import Worker
 from activities import build_activities
 from activities.seal import SealActivities
 from config import ROOT, Settings
-from domain.workdays import BEIJING
+from domain.inspections import MonthPlan, unannounced_instant
+from domain.workdays import BEIJING, is_working_day
 from scripts.schedules import INSPECTION_SCHEDULE_ID, SEAL_SCHEDULE_ID, ensure_schedules
 from tests.tsa import local_tsa
 from workflows.complaint import ComplaintWorkflow
-from workflows.inspection import InspectionRoundWorkflow
+from workflows.inspection import InspectionMonthWorkflow, InspectionRoundWorkflow
 from workflows.seal import SealWorkflow
 
 
@@ -58,7 +59,7 @@ async def test_schedule_created_by_the_make_run_step_is_monthly_and_starts_round
         assert d.schedule.spec.time_zone_name == "Asia/Shanghai"
         assert d.schedule.policy.overlap == ScheduleOverlapPolicy.ALLOW_ALL
         action = d.schedule.action
-        assert (action.workflow, action.task_queue) == ("InspectionRoundWorkflow", task_queue)
+        assert (action.workflow, action.task_queue) == ("InspectionMonthWorkflow", task_queue)
         # Every coming action is on the 1st at 09:00 Beijing time, one a month: 12 a year.
         upcoming = [t.astimezone(BEIJING) for t in d.info.next_action_times]
         assert len(upcoming) >= 5
@@ -76,24 +77,42 @@ async def test_schedule_created_by_the_make_run_step_is_monthly_and_starts_round
                     if s.id == INSPECTION_SCHEDULE_ID]) <= 1
         await handle.unpause()
 
-        # The schedule's action starts a real round that draws from the register.
+        # The schedule's action plans a round for every center of the register (issue 15: not
+        # only `default`), each at an unannounced instant of the month, seeded and recorded.
+        centers = [r["center"] for r in await pg_pool.fetch(
+            "SELECT DISTINCT center FROM unit_register WHERE active ORDER BY center")]
+        assert len(centers) >= 2
         async with Worker(client, task_queue=task_queue,
-                          workflows=[ComplaintWorkflow, InspectionRoundWorkflow],
+                          workflows=[ComplaintWorkflow, InspectionRoundWorkflow,
+                                     InspectionMonthWorkflow],
                           activities=build_activities(pg_pool, client)):
             before = datetime.now(BEIJING)
             await handle.trigger()
-            row = None
+            plan = None
             for _ in range(200):
-                row = await pg_pool.fetchrow(
-                    "SELECT round_id, drawn, register_units FROM inspection_rounds "
-                    "WHERE started_at >= $1", before.replace(microsecond=0))
-                if row is not None:
+                async for wf in client.list_workflows(
+                        f"WorkflowType = 'InspectionMonthWorkflow' AND TaskQueue = '{task_queue}'"):
+                    plan = await client.get_workflow_handle(wf.id, result_type=MonthPlan).result()
+                if plan is not None:
                     break
-                await asyncio.sleep(0.05)
-            assert row is not None, "the triggered round recorded no draw"
-            assert row["round_id"].startswith("inspection-round-")
-            assert len(row["drawn"]) == 1 and set(row["drawn"]) <= set(row["register_units"])
-            await client.get_workflow_handle(row["round_id"]).terminate("test over")
+                await asyncio.sleep(0.1)
+            assert plan is not None, "the triggered month started no rounds"
+            assert [p.center for p in plan.rounds] == centers
+            for p in plan.rounds:
+                at = p.at.astimezone(BEIJING)
+                assert (at.year, at.month) == (before.year, before.month) and at >= before - \
+                    timedelta(seconds=5)
+                assert plan.month_of is not None
+                assert p.at == unannounced_instant(plan.month_of, p.seed, is_working_day)
+                assert is_working_day(at.date()) and (9 <= at.hour < 17 or at.date() == before.date())
+                rid = f"inspection-round-{p.center}-{before:%Y%m}"
+                state = await client.get_workflow_handle(rid).query("state")
+                assert state["center"] == p.center
+                if at > datetime.now(BEIJING) + timedelta(minutes=1):
+                    assert state["status"] == "planned"  # nothing drawn before the instant
+                    assert await pg_pool.fetchval(
+                        "SELECT count(*) FROM inspection_rounds WHERE round_id = $1", rid) == 0
+                await client.get_workflow_handle(rid).terminate("test over")
     finally:
         await handle.delete()
 

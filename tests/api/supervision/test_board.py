@@ -3,6 +3,7 @@ cases, why supervised, warning level, working days overdue, supervision deadline
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import asyncpg
@@ -121,7 +122,9 @@ async def test_board_lists_supervised_overdue_and_due_soon_cases_most_urgent_fir
     assert [r.code for r in by["B7"].reasons] == [Reason.MEDIA]
 
 
-async def test_board_filters_by_unit_level_reason_and_page(pg_pool: asyncpg.Pool, board_cases: dict[str, str]) -> None:
+async def test_board_filters_by_unit_level_reason_and_page(
+    pg_pool: asyncpg.Pool, board_cases: dict[str, str]
+) -> None:
     names = {v: k for k, v in board_cases.items()}
 
     async def listed(**kw: object) -> list[str]:
@@ -177,3 +180,38 @@ async def test_board_route_roles_and_unit_scope(
         r = await http.get("/v1/supervision", params={"level": "purple"},
                            headers=auth("dev-leader"))
         assert r.status_code == 422
+
+
+async def test_board_warns_when_a_center_falls_behind_twelve_rounds_a_year(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    """Issue 15 (R-40): the board says how many rounds the center drew this year against one for
+    every month ended, and how many units no round drew yet (全覆盖)."""
+    center = f"pace-{uuid.uuid4().hex[:6]}"
+    await pg_pool.executemany(
+        "INSERT INTO unit_register (center, code, name, inspect) VALUES ($1, $2, $3, $4)",
+        [(center, f"pu-{i}", f"单位{i}", i != 3) for i in range(4)])
+
+    async def round_in(month: int, drawn: list[str]) -> None:
+        await pg_pool.execute(
+            "INSERT INTO inspection_rounds (round_id, center, started_at, closes_at, seed, "
+            "proportion_percent, min_units, register_units, mandatory, drawn) "
+            "VALUES ($1, $2, $3::timestamptz, $3::timestamptz + interval '25 days', 1, 30, 1, '[]', "
+            "'[]', $4::text::jsonb)",
+            f"{center}-{month}", center, bj(2026, month, 10, 10), json.dumps(drawn))
+
+    await round_in(2, ["pu-0", "pu-1"])
+    pace = (await load_board(pg_pool, center=center, unit=None, now=NOW)).inspections
+    assert pace is not None
+    assert (pace.year, pace.rounds, pace.expected, pace.behind) == (2026, 1, 2, True)
+    assert (pace.units, pace.units_not_inspected) == (4, 2)
+    assert pace.warning and "R-40" in pace.warning
+    await round_in(1, ["pu-2"])
+    pace = (await load_board(pg_pool, center=center, unit=None, now=NOW)).inspections
+    assert pace is not None and (pace.rounds, pace.behind, pace.warning) == (2, False, None)
+    assert pace.units_not_inspected == 1  # pu-3, not subject to inspection, counts too
+    # Rounds of another year do not count; a center with none at all in December is behind.
+    late = await load_board(pg_pool, center=center, unit=None, now=bj(2027, 12, 2, 10))
+    assert late.inspections is not None
+    assert (late.inspections.rounds, late.inspections.expected, late.inspections.behind) == (
+        0, 11, True)
