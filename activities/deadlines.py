@@ -30,7 +30,7 @@ def compute(spec: DeadlineSpec) -> ComputedDeadline:
             due = workdays.Computed(moved.due_at, due.provisional or moved.provisional)
     remind_at = None
     if spec.kind in REMINDED and spec.unit in (LimitUnit.WORKING_DAYS, LimitUnit.DAYS):
-        candidate = workdays.add_working_days(due.due_at, -1)
+        candidate = workdays.reminder_instant(due.due_at)
         if candidate > spec.start:  # no reminder that would be due before the clock started
             remind_at = candidate
     return ComputedDeadline(

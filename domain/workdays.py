@@ -370,6 +370,28 @@ def add_working_days(start: datetime, n: int) -> datetime:
     return end_of_day(_shift_working(_beijing(start).date(), n))
 
 
+def reminder_instant(due_at: datetime) -> datetime:
+    """The reminder (催办, R-30) of a clock due at ``due_at``: the end of the working day before
+    its due day. The one rule for the reminders (activities/deadlines.py), the board's and the
+    dashboard's yellow (`yellow_until`) and the metrics."""
+    return add_working_days(due_at, -1)
+
+
+def yellow_until(now: datetime) -> datetime:
+    """The latest due instant whose reminder has gone out by ``now``: an open case whose
+    nearest due instant is no later than this (and not yet late) is yellow.
+
+    ``reminder_instant(due) <= now`` exactly when ``due <= yellow_until(now)``: with ``y`` the
+    last Beijing day that has ended by ``now`` (its 23:59:59 passed), the working days before a
+    due day all lie on or before ``y`` exactly when the due day is no later than the first
+    working day after ``y``.
+    """
+    local = _beijing(now)
+    ended = local.date() if local >= end_of_day(local.date()) else local.date() - timedelta(days=1)
+    # Up to the last microsecond of that day's 23:59:59 (a stored due instant may carry some).
+    return add_working_days(end_of_day(ended), 1) + timedelta(microseconds=999_999)
+
+
 def add_days(start: datetime, n: int) -> datetime:
     """End of the ``n``-th calendar day after ``start``'s Beijing date (R-42).
 

@@ -145,8 +145,9 @@ FROM (SELECT {_key('beijing_month(e.at)', 'f.handling_unit')} AS k, e.number,
 GROUP BY GROUPING SETS ((k), ())
 """
 
-#: Open cases now by status and warning level; $1 center, $2 unit or NULL, $3 "soon" (end of
-#: the next working day), $4 now. Red: marked overdue or past the end of the nearest due
+#: Open cases now by status and warning level; $1 center, $2 unit or NULL, $3 "soon"
+#: (`domain.workdays.yellow_until`: the latest due instant whose reminder has gone out), $4
+#: now. Red: marked overdue or past the end of the nearest due
 #: instant (`deadline_end`: 24:00 Beijing for a day deadline).
 OPEN_CASES = """
 SELECT status,

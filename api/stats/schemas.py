@@ -142,7 +142,8 @@ class OpenCases(BaseModel):
     total: int = Field(description="Open (not archived) cases.", examples=[120])
     by_level: dict[str, int] = Field(
         description="red: overdue (marked, or past its nearest due instant); yellow: the "
-        "nearest due instant within one working day (by the end of the next working day); "
+        "reminder of the nearest due instant has gone out (R-30: the end of the working day "
+        "before the due day; the reminders' own rule); "
         "green: the rest.",
         examples=[{"red": 3, "yellow": 5, "green": 112}])
     by_status: dict[str, dict[str, int]] = Field(

@@ -163,8 +163,9 @@ class _Acc:
 
 
 def soon_instant(now: datetime) -> datetime:
-    """The end of the next working day: a due instant up to here is "within one working day"."""
-    return workdays.add_working_days(now, 1)
+    """Yellow up to here: the latest due instant whose reminder has gone out by `now` (R-30,
+    `domain.workdays.yellow_until`, the reminders' own rule)."""
+    return workdays.yellow_until(now)
 
 
 async def open_cases(pool: Any, *, center: str, unit: str | None, now: datetime) -> OpenCases:

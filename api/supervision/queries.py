@@ -19,7 +19,8 @@ FROM unit_register u WHERE u.center = $1 AND u.active
 
 # The board filters and sorts the open cases in the narrow `case_figures` projection and reads
 # the wide read-model row (its escalations and clocks) only for the cases on the page.
-# Parameters: $1 center, $2 "soon" (end of the next working day), $3 now, $4 unit or NULL;
+# Parameters: $1 center, $2 "soon" (`domain.workdays.yellow_until`: the latest due instant whose
+# reminder has gone out), $3 now, $4 unit or NULL;
 # the filtered queries add $5 level, $6 reason; the page $7 limit, $8 offset.
 _BOARD_FILTER = """
 FROM case_figures f

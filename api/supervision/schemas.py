@@ -15,7 +15,7 @@ class Level(StrEnum):
     """Warning level of a case on the board."""
 
     RED = "red"  # overdue
-    YELLOW = "yellow"  # nearest due instant within one working day
+    YELLOW = "yellow"  # the reminder of the nearest due instant has gone out (R-30)
     NONE = "none"  # supervised, nothing due soon
 
 
@@ -49,9 +49,9 @@ class BoardItem(BaseModel):
     handling_unit: str | None = Field(default=None, examples=["tax-bureau"])
     respondent_unit: str = Field(examples=["tax-bureau"])
     summary: str = Field(examples=["服务态度差 · 某区税务局"])
-    level: Level = Field(description="red: overdue; yellow: due within one working day (the "
-                         "nearest due instant is no later than the end of the next working "
-                         "day); none: supervised, nothing due soon.")
+    level: Level = Field(description="red: overdue; yellow: from the reminder instant (R-30: "
+                         "the end of the working day before the nearest due day), as the reminders "
+                         "go out; none: supervised, nothing due soon.")
     supervised: bool = Field(description="Under supervision (督办).")
     reasons: list[BoardReason] = Field(description="Why supervised (R-29); empty for a case "
                                        "that is only due soon.")

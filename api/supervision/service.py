@@ -1,6 +1,6 @@
 """The supervision board (督办台账, R-29, R-30): every open case that is supervised, overdue or
-due within one working day, with why it is supervised, how long it has been overdue in working
-days and the supervision deadline.
+yellow (its reminder has gone out, `domain.workdays.yellow_until`), with why it is supervised,
+how long it has been overdue in working days and the supervision deadline.
 
 The reminders and overdue warnings themselves are sent by each case's workflow through the
 outbox (`notifications`), once per deadline, to the handling unit (or the complaint office) and

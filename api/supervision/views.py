@@ -31,9 +31,9 @@ async def get_board(
     page: Annotated[int, Query(ge=1, le=100_000, description="Page, from 1.")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100, description="Rows per page.")] = 50,
 ) -> Board:
-    """Open cases that are supervised, overdue or due within one working day, most urgent first.
+    """Open cases that are supervised, overdue or yellow (reminded), most urgent first.
 
-    Red (overdue) first, longest overdue first; then yellow (due within one working day); then
+    Red (overdue) first, longest overdue first; then yellow (from the reminder instant, R-30); then
     the other supervised cases by their next due instant. Each row says why the case is
     supervised (overdue, major, leader, media, hot issue, appeal, manual escalation), how many
     working days it is overdue and the supervisor's response deadline. Handler, leader,

@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api import metrics
+from domain import workdays
 from tests.fixtures_pg import database_url_for
 from tests.stack import Stack, auth, eventually, intake_body
 
@@ -92,11 +93,13 @@ async def test_figures_follow_the_cases(stack: Stack) -> None:
     assert value(after, "complaints_outbox_oldest_pending_age_seconds") > 0
     assert value(after, "complaints_reconciler_backlog") == 0
 
-    # a overdue, b due within the hour (yellow), a registration whose workflow never started.
+    # a overdue, b due at the end of today (yellow: reminded at the end of the working day
+    # before), a registration whose workflow never started.
     now = datetime.now(UTC)
     await stack.pool.execute("UPDATE complaints SET overdue = true WHERE number = $1", a["number"])
     await stack.pool.execute(
-        "UPDATE complaints SET next_due = $2 WHERE number = $1", b["number"], now + timedelta(hours=1)
+        "UPDATE complaints SET next_due = $2 WHERE number = $1", b["number"],
+        workdays.end_of_day(now.astimezone(workdays.BEIJING).date()),
     )
     await stack.pool.execute(
         "UPDATE notifications SET status = 'failed' WHERE id = "

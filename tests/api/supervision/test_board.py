@@ -31,7 +31,9 @@ from domain.models import (
 from tests.dataset import HANDLER, HOUSING, TAX, bj, dl, eod, state
 
 K = DeadlineKind
-#: Monday 16 March 2026, 10:00 Beijing: "within one working day" = by the end of Tue 17 March.
+#: Monday 16 March 2026, 10:00 Beijing: yellow from the reminder instant (R-30, issue 15): the
+#: reminders sent by now are those of clocks due by the end of Mon 16 March (reminded at the end
+#: of Fri 13 March).
 NOW = bj(2026, 3, 16, 10)
 
 
@@ -59,9 +61,9 @@ async def board_cases(pg_pool: asyncpg.Pool) -> dict[str, str]:
         # Major, nothing due soon: on the board, no warning.
         "B2": _case(tag, "B2", status=Status.INVESTIGATING, supervised=True,
                     deadlines=[dl(K.HANDLING, start, eod(2026, 3, 25))]),
-        # Not supervised, due Tue 17 March: yellow.
+        # Not supervised, due today Mon 16 March, reminded at the end of Fri 13 March: yellow.
         "B3": _case(tag, "B3", status=Status.REFERRED, unit=HOUSING,
-                    deadlines=[dl(K.HANDLING, start, eod(2026, 3, 17))]),
+                    deadlines=[dl(K.HANDLING, start, eod(2026, 3, 16))]),
         # Not supervised, due Wed 18 March: not on the board.
         "B4": _case(tag, "B4", status=Status.REFERRED, unit=TAX,
                     deadlines=[dl(K.HANDLING, start, eod(2026, 3, 18))]),
@@ -140,10 +142,17 @@ async def test_board_filters_by_unit_level_reason_and_page(
     assert await listed(unit=None, reason=Reason.MAJOR) == ["B2"]
     assert await listed(unit=None, reason=Reason.HOT_ISSUE) == []  # resolved
     assert await listed(unit=None, page=2, page_size=2) == ["B6", "B2"]
-    # One day later the yellow case is overdue in time but not yet marked: still yellow, and
-    # Wed 18 March (B4) is now within one working day.
-    later = await load_board(pg_pool, center="default", unit=None, now=bj(2026, 3, 17, 10))
-    assert [names[i.number] for i in later.data if i.level == Level.YELLOW] == ["B3", "B4"]
+    # Yellow from the reminder instant (issue 15): B4, due Wed 18 March, is reminded at the end
+    # of Tue 17 March — not on the board in the small hours of Tue 17 (before: yellow at once),
+    # nor a second before its reminder; yellow at the reminder instant.
+    for early in (bj(2026, 3, 17, 0, 57), bj(2026, 3, 17, 23, 59, 58)):
+        board = await load_board(pg_pool, center="default", unit=None, now=early)
+        assert "B4" not in [names[i.number] for i in board.data], early
+    at_reminder = await load_board(pg_pool, center="default", unit=None,
+                                   now=bj(2026, 3, 17, 23, 59, 59))
+    assert [names[i.number] for i in at_reminder.data if i.level == Level.YELLOW] == ["B4"]
+    # B3, due Mon 16 March and not marked overdue yet, is red once its day has ended.
+    assert [names[i.number] for i in at_reminder.data if i.level == Level.RED] == ["B1", "B3"]
     assert (await load_board(pg_pool, center="elsewhere", unit=None, now=NOW)).count == 0
 
 
