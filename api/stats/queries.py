@@ -119,7 +119,11 @@ FROM (SELECT {_key('beijing_month(e.at)', 'f.handling_unit')} AS k,
 GROUP BY 1
 """
 
-#: Overdue clocks, approved extensions and the respondents' replies, from the events.
+#: Overdue clocks, approved extensions and the respondents' replies, from the events. An
+#: `overdue` event belongs to the unit that had the case while its clock ran (`case_deadlines.
+#: unit`, frozen when the clock was settled: the latest clock of the event's kind started before
+#: it, overdue ones first), like the clock's `on_time` figure (issue 15); the other events to
+#: the case's handling unit.
 EVENT_COUNTS = f"""
 SELECT k, GROUPING(k) = 1 AS is_total,
        count(DISTINCT number) FILTER (WHERE stage_overdue) AS overdue_cases,
@@ -129,7 +133,7 @@ SELECT k, GROUPING(k) = 1 AS is_total,
        count(*) FILTER (WHERE reply) AS replies,
        count(*) FILTER (WHERE reply AND late) AS late_replies,
        count(*) FILTER (WHERE reply_overdue) AS replies_overdue
-FROM (SELECT {_key('beijing_month(e.at)', 'f.handling_unit')} AS k, e.number,
+FROM (SELECT {_key('beijing_month(e.at)', 'u.unit')} AS k, e.number,
              e.action = 'overdue' AND e.detail->>'deadline' <> 'document_reply' AS stage_overdue,
              e.action = 'overdue' AND e.detail->>'deadline' = 'document_reply' AS reply_overdue,
              e.action = 'decide-extension' AND e.detail->>'approved' = 'true' AS extension,
@@ -139,9 +143,17 @@ FROM (SELECT {_key('beijing_month(e.at)', 'f.handling_unit')} AS k, e.number,
                  AND e.detail->>'kind' = 'explanation_received' AS reply,
              e.detail->>'answered_late' = 'true' AS late
       FROM case_events e JOIN case_figures f ON f.number = e.number
+      LEFT JOIN LATERAL (
+          SELECT true AS found, d.unit FROM case_deadlines d
+          WHERE e.action = 'overdue' AND d.number = e.number
+            AND d.kind = e.detail->>'deadline' AND d.start_at <= e.at
+          ORDER BY d.overdue DESC, d.start_at DESC, d.idx DESC
+          LIMIT 1) clock ON true
+      CROSS JOIN LATERAL (
+          SELECT CASE WHEN clock.found THEN clock.unit ELSE f.handling_unit END AS unit) u
       WHERE e.action IN ('overdue', 'decide-extension', 'record-investigation')
         AND e.at >= $2 AND e.at < $3
-        AND f.center = $1 AND {_unit_filter('f.handling_unit')}) s
+        AND f.center = $1 AND {_unit_filter('u.unit')}) s
 GROUP BY GROUPING SETS ((k), ())
 """
 

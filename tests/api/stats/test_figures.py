@@ -139,7 +139,12 @@ async def test_grouped_by_unit(http: httpx.AsyncClient) -> None:
     assert tax["handling_days"] == {"cases": 3, "average": 6.0, "p90": 8}
     assert housing["handling_days"] == {"cases": 1, "average": 31.0, "p90": 31}
     assert (tax["overdue_cases"], tax["overdue_deadlines"]) == (1, 1)
-    assert (housing["overdue_cases"], housing["overdue_deadlines"]) == (2, 4)
+    # An overdue clock is the unit's that had the case while it ran (issue 15): C6's late
+    # opinion is the office's (as under on_time), its late handling the housing bureau's.
+    assert (housing["overdue_cases"], housing["overdue_deadlines"]) == (2, 3)
+    assert (office["overdue_cases"], office["overdue_deadlines"]) == (1, 1)
+    r = await http.get("/v1/stats", params={**PERIOD, "unit": ""}, headers=auth("dev-leader"))
+    assert (r.json()["total"]["overdue_cases"], r.json()["total"]["overdue_deadlines"]) == (1, 1)
     assert housing["extended_cases"] == 1 and tax["extended_cases"] == 0
     assert idle["on_time"]["all"] == {"total": 0, "count": 0, "rate": None}
 
