@@ -280,6 +280,19 @@ def _board_table(board: Board) -> str:
             + "".join(rows) + "</table>")
 
 
+def _inspection_pace(board: Board) -> str:
+    """R-40 for the center (issue 15): rounds this year against one per month ended, the units
+    no round drew yet, and the warning when the center falls behind 12 rounds a year."""
+    p = board.inspections
+    if p is None:  # a unit's own view: the center's rounds are not its business
+        return ""
+    cls = "red" if p.behind else "note"
+    text_ = (f"明查暗访 inspection rounds {p.year}：已抽查 {p.rounds} 轮，截至上月应 {p.expected} 轮，"
+             f"全年不少于 12 轮；本年度尚未抽查的单位 {p.units_not_inspected}/{p.units}")
+    warning = f"<br>⚠ {e(p.warning)}" if p.warning else ""
+    return f'<p class="{cls}" id="inspection-pace">{e(text_)}{warning}</p>'
+
+
 def render_page(user: User, period: Period, by_month: StatsOut, by_unit: StatsOut,
                 board: Board, names: dict[str, str]) -> str:
     """The whole page; every number is taken from the two `StatsOut` and the board.
@@ -327,6 +340,7 @@ def render_page(user: User, period: Period, by_month: StatsOut, by_unit: StatsOu
 <p class="note">满意率：（满意 + 基本满意）÷ 已回访答复数（R-38）。</p></section>
 <section><h2>在办案件状态与预警 Open cases by status and warning level</h2>{levels}</section>
 <section><h2>督办台账 Supervision board（前 {len(board.data)} 件 / 共 {board.count} 件）</h2>
+{_inspection_pace(board)}
 {_board_table(board)}</section>
 <section><h2>分单位指标 Figures by unit</h2>{_unit_table(by_unit, names)}
 <p class="note">各项指标定义见 docs/figures.md 与 <code>GET /v1/stats</code> 的接口说明。</p></section>
