@@ -1,6 +1,6 @@
 """待办 The work queue of each role, from the read model (`complaints`), sorted by the next due
 instant: red once overdue, yellow from the reminder instant (one working day before the due
-instant, `domain.workdays.add_working_days(due, -1)`, as `activities/deadlines.py` computes it).
+instant, `domain.workdays.reminder_instant`: due no later than `domain.workdays.yellow_until`).
 
 What each role has to do (the statuses come from `domain.actions.ACTIONS`):
 
@@ -15,14 +15,14 @@ What each role has to do (the statuses come from `domain.actions.ACTIONS`):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from api.auth import User
 from domain.models import Role, Status
-from domain.workdays import BEIJING, add_working_days, deadline_end, end_of_day
+from domain.workdays import deadline_end, yellow_until
 
 PAGE_SIZE = 50
 #: Counts stop here ("999+"): the navigation's and the list's work stays bounded however long
@@ -107,19 +107,6 @@ class QueueFilter:
     status: str | None = None
     q: str | None = None
     level: str | None = None
-
-
-def yellow_until(now: datetime) -> datetime:
-    """The latest due instant whose reminder instant has come: a day-based due instant is
-    23:59:59 of its day, so this walks the days ahead until the reminder is still to come."""
-    day = now.astimezone(BEIJING).date()
-    last = end_of_day(day - timedelta(days=1))
-    for i in range(0, 40):
-        due = end_of_day(day + timedelta(days=i))
-        if add_working_days(due, -1) > now:
-            break
-        last = due
-    return last + timedelta(microseconds=999_999)
 
 
 def level(next_due: datetime | None, overdue: bool, now: datetime, until: datetime) -> str:
