@@ -219,7 +219,7 @@ def _login_redirect(request: Request) -> Response:
     return page.redirect("/login" + ("" if target == "/" else f"?next={target}"))
 
 
-def _safe_next(value: object) -> str:
+def safe_next(value: object) -> str:
     if isinstance(value, str) and value.startswith("/") and not value.startswith("//") \
             and "\\" not in value and len(value) < 200:
         return value
@@ -232,7 +232,7 @@ def _safe_next(value: object) -> str:
 @router.get("/login")
 async def login_form(request: Request, next: str = "/") -> Response:
     page = Page(request)
-    return await page.render("login.html", next=_safe_next(next), error=None, with_nav=False)
+    return await page.render("login.html", next=safe_next(next), error=None, with_nav=False)
 
 
 @router.post("/login")
@@ -245,12 +245,18 @@ async def login(request: Request) -> Response:
     user = page.res.tokens.lookup(token) if isinstance(token, str) and 0 < len(token) <= 2000 \
         else None
     if user is None:
-        return await page.render("login.html", 401, next=_safe_next(form.get("next")),
+        return await page.render("login.html", 401, next=safe_next(form.get("next")),
                                  error="令牌无效，请检查后重试", with_nav=False)
+    return complete_sign_in(page, request, token, user, form.get("next"))
+
+
+def complete_sign_in(page: Page, request: Request, token: str, user: User, next: object) -> Response:
+    """A new session for `user` holding `token` (a tokens-file token or a checked access token
+    from the identity provider, api/web/oidc.py), then on to `next`."""
     page.session.clear()
     page.session.set("token", token)
     page.user = user
-    out = page.redirect(_safe_next(form.get("next")))
+    out = page.redirect(safe_next(next))
     if user.role in FIGURE_ROLES:  # the dashboard's own sign-in, so its link just works
         out.set_cookie(dashboard.COOKIE, str(token), max_age=dashboard.COOKIE_MAX_AGE,
                        httponly=True, samesite="strict", secure=request.url.scheme == "https",
