@@ -111,6 +111,21 @@ class Settings(BaseSettings):
         description="Least time between two JWKS fetches caused by unknown key ids (bounds what "
         "forged tokens can make us fetch).",
     )
+    # The workbench's sign-in through the provider (api/web/oidc.py: authorization code + PKCE).
+    oidc_authorize_url: str = Field(
+        default="", description="The provider's authorization endpoint; empty = no workbench SSO."
+    )
+    oidc_token_url: str = Field(default="", description="The provider's token endpoint.")
+    oidc_client_id: str = Field(default="", description="The workbench's client id at the provider.")
+    oidc_client_secret: SecretStr | None = Field(
+        default=None, description="Client secret, for a confidential client (PKCE is used either way)."
+    )
+    oidc_scope: str = Field(default="openid", description="Scopes asked for at sign-in.")
+    oidc_redirect_url: str = Field(
+        default="",
+        description="The callback URL registered at the provider (…/login/oidc/callback); empty = "
+        "derived from the request (set it behind a proxy).",
+    )
 
     @model_validator(mode="after")
     def _secure_settings(self) -> Settings:

@@ -182,6 +182,7 @@ class Page:
             nav = await self._nav
         out = templates.TemplateResponse(self.request, name, {
             "user": self.user, "csrf": self.session.csrf, "csrf_field": CSRF_FIELD, "nav": nav,
+            "sso": bool(self.res.settings.oidc_authorize_url),
             "figures": self.user is not None and self.user.role in FIGURE_ROLES, **ctx,
         }, status_code=status)
         return self.finish(out)

@@ -47,11 +47,8 @@ class AuthorizationServer:
                     and form.get("redirect_uri") == issued[1]
                     and create_s256_code_challenge(form.get("code_verifier", "")) == issued[0]
                 )
-                status, body = (
-                    (200, {"access_token": provider.token("k1", **server.token_claims), "token_type": "Bearer"})
-                    if ok
-                    else (400, {"error": "invalid_grant"})
-                )
+                token = {"access_token": provider.token("k1", **server.token_claims), "token_type": "Bearer"}
+                status, body = (200, token) if ok else (400, {"error": "invalid_grant"})
                 raw = json.dumps(body).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -96,13 +93,12 @@ def idp(provider: Provider) -> Iterator[AuthorizationServer]:
 
 
 def workbench(provider: Provider, idp: AuthorizationServer, **overrides: Any) -> FastAPI:
-    settings = oidc_settings(
-        provider,
-        oidc_authorize_url="https://sso.center.example/realms/complaints/protocol/openid-connect/auth",
-        oidc_token_url=idp.token_url,
-        oidc_client_id="workbench",
+    settings = oidc_settings(provider, **{
+        "oidc_authorize_url": "https://sso.center.example/realms/complaints/protocol/openid-connect/auth",
+        "oidc_token_url": idp.token_url,
+        "oidc_client_id": "workbench",
         **overrides,
-    )
+    })
     app = FastAPI()
     app.state.resources = Resources(settings, pool=None, client=None)
     app.include_router(oidc.router)
