@@ -28,7 +28,7 @@ PAGE_SIZE = 50
 #: Counts stop here ("999+"): the navigation's and the list's work stays bounded however long
 #: a queue grows.
 COUNT_CAP = 999
-LIST_CAP = 5000
+LIST_CAP = 1000
 
 #: A case with an extension request the leader has not decided yet.
 _EXT_PENDING = "(state @? '$.extensions[*] ? (@.decided_at == null && @.lapsed == false)')"
