@@ -8,7 +8,8 @@ Least privilege (issue 13): two roles. The *owner* role (`settings.migrate_datab
 embedded server's `complaints_owner`) owns the schema and runs the migrations; after every
 migration run it grants the *app* role (the user of `settings.database_url`; embedded:
 `complaints_app`) SELECT, INSERT, UPDATE and DELETE on the tables — but only SELECT and INSERT on
-the append-only tables (`APPEND_ONLY`: the archive, the access log, the seals). The app role owns
+the append-only tables (`APPEND_ONLY`: the archive, the access log, the seals, the
+complainant's own words). The app role owns
 nothing, so it cannot ALTER a table, disable a trigger or TRUNCATE. A pool opened with the app
 role alone applies nothing: it checks that the schema is up to date (migrating is the owner's).
 
@@ -63,7 +64,7 @@ SCHEMA_MIGRATIONS_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 OWNER_ROLE = "complaints_owner"
 APP_ROLE = "complaints_app"
 #: Tables the app may only read and append to (R-35 archive, access log, seals of the chain).
-APPEND_ONLY = ("archives", "access_log", "archive_seals")
+APPEND_ONLY = ("archives", "access_log", "archive_seals", "complainant_texts")
 
 _T = TypeVar("_T")
 

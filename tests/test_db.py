@@ -124,6 +124,8 @@ REFUSED_TO_THE_APP = [
     "TRUNCATE access_log",
     "UPDATE archive_seals SET token = ''",
     "DELETE FROM archive_seals",
+    "UPDATE complainant_texts SET text = 'x'",  # the complainant's own words, kept whole
+    "DELETE FROM complainant_texts",
     "DROP TABLE complaints",
     "TRUNCATE complaints",
     "SET session_replication_role = replica",
