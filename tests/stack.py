@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
+import uvicorn
 from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -34,6 +35,7 @@ from temporalio.worker import Worker
 import db
 from activities import build_activities
 from api.main import create_app
+from bench.stack import free_port
 from config import Settings
 from tests.fixtures_pg import fresh_database, pg_settings
 from workflows.complaint import ComplaintWorkflow
@@ -117,8 +119,36 @@ def intake_body(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+async def register(http: httpx.AsyncClient, who: str = "intake", **overrides: Any) -> dict[str, Any]:
+    """Register a complaint through the API; returns the 201 body plus the request body."""
+    body = intake_body(**overrides)
+    r = await http.post("/v1/complaints", json=body, headers=auth(who))
+    assert r.status_code == 201, r.text
+    return {**r.json(), "request": body}
+
+
 def asgi_client(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+@asynccontextmanager
+async def served(app: FastAPI, **config: Any) -> AsyncIterator[str]:
+    """The app behind a real uvicorn on a free port, in this event loop (for a browser, a CLI or
+    a real socket); yields its URL. `config`: more `uvicorn.Config` options (`lifespan="off"`)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           access_log=False, **config))
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(500):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.02)
+        assert server.started, "uvicorn did not start"
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
 
 
 async def eventually(
@@ -153,10 +183,7 @@ class Stack:
 
     async def register(self, who: str = "intake", **overrides: Any) -> dict[str, Any]:
         """Register a complaint through the API; returns the 201 body plus the request body."""
-        body = intake_body(**overrides)
-        r = await self.http.post("/v1/complaints", json=body, headers=auth(who))
-        assert r.status_code == 201, r.text
-        return {**r.json(), "request": body}
+        return await register(self.http, who, **overrides)
 
     async def act(self, number: str, action: str, who: str, /, **body: Any) -> httpx.Response:
         return await self.http.post(

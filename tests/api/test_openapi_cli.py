@@ -18,12 +18,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest_asyncio
-import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from bench.stack import free_port
-from tests.stack import TOKENS, database_and_worker
+from tests.stack import TOKENS, database_and_worker, served
 
 #: Test cases per operation and phase; the stateful phase's scenarios are bounded alike.
 MAX_EXAMPLES = 5
@@ -51,29 +49,12 @@ def schemathesis_bin() -> str:
     return found
 
 
-async def _started(server: uvicorn.Server) -> None:
-    for _ in range(200):
-        if server.started:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("uvicorn did not start")
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def base_url(pg_admin_url: str, env: WorkflowEnvironment) -> AsyncIterator[str]:
     """The app behind a real uvicorn on a free port, with a worker; yields its URL."""
     async with database_and_worker(pg_admin_url, env, prefix="openapi-cli") as (settings, pool):
-        app = create_app(settings, pool=pool, temporal_client=env.client)
-        port = free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning", access_log=False))
-        task = asyncio.create_task(server.serve())
-        try:
-            await _started(server)
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            await asyncio.wait_for(task, 10)
+        async with served(create_app(settings, pool=pool, temporal_client=env.client)) as url:
+            yield url
 
 
 async def run_cli(base_url: str, token: str) -> tuple[int, str]:

@@ -4,7 +4,6 @@ is answered with a clear error or ignored; nothing crashes and nothing changes."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import shutil
 from collections.abc import AsyncIterator
@@ -13,16 +12,15 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest_asyncio
-import uvicorn
 from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from activities import build_activities
 from api.main import create_app
-from bench.stack import free_port
 from domain.models import CaseState
 from tests.faults.conftest import auth, eventually, fault_settings, intake_body, temporal_address
+from tests.stack import register, served
 from workflows.complaint import ComplaintWorkflow
 
 #: Free text that looks like SQL, a path, markup or a format string: stored and shown verbatim.
@@ -35,22 +33,6 @@ SQLISH = [
 #: Unicode that must survive the round trip unchanged: emoji and ZWJ sequences, right-to-left
 #: override, zero-width and combining characters, a CJK Extension B character, BOM, fullwidth.
 UNICODE = "👩‍👩‍👧 \u202eevil\u202c e\u0301 \u200b\u200d 𠀀𪚥 \ufeff ＳＥＬＥＣＴ 投诉"
-
-
-@contextlib.asynccontextmanager
-async def served(app: Any) -> AsyncIterator[str]:
-    """The app behind a real uvicorn on a free port, in this event loop; yields its URL."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                                           access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
-        await eventually(lambda: asyncio.sleep(0, server.started), bool, timeout=10,
-                         what="uvicorn started")
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -126,9 +108,7 @@ async def test_bodies_too_large_malformed_or_of_wrong_types_are_refused(
 async def test_unknown_actions_and_wrong_action_bodies_change_nothing(
     http: httpx.AsyncClient, dev_env: WorkflowEnvironment
 ) -> None:
-    r = await http.post("/v1/complaints", json=intake_body(), headers=auth("intake"))
-    assert r.status_code == 201, r.text
-    number = r.json()["number"]
+    number = (await register(http))["number"]
     handler = auth("handler")
     for path in (f"/v1/complaints/{number}/actions/destroy",
                  f"/v1/complaints/{number}/actions/..%2f..%2fhealthz",
@@ -201,9 +181,7 @@ async def cli(address: str, *args: str) -> tuple[int, str]:
 async def test_signals_and_updates_with_wrong_payloads_from_the_cli_are_ignored(
     http: httpx.AsyncClient, dev_env: WorkflowEnvironment
 ) -> None:
-    r = await http.post("/v1/complaints", json=intake_body(), headers=auth("intake"))
-    assert r.status_code == 201, r.text
-    number = r.json()["number"]
+    number = (await register(http))["number"]
     address = temporal_address(dev_env)
     handle = dev_env.client.get_workflow_handle(number)
     before = await handle.query("state", result_type=CaseState)

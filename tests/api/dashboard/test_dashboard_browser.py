@@ -3,8 +3,6 @@ on it equal to `/v1/stats`, and nothing fetched from anywhere but the app itself
 
 from __future__ import annotations
 
-import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -12,41 +10,22 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest_asyncio
-import uvicorn
 
 from api.main import create_app
 from config import Settings
 from tests.dataset import load
 from tests.fixtures_browser import ARTIFACTS
+from tests.stack import served
 
 PERIOD = {"from": "2026-01-01", "to": "2026-03-31"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def base_url(pg_pool: asyncpg.Pool) -> AsyncIterator[str]:
     """The app served by uvicorn on a free port (a browser needs a real server)."""
     await load(pg_pool, uuid.uuid4().hex[:8])
-    port = free_port()
-    app = create_app(Settings(), pool=pg_pool)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off",
-                                           log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(create_app(Settings(), pool=pg_pool), lifespan="off") as url:
+        yield url
 
 
 async def api_stats(base_url: str, **params: str) -> Any:
