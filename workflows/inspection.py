@@ -5,8 +5,8 @@ Started monthly by the Temporal Schedule `inspection-rounds` (scripts/schedules.
 
 1. reads the unit register and the previous round's units with findings (activity
    `prepare_inspection_round`);
-2. draws the units to inspect: every unit with findings in the previous round, plus units drawn
-   at random from the rest of the register, up to the set proportion (`draw_units`). The
+2. draws the units to inspect (before issue 15: every unit with findings in the previous round,
+   plus units drawn at random up to the set proportion, `draw_units`; see below). The
    randomness is a seed taken from `workflow.random()` and fed to `random.Random(seed)`, so the
    draw is deterministic on replay, and the seed and both lists go into the history (activity
    `record_inspection_draw`, which also stores them in PostgreSQL) for auditors to re-check;
@@ -14,7 +14,13 @@ Started monthly by the Temporal Schedule `inspection-rounds` (scripts/schedules.
    with channel `inspection` (activity `file_inspection_finding`, which runs the intake and
    starts its `ComplaintWorkflow`);
 4. closes on the Update `close-round`, or by itself `window_days` after it started, and records
-   the units with findings (activity `close_inspection_round`): the next round includes them.
+   the units with findings (activity `close_inspection_round`).
+
+Since issue 15 (patch `inspection-draw-2026-12`) the mandatory units are those with unresolved
+findings of every round of the center (until the finding's case is archived), minus a leader's
+exemptions (recorded on the round); the random quota is drawn in addition, units not inspected
+this year first (`domain.inspections.draw_round`). A round planned by `InspectionMonthWorkflow`
+sleeps until its unannounced instant (`not_before`) before it draws.
 
 Messages (their models and the draw live in `domain/inspections.py`): Updates `submit-finding`,
 `close-round`; Query `state`. No finding's facts pass

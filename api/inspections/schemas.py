@@ -107,8 +107,9 @@ class ExemptionsPublic(BaseModel):
 
 
 class RoundOut(BaseModel):
-    """A round and its draw (R-40): re-run `workflows.inspection.draw_units(register,
-    previous units with findings, proportion_percent, min_units, seed)` to check it."""
+    """A round and its draw (R-40): re-run `domain.inspections.draw_round(register_units,
+    mandatory, proportion_percent=, min_units=, seed=, uncovered=)` to check it (rounds drawn
+    before issue 15: `draw_units(register_units, mandatory, ...)`)."""
 
     round_id: str
     center: str

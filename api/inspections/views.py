@@ -151,6 +151,6 @@ async def close_round(
     round_id: RoundId, body: RoundClose, user: InspectorUser, pool: PoolDep,
     client: TemporalDep, settings: SettingsDep,
 ) -> RoundOut:
-    """结束本轮: close the round now; its units with findings are always drawn next round.
-    Supervisor."""
+    """结束本轮: close the round now; its units with findings are drawn in every round until
+    their findings' cases are archived (R-40). Supervisor."""
     return await service.close_round(pool, client, settings, user, round_id, body.comment)
