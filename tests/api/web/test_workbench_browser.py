@@ -11,9 +11,7 @@ finds the repeat as the clerk types; nothing is fetched from anywhere but the ap
 
 from __future__ import annotations
 
-import asyncio
 import re
-import socket
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,42 +20,23 @@ from urllib.parse import urlparse
 import httpx
 import pytest
 import pytest_asyncio
-import uvicorn
 
 from api.web import queue
 from api.web.session import COOKIE
 from domain.workdays import BEIJING, add_working_days, end_of_day
 from tests.fixtures_browser import ARTIFACTS
-from tests.stack import TOKENS, Stack, asgi_client, eventually
+from tests.stack import TOKENS, Stack, asgi_client, eventually, served
 
 FACTS = ("11月20日上午我到某区税务局5号窗口办理发票领用，工作人员态度恶劣，大声呵斥我，"
          "材料齐全却拒绝受理，让我下周再来。")
 REPEAT = "再次反映：某区税务局5号窗口，发票领用，11月20日态度很凶、拒绝受理的事。"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def base_url(stack: Stack) -> AsyncIterator[str]:
     """The stack's app served by uvicorn (a browser needs a real server)."""
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(stack.app, host="127.0.0.1", port=port,
-                                           lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with served(stack.app, lifespan="off") as url:
+        yield url
 
 
 class Person:
