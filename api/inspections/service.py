@@ -20,7 +20,7 @@ import asyncpg
 from temporalio.client import Client
 
 from api.auth import User
-from api.errors import ApiError, not_found, temporal_call
+from api.errors import ApiError, not_found, temporal_call, validation_error
 from api.inspections import queries as q
 from api.inspections.schemas import (
     ExemptionIn,
@@ -31,6 +31,7 @@ from api.inspections.schemas import (
     RoundStart,
 )
 from config import Settings
+from domain import personal_data as pd
 from domain.inspections import (
     CloseRoundInput,
     FindingRecord,
@@ -117,6 +118,9 @@ async def submit_finding(pool: asyncpg.Pool, client: Client, settings: Settings,
     row = await round_row(pool, round_id, user)
     if row["status"] != "open":
         raise ApiError(409, "invalid_status", f"round {round_id} is closed", status="closed")
+    # The summary goes into Temporal and to the unit: no personal data in it.
+    if problems := await asyncio.to_thread(pd.problems, {"summary": body.summary}, None):
+        raise validation_error(problems)
     drawn = json.loads(row["drawn"])
     if body.unit not in drawn:
         raise ApiError(422, "invalid_body", f"unit: {body.unit!r} was not drawn for this round; "

@@ -118,6 +118,15 @@ async def test_round_draw_findings_close_and_next_round(rig: Rig) -> None:
     r = await rig.http.post(url, json={**finding, "unit": first["drawn"][0]},
                             headers=auth("handler"))
     assert r.status_code == 403
+    # The summary reaches Temporal and the unit: personal data in it is refused, nothing kept.
+    leak = {**finding, "unit": first["drawn"][0], "summary": "群众李四反映，电话138 0013 8000"}
+    r = await rig.http.post(url, json=leak, headers=auth("supervisor"))
+    assert r.status_code == 422, r.text
+    [problem] = r.json()["error"]["fields"]
+    assert problem["field"] == "summary" and "phone" in problem["kinds"]
+    assert "8000" not in r.text
+    assert await rig.pool.fetchval("SELECT count(*) FROM inspection_findings WHERE round_id = $1",
+                                   first["round_id"]) == 0
 
     # A finding about a drawn unit becomes a complaint with channel `inspection`.
     target = first["drawn"][1]
