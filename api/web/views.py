@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -35,6 +35,7 @@ from api.deps import Resources
 from api.errors import DB_DOWN, ApiError
 from api.evidence import files as evidence_files
 from api.evidence import service as evidence
+from api.evidence.schemas import ShareBody
 from api.middleware import RouteLimit
 from api.public import service as public
 from api.ratelimit import CodeThrottle, client_address
@@ -444,6 +445,7 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
         unit_view=user.role == Role.UNIT, opening=opening,
         can_upload=user.role in UPLOAD_ROLES and not opening and view.status != Status.ARCHIVED,
         upload_errors=(errors or {}).get("evidence-upload", {}),
+        can_share=user.role == Role.LEADER and view.status != Status.ARCHIVED,
     )
 
 
@@ -459,7 +461,8 @@ async def case_page(request: Request, number: str, done: str = "") -> Response:
             flash = f"已办理：{label(Action(done))}"
         except ValueError:
             flash = {"decide-extension": "延期审批已发送", "escalate": "督办已发送",
-                     "registered": "已登记", "evidence": "证据已上传"}.get(done)
+                     "registered": "已登记", "evidence": "证据已上传",
+                     "share": "证据共享设置已保存"}.get(done)
     return await _case_page(page, number, flash=flash)
 
 
@@ -596,6 +599,63 @@ async def case_evidence(request: Request, number: str) -> Response:
     finally:
         await form.close()
     return page.redirect(f"/cases/{number}?done=evidence")
+
+
+@router.get("/cases/{number}/evidence/{evidence_id}")
+async def evidence_download(request: Request, number: str, evidence_id: int) -> Response:
+    """The file itself, for whoever may download it (R-32: the office; a unit its own uploads
+    and what a leader shared), the download written to the access log, as the API does."""
+    page = Page(request)
+    if page.user is None:
+        return _login_redirect(request)
+    if not NUMBER_RE.match(number) or not 1 <= evidence_id <= 2**62:
+        return await page.render("message.html", 404, title="未找到", message="未找到该文件。")
+    try:
+        cases = await page.cases()
+        ref = await evidence.case_for(cases.pool, number, page.user, query=cases.query)
+        row = await evidence.downloadable(cases.pool, ref, evidence_id, page.user)
+        path = evidence_files.EvidenceStore(page.res.settings.evidence_dir).path(row["sha256"])
+        if not path.is_file():
+            return await page.render("message.html", 500, title="文件缺失",
+                                     message="证据文件不在存储中，请联系管理员。")
+        await evidence.log_download(cases.pool, ref, row, page.user)
+    except ApiError as e:
+        if e.http_status == 404:
+            return await page.render("message.html", 404, title="未找到",
+                                     message="未找到该文件，或您无权下载。")
+        return await page.failed(e)
+    return FileResponse(path, media_type=row["content_type"],
+                        filename=evidence.download_name(row, page.user),
+                        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store",
+                                 "Content-Security-Policy": "default-src 'none'; sandbox"})
+
+
+@router.post("/cases/{number}/evidence/{evidence_id}/share")
+async def evidence_share(request: Request, number: str, evidence_id: int) -> Response:
+    """领导审批 A leader gives the handling unit the file itself (or takes it back), R-32."""
+    page = Page(request)
+    if page.user is None:
+        return _login_redirect(request)
+    form = await page.form()
+    if form is None:
+        return await page.refused()
+    if page.user.role != Role.LEADER:
+        return await page.render("message.html", 403, title="无权操作",
+                                 message="只有领导可以批准向承办单位提供证据文件。")
+    try:
+        body = ShareBody.model_validate({"shared": form.get("shared") == "true",
+                                         "note": str(form.get("note") or "")[:2000]})
+        cases = await page.cases()
+        ref = await evidence.case_for(cases.pool, number, page.user, query=cases.query,
+                                      fresh=True)
+        await evidence.share(cases.pool, ref, evidence_id, body, page.user)
+    except ValidationError as e:
+        return await _case_page(page, number, status=422,
+                                errors={"evidence-upload": forms.pydantic_errors(e)})
+    except ApiError as e:
+        return await _case_page(page, number, status=e.http_status,
+                                errors={"evidence-upload": forms.api_errors(e, [])})
+    return page.redirect(f"/cases/{number}?done=share")
 
 
 # ------------------------------------------------------------------ 登记 intake

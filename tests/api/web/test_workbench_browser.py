@@ -592,3 +592,38 @@ async def test_the_leader_decides_an_extension_with_a_button_and_sees_the_board(
     finally:
         await leader.aclose()
         await handler.aclose()
+
+
+async def test_a_leader_shares_a_file_and_only_then_the_unit_downloads_it(stack: Stack) -> None:
+    from tests.api.evidence.samples import png
+
+    n = (await stack.referred())["number"]
+    handler, leader, tax = (await sign_in(stack, "handler"), await sign_in(stack, "leader"),
+                            await sign_in(stack, "tax"))
+    try:
+        page = await handler.get(f"/cases/{n}")
+        r = await handler.post(f"/cases/{n}/evidence", data={"csrf": csrf_of(page.text),
+                                                              "summary": "现场照片"},
+                               files={"file": ("p.png", png(1500), "image/png")})
+        assert r.status_code == 303, r.text
+        [eid] = re.findall(r'data-evidence="(\d+)"', (await handler.get(f"/cases/{n}")).text)
+        # The unit sees the summary, not the file.
+        unit_page = (await tax.get(f"/cases/{n}")).text
+        assert "现场照片" in unit_page and f"/evidence/{eid}\"" not in unit_page
+        assert (await tax.get(f"/cases/{n}/evidence/{eid}")).status_code == 404
+        # Only the leader is offered the share button; a handler posting it is refused.
+        assert f"/evidence/{eid}/share" not in (await handler.get(f"/cases/{n}")).text
+        lp = await leader.get(f"/cases/{n}")
+        assert f"/evidence/{eid}/share" in lp.text
+        r = await leader.post(f"/cases/{n}/evidence/{eid}/share",
+                              data={"csrf": csrf_of(lp.text), "shared": "true"})
+        assert r.status_code == 303
+        got = await tax.get(f"/cases/{n}/evidence/{eid}")
+        assert got.status_code == 200 and got.content == png(1500)
+        logged = await stack.pool.fetchval(
+            "SELECT count(*) FROM access_log WHERE number = $1 AND actor_role = 'unit' "
+            "AND what LIKE 'evidence%downloaded'", n)
+        assert logged == 1
+    finally:
+        for c in (handler, leader, tax):
+            await c.aclose()
