@@ -446,6 +446,7 @@ async def _case_page(page: Page, number: str, *, status: int = 200,
         can_upload=user.role in UPLOAD_ROLES and not opening and view.status != Status.ARCHIVED,
         upload_errors=(errors or {}).get("evidence-upload", {}),
         can_share=user.role == Role.LEADER and view.status != Status.ARCHIVED,
+        can_reissue=user.role in INTAKE_ROLES,
     )
 
 
@@ -656,6 +657,28 @@ async def evidence_share(request: Request, number: str, evidence_id: int) -> Res
         return await _case_page(page, number, status=e.http_status,
                                 errors={"evidence-upload": forms.api_errors(e, [])})
     return page.redirect(f"/cases/{number}?done=share")
+
+
+@router.post("/cases/{number}/access-code")
+async def access_code(request: Request, number: str) -> Response:
+    """补发查询码 A new access code for a complainant who lost theirs (intake, handler); the
+    old one stops working; shown once (`api.public.service.reissue`, logged)."""
+    page = Page(request)
+    if page.user is None:
+        return _login_redirect(request)
+    form = await page.form()
+    if form is None:
+        return await page.refused()
+    if page.user.role not in INTAKE_ROLES or not NUMBER_RE.match(number):
+        return await page.render("message.html", 403, title="无权操作",
+                                 message="只有登记员和投诉办人员可以补发查询码。")
+    try:
+        issued = await public.reissue(await page.res.get_pool(), number, page.user)
+    except ApiError as e:
+        return await page.failed(e)
+    return await page.render("message.html", 200, title="已补发查询码",
+                             message=f"投诉 {issued.number} 的新查询码：{issued.access_code}"
+                                     "（仅显示一次，原查询码已失效）。", code=issued.access_code)
 
 
 # ------------------------------------------------------------------ 登记 intake

@@ -627,3 +627,30 @@ async def test_a_leader_shares_a_file_and_only_then_the_unit_downloads_it(stack:
     finally:
         for c in (handler, leader, tax):
             await c.aclose()
+
+
+async def test_a_lost_access_code_is_reissued_from_the_case_page(stack: Stack) -> None:
+    case = await stack.register()
+    n, old = case["number"], case["access_code"]
+    handler = await sign_in(stack, "handler")
+    tax = await sign_in(stack, "tax")
+    try:
+        page = await handler.get(f"/cases/{n}")
+        assert f"/cases/{n}/access-code" in page.text
+        r = await handler.post(f"/cases/{n}/access-code", data={"csrf": csrf_of(page.text)})
+        assert r.status_code == 200
+        m = re.search(r"新查询码：([A-Z0-9]+)", r.text)
+        assert m and m.group(1) != old
+        async with asgi_client(stack.app) as http:
+            csrf = csrf_of((await http.get("/track")).text)
+            refused = await http.post("/track", data={"csrf": csrf, "number": n, "code": old})
+            assert refused.status_code == 404
+            ok = await http.post("/track", data={"csrf": csrf, "number": n, "code": m.group(1)})
+            assert ok.status_code == 200 and "办理状态" in ok.text
+        # A unit may not.
+        r = await tax.post(f"/cases/{n}/access-code",
+                           data={"csrf": csrf_of((await tax.get("/")).text)})
+        assert r.status_code == 403 and "只有登记员和投诉办人员" in r.text
+    finally:
+        await handler.aclose()
+        await tax.aclose()
