@@ -177,7 +177,12 @@ async def test_a_referral_case_from_intake_to_archive_only_through_the_pages(
             await unit.page.goto(base_url + "/")
             return str(await unit.page.inner_text("main"))
 
-        assert "待办理转办件" in await eventually(in_unit_queue, lambda t: number in t)
+        queue_text = await eventually(in_unit_queue, lambda t: number in t)
+        assert "待办理转办件" in queue_text
+        assert "赵小明" not in queue_text and "13912345678" not in queue_text
+        await unit.page.goto(base_url + "/board")
+        board_html = await unit.page.content()
+        assert "赵小明" not in board_html and "13912345678" not in board_html
         await unit.case(number)
         html = await unit.page.content()
         assert "赵小明" not in html and "13912345678" not in html
