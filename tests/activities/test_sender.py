@@ -32,6 +32,8 @@ from domain.models import Notification, NotificationKind, Recipient
 from tests.activities.pg_cases import add_complainant, new_number, note
 
 FAST = Backoff(initial=timedelta(milliseconds=300), maximum=timedelta(seconds=5), max_attempts=5)
+#: Slow enough that "not due yet" holds on a loaded machine (a second passes between two calls).
+PATIENT = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=5), max_attempts=5)
 
 
 # ------------------------------------------------------------------ loopback servers
@@ -195,19 +197,19 @@ async def test_failing_webhook_is_retried_with_backoff_then_delivered(
     key = f"{number}:1"
     with serving(Gateway(fail_first=2)) as gw:
         settings = webhook_settings(gw.url)
-        assert await deliver_pending(outbox, settings, backoff=FAST) == 0
+        assert await deliver_pending(outbox, settings, backoff=PATIENT) == 0
         r = await outbox_row(outbox, key)
         assert (r["status"], r["attempts"], r["channel"]) == ("pending", 1, "webhook")
         assert "HTTP 503" in r["last_error"]
-        assert 0.1 < r["wait"] <= 0.3
-        assert await deliver_pending(outbox, settings, backoff=FAST) == 0  # not due yet
+        assert 0.3 < r["wait"] <= 1.0
+        assert await deliver_pending(outbox, settings, backoff=PATIENT) == 0  # not due yet
         assert len(gw.requests) == 1
         await asyncio.sleep(r["wait"] + 0.05)
-        assert await deliver_pending(outbox, settings, backoff=FAST) == 0
+        assert await deliver_pending(outbox, settings, backoff=PATIENT) == 0
         r = await outbox_row(outbox, key)
-        assert r["attempts"] == 2 and 0.4 < r["wait"] <= 0.6  # doubled
+        assert r["attempts"] == 2 and 1.2 < r["wait"] <= 2.0  # doubled
         await asyncio.sleep(r["wait"] + 0.05)
-        assert await deliver_pending(outbox, settings, backoff=FAST) == 1
+        assert await deliver_pending(outbox, settings, backoff=PATIENT) == 1
         assert {h["Idempotency-Key"] for h, _ in gw.requests} == {key}
         assert len(gw.requests) == 3
     r = await outbox_row(outbox, key)
