@@ -32,7 +32,6 @@ from api.public import views as public
 from api.stats import views as stats
 from api.supervision import views as supervision
 from api.units import views as units
-from api.web import oidc as web_oidc
 from api.web import views as web
 from config import Settings, get_settings
 
@@ -126,7 +125,7 @@ def create_app(
                        route_limits=evidence.body_limits(settings) + web.body_limits(settings))
     metrics.install(app)  # outermost: counts the 413s too
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
-                   disclosure, supervision, units, inspections, dashboard, web, web_oidc):
+                   disclosure, supervision, units, inspections, dashboard, web):
         app.include_router(module.router)
     app.mount("/static", web.static_files(), name="static")  # the workbench's htmx and CSS
     app.include_router(public.staff_router)  # reissue a lost access code (issue 13)

@@ -26,7 +26,8 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.web.views import Page, complete_sign_in, safe_next
+from api.web.page import Page, safe_next
+from api.web.signin import complete_sign_in
 
 log = logging.getLogger("complaints.web.oidc")
 router = APIRouter(include_in_schema=False)

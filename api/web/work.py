@@ -1,0 +1,61 @@
+"""待办 The work queue of the signed-in role, and the supervision board."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from api.errors import ApiError
+from api.stats.service import FIGURE_ROLES
+from api.supervision.service import load_board
+from api.web import queue
+from api.web.page import Page, login_redirect, utcnow
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/")
+async def work_queue(request: Request, status: str = "", q: str = "", level: str = "",
+                     page_no: int = 1) -> Response:
+    page = Page(request)
+    if page.user is None:
+        return login_redirect(request)
+    page.start_nav()
+    user = page.user
+    allowed_statuses = queue.ROLE_STATUSES[user.role] if user.role in queue.ROLE_STATUSES else []
+    f = queue.QueueFilter(
+        status=status if status in {s.value for s in allowed_statuses} else None,
+        q=q.strip()[:100] or None,
+        level=level if level in ("red", "yellow", "green") else None,
+    )
+    page_no = min(max(page_no, 1), queue.LIST_CAP // queue.PAGE_SIZE + 1)
+    try:
+        rows, total = await queue.load_queue(await page.res.get_pool(), user, f, now=utcnow(),
+                                             page=page_no)
+    except ApiError as e:
+        return await page.failed(e)
+    return await page.render(
+        "queue.html", rows=rows, total=total, f=f, statuses=allowed_statuses,
+        page_no=page_no, pages=max(1, -(-total // queue.PAGE_SIZE)),
+    )
+
+
+@router.get("/board")
+async def board(request: Request, page_no: int = 1) -> Response:
+    """督办台账 The supervision board (`api.supervision.service.load_board`, as
+    `GET /v1/supervision`): supervised and overdue cases, most urgent first."""
+    page = Page(request)
+    if page.user is None:
+        return login_redirect(request)
+    page.start_nav()
+    if page.user.role not in FIGURE_ROLES:
+        return await page.render("message.html", 403, title="无权查看",
+                                 message="督办台账供投诉中心、领导、督办、审计及承办单位查看。")
+    page_no = min(max(page_no, 1), 1000)
+    try:
+        b = await load_board(await page.res.get_pool(), center=page.user.center,
+                             unit=page.user.unit, page=page_no, page_size=50, now=utcnow())
+    except ApiError as e:
+        return await page.failed(e)
+    return await page.render("board.html", board=b, page_no=page_no,
+                             pages=max(1, -(-b.count // 50)))
