@@ -13,6 +13,7 @@ processes, `browser` for one that drives Chromium. `pytest -m "not slow"` runs t
 from __future__ import annotations
 
 import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any, Literal
@@ -22,6 +23,11 @@ import pytest_asyncio
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+
+# The suite imports some 300 modules of ours (none of them above); recompiling them on every run
+# costs ~6 s. Where PYTHONDONTWRITEBYTECODE is set (as on this project's machines), the tests
+# still keep their bytecode in the git-ignored __pycache__ folders: a second run starts at once.
+sys.dont_write_bytecode = False
 
 
 async def start_time_skipping() -> WorkflowEnvironment:
@@ -76,8 +82,10 @@ def client(env: WorkflowEnvironment) -> Client:
 
 pytest_plugins = ["tests.fixtures_browser", "tests.fixtures_dev", "tests.fixtures_pg"]
 
-#: Fixtures that start a server: a test that uses one (directly or through others) is `slow`.
-SERVER_FIXTURES = frozenset({"env", "dev_env", "pg_admin_url", "browser", "faults_db", "own_pg"})
+#: Fixtures that start a server, or replay every recorded history (~5 s): a test that uses one
+#: (directly or through others) is `slow`.
+SERVER_FIXTURES = frozenset({"env", "dev_env", "pg_admin_url", "browser", "faults_db", "own_pg",
+                             "replay_failures"})
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

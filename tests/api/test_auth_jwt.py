@@ -11,6 +11,7 @@ tokens file is refused, and OIDC must be configured.
 from __future__ import annotations
 
 import base64
+import functools
 import http.server
 import json
 import threading
@@ -34,6 +35,15 @@ from domain.models import Role
 
 ISSUER = "https://sso.center.example/realms/complaints"
 AUDIENCE = "complaints-api"
+
+
+@functools.cache
+def signing_key(kid: str, kind: str) -> Any:
+    """One key per name for the whole run (an RSA key costs ~0.1 s to make): each test's
+    provider publishes its own set, so sharing the key material changes nothing tested."""
+    if kind == "RS256":
+        return rsa.generate_private_key(65537, 2048)
+    return ec.generate_private_key(ec.SECP256R1())
 
 
 class Provider:
@@ -65,12 +75,7 @@ class Provider:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/protocol/openid-connect/certs"
 
     def add_key(self, kid: str, kind: str = "RS256", *, publish: bool = True) -> None:
-        key = (
-            rsa.generate_private_key(65537, 2048)
-            if kind == "RS256"
-            else ec.generate_private_key(ec.SECP256R1())
-        )
-        self.keys[kid] = (kind, key)
+        self.keys[kid] = (kind, signing_key(kid, kind))
         if publish:
             self.published.append(kid)
 
