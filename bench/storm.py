@@ -178,7 +178,7 @@ async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
         f" AND {ACCEPTANCE}", due)]
     projected = [r["late"] for r in await pool.fetch(
         "SELECT extract(epoch FROM updated_at - $1) AS late FROM complaints WHERE overdue", due)]
-    once = await pool.fetchrow("""
+    once = await pool.fetchrow(f"""
         SELECT
           (SELECT count(*) FROM (SELECT number FROM case_events WHERE action = 'overdue'
                                  AND {ACCEPTANCE} GROUP BY number HAVING count(*) <> 1) x)
@@ -189,7 +189,7 @@ async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
             WHERE kind = 'overdue' AND data->>'deadline' = 'acceptance') AS overdue_distinct,
           (SELECT count(*) FROM notifications WHERE kind = 'escalated'
             AND data->>'source' = 'overdue') AS escalated_notes
-    """.format(ACCEPTANCE=ACCEPTANCE))
+    """)
     assert once is not None
     print("   marked overdue and escalated (read model), seconds after the due instant: "
           + ", ".join(f"{p}% {marks[p]:.1f}" for p in sorted(marks)))
@@ -229,15 +229,20 @@ def main() -> None:
                         help="skip the bare-timer baseline")
     parser.add_argument("--bytecode-cache", action="store_true",
                         help="children read and write bytecode (see bench.stack.stack)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes for the cases, and no-op workers for the baseline")
     args = parser.parse_args()
-    header(f"bench.storm: {args.cases} cases due at the same instant")
+    header(f"bench.storm: {args.cases} cases due at the same instant, {args.workers} worker(s)")
     with stack(policy="bench", bytecode_cache=args.bytecode_cache) as s:
-        s.worker()
+        for i in range(args.workers):
+            s.worker("worker" if i == 0 else f"worker-{i + 1}")
         baseline = None
         if not args.no_baseline:
-            noop = s.worker("noop-worker", {"BENCH_NOOP_TASK_QUEUE": NOOP_QUEUE},
-                            [sys.executable, "-m", "bench.noop_worker"])
-            wait_until(lambda: noop.running(), timeout=5, what="the no-op worker")
+            noops = [s.worker(f"noop-worker-{i + 1}", {"BENCH_NOOP_TASK_QUEUE": NOOP_QUEUE},
+                              [sys.executable, "-m", "bench.noop_worker"])
+                     for i in range(args.workers)]
+            wait_until(lambda: all(n.running() for n in noops), timeout=5,
+                       what="the no-op workers")
             baseline = asyncio.run(bare_timers(s.temporal, args.cases, args.baseline_lead))
         asyncio.run(measure(s.temporal, s.pg.url, args.cases, args.lead, baseline))
     header("bench.storm done")
