@@ -244,8 +244,10 @@ class CaseFile:
         self._outbox = []
         projection = self._bounded_projection() if self._dirty or self._unprojected else None
         try:
+            # The answer (the projection, echoed for the history) is not read back here: left
+            # as plain JSON, it costs the workflow no model validation of the case.
             await workflow.execute_local_activity(
-                "deliver", DeliverInput(notify=batch, project=projection), result_type=DeliverInput, **DELIVER
+                "deliver", DeliverInput(notify=batch, project=projection), **DELIVER
             )
         except FailureError:  # a local activity fails as an ApplicationError, a TimeoutError…
             calls = []
