@@ -50,6 +50,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import logs
 from api.deps import ResourcesDep
 from api.stats.service import soon_instant
+from domain.inspections import rounds_expected, year_start
 
 log = logging.getLogger("complaints.metrics")
 
@@ -203,6 +204,14 @@ FROM notifications
 WHERE status IN ('pending', 'failed')
 """
 
+#: R-40 pace of every center of the register: $1 start of the Beijing year, $2 now.
+INSPECTION_ROUNDS = """
+SELECT c.code AS center, count(r.round_id) AS rounds
+FROM centers c
+LEFT JOIN inspection_rounds r ON r.center = c.code AND r.started_at >= $1 AND r.started_at <= $2
+GROUP BY c.code
+"""
+
 RECONCILER = """
 SELECT count(*) AS backlog, extract(epoch FROM $1 - min(registered_at)) AS age
 FROM complaints
@@ -224,6 +233,9 @@ class Figures:
     outbox_failed: int = 0
     reconciler_backlog: int = 0
     reconciler_age: float = 0.0
+    #: Inspection rounds drawn this year, per center of the register, and the rounds due by now.
+    rounds: dict[str, int] = field(default_factory=dict)
+    rounds_expected: int = 0
 
 
 async def read_figures(pool: Any, now: datetime) -> Figures:
@@ -231,6 +243,7 @@ async def read_figures(pool: Any, now: datetime) -> Figures:
         cases = await conn.fetch(OPEN_CASES, soon_instant(now), now)
         outbox = await conn.fetchrow(OUTBOX, now)
         recon = await conn.fetchrow(RECONCILER, now)
+        rounds = await conn.fetch(INSPECTION_ROUNDS, year_start(now), now)
     return Figures(
         at=time.monotonic(),
         up=True,
@@ -242,6 +255,8 @@ async def read_figures(pool: Any, now: datetime) -> Figures:
         outbox_failed=outbox["failed"],
         reconciler_backlog=recon["backlog"],
         reconciler_age=float(recon["age"] or 0),
+        rounds={r["center"]: r["rounds"] for r in rounds},
+        rounds_expected=rounds_expected(now),
     )
 
 
@@ -265,6 +280,20 @@ class FiguresCollector:
         )
         for status, n in sorted(f.open_by_status.items()):
             by_status.add_metric([status], n)
+        rounds = GaugeMetricFamily(
+            "complaints_inspection_rounds",
+            "Inspection rounds drawn this Beijing year, per center (R-40: at least 12 a year).",
+            labels=["center"],
+        )
+        behind = GaugeMetricFamily(
+            "complaints_inspection_rounds_behind",
+            "Rounds a center is short of one per month ended this year (0: on pace, R-40); "
+            "alert on > 0.",
+            labels=["center"],
+        )
+        for center, n in sorted(f.rounds.items()):
+            rounds.add_metric([center], n)
+            behind.add_metric([center], max(0, f.rounds_expected - n))
 
         def gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
             return GaugeMetricFamily(name, doc, value=value)
@@ -272,6 +301,8 @@ class FiguresCollector:
         return [
             up,
             by_status,
+            rounds,
+            behind,
             gauge("complaints_overdue_cases", "Open cases overdue (red on the supervision board).", f.red),
             gauge("complaints_yellow_cases", "Open cases due within one working day, not overdue.", f.yellow),
             gauge("complaints_outbox_pending", "Notifications waiting to be sent.", f.outbox_pending),

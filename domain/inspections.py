@@ -261,6 +261,21 @@ def draw_round(register_units: list[str], mandatory: list[str], *, proportion_pe
 
 #: Beijing time has had no daylight saving since 1991: a fixed offset is exact.
 _BEIJING = timezone(timedelta(hours=8))
+#: Rounds a center owes a year (R-40: 不少于12次).
+ROUNDS_A_YEAR = 12
+
+
+def year_start(now: datetime) -> datetime:
+    """The start of the Beijing year of `now`: rounds are counted from there."""
+    return datetime(now.astimezone(_BEIJING).year, 1, 1, tzinfo=_BEIJING)
+
+
+def rounds_expected(now: datetime) -> int:
+    """Rounds due by `now` (R-40): one for every Beijing month ended this year, so that a center
+    keeping pace reaches 12 by the year's end."""
+    return now.astimezone(_BEIJING).month - 1
+
+
 #: The hours of a working day an unannounced visit may fall in (09:00..16:59).
 VISIT_HOURS = range(9, 17)
 

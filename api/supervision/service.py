@@ -30,6 +30,7 @@ from api.supervision.schemas import (
 )
 from domain import workdays
 from domain.clocks import OVERDUE_MARKED
+from domain.inspections import rounds_expected, year_start
 from domain.workdays import BEIJING
 
 #: The clocks whose passing makes a case overdue (`domain.clocks`).
@@ -113,13 +114,12 @@ async def load_board(
     soon = soon_instant(now)
     lv = level.value if level else None
     rs = reason.value if reason else None
-    year_start = datetime(now.astimezone(BEIJING).year, 1, 1, tzinfo=BEIJING)
     counts, count, rows, pace = await asyncio.gather(
         fetch(pool, q.BOARD_COUNTS, center, soon, now, unit),
         fetch(pool, q.BOARD_COUNT_FILTERED, center, soon, now, unit, lv, rs),
         fetch(pool, q.BOARD_PAGE, center, soon, now, unit, lv, rs, page_size,
               (page - 1) * page_size),
-        fetch(pool, q.INSPECTION_PACE, center, year_start, now),
+        fetch(pool, q.INSPECTION_PACE, center, year_start(now), now),
     )
     return Board(
         data=[board_item(r, now) for r in rows], count=count[0][0],
@@ -131,11 +131,10 @@ async def load_board(
 
 def inspection_pace(row: dict[str, Any], now: datetime) -> InspectionPace:
     """R-40 for the center: a round for every month ended this year, at least 12 a year."""
-    local = now.astimezone(BEIJING)
-    expected = local.month - 1
+    expected = rounds_expected(now)
     behind = row["rounds"] < expected
     return InspectionPace(
-        year=local.year, rounds=row["rounds"], expected=expected, behind=behind,
+        year=now.astimezone(BEIJING).year, rounds=row["rounds"], expected=expected, behind=behind,
         units=row["units"], units_not_inspected=row["units_not_inspected"],
         warning=(f"本年度明查暗访{row['rounds']}轮，截至上月应不少于{expected}轮，全年不少于12轮 "
                  f"inspection rounds behind: {row['rounds']} of {expected} due by now (R-40)")

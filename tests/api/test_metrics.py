@@ -211,3 +211,36 @@ async def test_sdk_client_metrics_are_exported(env: WorkflowEnvironment) -> None
         if name == "temporal_request_total" and ("operation", "GetSystemInfo") in labels
     ]
     assert requests and sum(requests) >= 1
+
+
+async def test_centers_behind_on_inspection_rounds(stack: Stack) -> None:
+    """R-40 in metrics: per center of the register, the rounds drawn this Beijing year and how
+    many it is short of one per month ended. On 2026-07-15 (Beijing) six months have ended."""
+    now = datetime(2026, 7, 15, 1, 0, tzinfo=UTC)
+
+    def at(day: str) -> datetime:
+        return datetime.fromisoformat(day + "T02:00:00+00:00")
+
+    starts = {  # center → round starts; a round of last year and one after `now` do not count
+        "default": ["2025-12-20", "2026-01-05", "2026-02-09", "2026-03-02", "2026-04-07",
+                    "2026-05-06", "2026-06-03", "2026-08-04"],
+        "district": ["2026-01-12", "2026-03-16"],
+    }
+    async with stack.pool.acquire() as conn:
+        for center, days in starts.items():
+            for i, day in enumerate(days):
+                await conn.execute(
+                    "INSERT INTO inspection_rounds (round_id, center, started_at, closes_at, seed,"
+                    " proportion_percent, min_units, register_units, mandatory, drawn)"
+                    " VALUES ($1, $2, $3, $3, 1, 30, 1, '[]', '[]', '[]')",
+                    f"metrics-pace-{center}-{i}", center, at(day),
+                )
+    figures = await metrics.read_figures(stack.pool, now)
+    samples = parse(generate_latest(_registry(figures)).decode())
+    rounds = {c: value(samples, "complaints_inspection_rounds", center=c)
+              for c in ("province", "default", "district", "tax-bureau-dept")}
+    behind = {c: value(samples, "complaints_inspection_rounds_behind", center=c)
+              for c in ("province", "default", "district", "tax-bureau-dept")}
+    assert rounds == {"province": 0, "default": 6, "district": 2, "tax-bureau-dept": 0}
+    assert behind == {"province": 6, "default": 0, "district": 4, "tax-bureau-dept": 6}
+    assert ("complaints_inspection_rounds", (("center", "province"),)) in samples

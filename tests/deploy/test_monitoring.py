@@ -75,7 +75,7 @@ def expressions() -> list[tuple[str, str]]:
 
 def test_prometheus_config_and_rules_are_valid() -> None:
     out = promtool("check", "config", "prometheus.yml")
-    assert "SUCCESS" in out and "9 rules found" in out
+    assert "SUCCESS" in out and "10 rules found" in out
 
 
 def test_alert_rules_fire_when_they_should() -> None:
