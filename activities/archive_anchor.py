@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     import asyncpg
     from temporalio.client import Client
 
-    from activities.seal import SealIndex
+    from activities.seal_check import SealIndex
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 SELECT_ACCESS_LOG = """

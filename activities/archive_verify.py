@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from activities.archive_anchor import Anchors, check_access_log, compare_receipt, history_receipt
-from activities.seal import check_sealed, load_roots, load_seals
+from activities.seal_check import check_sealed, load_roots, load_seals
 from domain.models import CaseState
 
 if TYPE_CHECKING:

@@ -12,7 +12,8 @@ import pytest
 import db
 from activities import seal as seal_module
 from activities.archive_anchor import check_access_log
-from activities.seal import load_roots, load_seals, seal
+from activities.seal import seal
+from activities.seal_check import load_roots, load_seals
 from tests.fixtures_pg import fresh_database, owner_url, pg_settings
 from tests.tsa import local_tsa
 
