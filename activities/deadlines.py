@@ -97,7 +97,7 @@ async def _provisional_from_database(timeout: float = 10.0) -> tuple[int, int] |
     url = settings.database_url
     try:
         if not url:  # the embedded server: attach only if it is already running
-            from db import _embedded_running, embedded_url
+            from db_server import _embedded_running, embedded_url
 
             pgdata = settings.data_dir.resolve() / "pg"
             if not _embedded_running(pgdata):

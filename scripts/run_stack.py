@@ -70,7 +70,8 @@ def main() -> None:
 
     # 1. PostgreSQL (embedded unless COMPLAINTS_DATABASE_URL is set), migrated by the owner role;
     #    worker and API get the app role's URL only (issue 13: least privilege, db.py).
-    from db import create_pool, embedded_owner_url, embedded_url
+    from db import create_pool
+    from db_server import embedded_owner_url, embedded_url
 
     url = settings.database_url or embedded_url(data_dir)
     owner_url = settings.migrate_database_url or (

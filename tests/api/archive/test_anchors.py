@@ -27,7 +27,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-import db
+import db_server
 from activities.archive import canonical_json, check_access_log, history_receipt, load_anchors, sha256_hex
 from activities.archive_anchor import access_log_hash
 from activities.seal import SealActivities, seal, seal_file
@@ -60,7 +60,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """The stack with seals configured: the authority, its CA, a directory for the copies."""
     name = await pg_pool.fetchval("SELECT current_database()")
-    APP_URL[:] = [db.with_user(database_url_for(pg_admin_url, name), db.APP_ROLE)]
+    APP_URL[:] = [db_server.with_user(database_url_for(pg_admin_url, name), db_server.APP_ROLE)]
     async with running_stack(pg_pool, env, tsa_url=tsa.url, tsa_roots_file=tsa.roots_file,
                              seal_dir=tmp_path_factory.mktemp("seals")) as s:
         yield s
