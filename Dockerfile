@@ -30,7 +30,7 @@ COPY requirements.lock ./
 RUN pip install --no-deps -r requirements.lock && pip check
 
 # The application, owned by root so that the runtime user cannot change it.
-COPY config.py db.py logs.py temporal_client.py worker.py ./
+COPY config.py db.py db_server.py logs.py temporal_client.py worker.py ./
 COPY domain/ domain/
 COPY workflows/ workflows/
 COPY activities/ activities/

@@ -376,7 +376,7 @@ def test_every_variable_the_code_reads_is_known() -> None:
     known = set(EXTRA_APP_VARIABLES)
     for field in Settings.model_fields:
         known |= env_names(field)
-    sources = [ROOT / "config.py", ROOT / "db.py", ROOT / "worker.py"]
+    sources = [ROOT / "config.py", ROOT / "db.py", ROOT / "db_server.py", ROOT / "worker.py"]
     for folder in ("domain", "workflows", "activities", "api", "scripts"):
         sources += sorted((ROOT / folder).rglob("*.py"))
     for path in sources:
