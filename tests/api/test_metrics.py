@@ -20,7 +20,7 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-from api import metrics
+from api import metrics, metrics_figures
 from domain import workdays
 from tests.fixtures_pg import database_url_for
 from tests.stack import Stack, auth, eventually, intake_body
@@ -183,16 +183,16 @@ async def test_database_down_is_a_figure_not_an_error() -> None:
         async def get_pool(self) -> None:
             raise OSError("connection refused")
 
-    figures = await metrics.FiguresCache().get(Down())
+    figures = await metrics_figures.FiguresCache().get(Down())
     text = generate_latest(_registry(figures)).decode()
     assert parse(text) == {("complaints_metrics_database_up", ()): 0.0}
 
 
-def _registry(figures: metrics.Figures):  # type: ignore[no-untyped-def]
+def _registry(figures: metrics_figures.Figures):  # type: ignore[no-untyped-def]
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(metrics.FiguresCollector(figures))  # type: ignore[arg-type]
+    registry.register(metrics_figures.FiguresCollector(figures))  # type: ignore[arg-type]
     return registry
 
 
@@ -235,7 +235,7 @@ async def test_centers_behind_on_inspection_rounds(stack: Stack) -> None:
                     " VALUES ($1, $2, $3, $3, 1, 30, 1, '[]', '[]', '[]')",
                     f"metrics-pace-{center}-{i}", center, at(day),
                 )
-    figures = await metrics.read_figures(stack.pool, now)
+    figures = await metrics_figures.read_figures(stack.pool, now)
     samples = parse(generate_latest(_registry(figures)).decode())
     rounds = {c: value(samples, "complaints_inspection_rounds", center=c)
               for c in ("province", "default", "district", "tax-bureau-dept")}

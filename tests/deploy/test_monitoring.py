@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 
-from api import metrics
+from api import metrics, metrics_figures
 from config import ROOT
 
 PROMETHEUS = ROOT / "deploy" / "prometheus"
@@ -57,7 +57,7 @@ def exported() -> set[str]:
         for family in metric.describe():
             base = family.name
             names |= {base, f"{base}_total", f"{base}_bucket", f"{base}_count", f"{base}_sum"}
-    for family in metrics.FiguresCollector(metrics.Figures(up=True, open_by_status={"x": 1})).collect():
+    for family in metrics_figures.FiguresCollector(metrics_figures.Figures(up=True, open_by_status={"x": 1})).collect():
         names.add(family.name)
     return names
 
