@@ -19,14 +19,8 @@ import pytest
 import pytest_asyncio
 
 from activities.notify import enqueue
-from activities.sender import (
-    Backoff,
-    SmtpChannel,
-    WebhookChannel,
-    deliver_pending,
-    make_channel,
-    run_sender,
-)
+from activities.channels import SmtpChannel, WebhookChannel, make_channel
+from activities.sender import Backoff, deliver_pending, run_sender
 from config import ROOT, Settings
 from domain.models import Notification, NotificationKind, Recipient
 from tests.activities.pg_cases import add_complainant, new_number, note
