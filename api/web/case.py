@@ -7,7 +7,6 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -19,7 +18,17 @@ from api.evidence import service as evidence
 from api.public import service as public
 from api.timeline.service import case_timeline
 from api.web import duplicates, forms, queue
-from api.web.page import INTAKE_ROLES, TIMELINE_ROLES, UPLOAD_ROLES, Page, login_redirect, utcnow
+from api.web.page import (
+    INTAKE_ROLES,
+    TIMELINE_ROLES,
+    UPLOAD_ROLES,
+    Page,
+    PostedForm,
+    SignedIn,
+    Viewing,
+    page_router,
+    utcnow,
+)
 from domain.actions import SIGNALS
 from domain.clocks import CLOCKS
 from domain.labels import label
@@ -33,7 +42,7 @@ from domain.models import (
 )
 from domain.workdays import deadline_end, working_days_between
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 def _deadlines(view: Any, now: datetime) -> list[dict[str, Any]]:
@@ -156,11 +165,7 @@ async def case_page_response(page: Page, number: str, *, status: int = 200,
 
 
 @router.get("/cases/{number}")
-async def case_page(request: Request, number: str, done: str = "") -> Response:
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
-    page.start_nav()
+async def case_page(page: Viewing, number: str, done: str = "") -> Response:
     flash = None
     if done:
         try:
@@ -173,11 +178,7 @@ async def case_page(request: Request, number: str, done: str = "") -> Response:
 
 
 @router.post("/cases/{number}/actions/{action}")
-async def case_action(request: Request, number: str, action: str) -> Response:
-    page = Page(request)
-    form = await page.posted()
-    if isinstance(form, Response):
-        return form
+async def case_action(page: SignedIn, form: PostedForm, number: str, action: str) -> Response:
     try:
         act = Action(action)
     except ValueError:
@@ -215,11 +216,7 @@ def idempotency(value: object) -> str | None:
 
 
 @router.post("/cases/{number}/signals/{name}")
-async def case_signal(request: Request, number: str, name: str) -> Response:
-    page = Page(request)
-    form = await page.posted()
-    if isinstance(form, Response):
-        return form
+async def case_signal(page: SignedIn, form: PostedForm, number: str, name: str) -> Response:
     if name not in ("decide-extension", "escalate") or page.user.role not in SIGNALS[name].roles:
         return await page.render("message.html", 403, title="无权操作", message="您的角色无权发送此指令。")
     model = DecideExtensionBody if name == "decide-extension" else EscalateBody
@@ -246,13 +243,9 @@ async def case_signal(request: Request, number: str, name: str) -> Response:
 
 
 @router.post("/cases/{number}/access-code")
-async def access_code(request: Request, number: str) -> Response:
+async def access_code(page: SignedIn, _: PostedForm, number: str) -> Response:
     """补发查询码 A new access code for a complainant who lost theirs (intake, handler); the
     old one stops working; shown once (`api.public.service.reissue`, logged)."""
-    page = Page(request)
-    form = await page.posted()
-    if isinstance(form, Response):
-        return form
     if page.user.role not in INTAKE_ROLES or not NUMBER_RE.match(number):
         return await page.render("message.html", 403, title="无权操作",
                                  message="只有登记员和投诉办人员可以补发查询码。")

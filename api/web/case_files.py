@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from starlette.datastructures import UploadFile
@@ -18,10 +17,10 @@ from api.evidence import service as evidence
 from api.evidence.schemas import ShareBody
 from api.web import forms
 from api.web.case import case_page_response
-from api.web.page import UPLOAD_ROLES, Page, login_redirect
+from api.web.page import UPLOAD_ROLES, Page, PostedForm, SignedIn, only, page_router
 from domain.models import Role
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 async def attach(page: Page, cases: CaseService, number: str, upload: UploadFile,
@@ -56,16 +55,9 @@ def upload_of(form: Any, name: str) -> UploadFile | None:
     return f if isinstance(f, UploadFile) and (f.filename or f.size) else None
 
 
-@router.post("/cases/{number}/evidence")
-async def case_evidence(request: Request, number: str) -> Response:
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
-    if page.user.role not in UPLOAD_ROLES:
-        return await page.render("message.html", 403, title="无权上传", message="您的角色不能上传证据。")
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+@router.post("/cases/{number}/evidence",
+             dependencies=[only(UPLOAD_ROLES, "无权上传", "您的角色不能上传证据。")])
+async def case_evidence(page: SignedIn, form: PostedForm, number: str) -> Response:
     upload = upload_of(form, "file")
     field = "evidence-upload"
     if upload is None:
@@ -83,12 +75,9 @@ async def case_evidence(request: Request, number: str) -> Response:
 
 
 @router.get("/cases/{number}/evidence/{evidence_id}")
-async def evidence_download(request: Request, number: str, evidence_id: int) -> Response:
+async def evidence_download(page: SignedIn, number: str, evidence_id: int) -> Response:
     """The file itself, for whoever may download it (R-32: the office; a unit its own uploads
     and what a leader shared), the download written to the access log, as the API does."""
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
     if not NUMBER_RE.match(number) or not 1 <= evidence_id <= 2**62:
         return await page.render("message.html", 404, title="未找到", message="未找到该文件。")
     try:
@@ -112,12 +101,9 @@ async def evidence_download(request: Request, number: str, evidence_id: int) -> 
 
 
 @router.post("/cases/{number}/evidence/{evidence_id}/share")
-async def evidence_share(request: Request, number: str, evidence_id: int) -> Response:
+async def evidence_share(page: SignedIn, form: PostedForm, number: str, evidence_id: int
+                         ) -> Response:
     """领导审批 A leader gives the handling unit the file itself (or takes it back), R-32."""
-    page = Page(request)
-    form = await page.posted()
-    if isinstance(form, Response):
-        return form
     if page.user.role != Role.LEADER:
         return await page.render("message.html", 403, title="无权操作",
                                  message="只有领导可以批准向承办单位提供证据文件。")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
@@ -15,13 +14,24 @@ from api.errors import ApiError
 from api.web import duplicates, forms
 from api.web.case import idempotency
 from api.web.case_files import attach, upload_of
-from api.web.page import INTAKE_ROLES, Page, login_redirect
+from api.web.page import (
+    INTAKE_ROLES,
+    AnyPage,
+    Page,
+    PostedForm,
+    SignedIn,
+    Viewing,
+    only,
+    page_router,
+)
 from api.web.session import CSRF_FIELD
 from domain.intake import ComplaintCreate
 from domain.labels import label
 from domain.models import Action, Category, Channel, Form, Grade, Role
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
+#: Who may register a complaint: the clerk and the complaint office; anyone else is told so.
+_INTAKE_ONLY = only(INTAKE_ROLES, "无权登记", "只有登记员和投诉办人员可以登记投诉。")
 
 
 def _intake_choices() -> dict[str, Any]:
@@ -84,31 +94,15 @@ def _intake_errors(errs: dict[str, str]) -> dict[str, str]:
             for k, v in errs.items()}
 
 
-@router.get("/intake")
-async def intake_form(request: Request) -> Response:
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
-    page.start_nav()
-    if page.user.role not in INTAKE_ROLES:
-        return await page.render("message.html", 403, title="无权登记",
-                                 message="只有登记员和投诉办人员可以登记投诉。")
+@router.get("/intake", dependencies=[_INTAKE_ONLY])
+async def intake_form(page: Viewing) -> Response:
     return await page.render("intake.html", v={}, errors={}, units=await _units(page),
                              idem=str(uuid.uuid4()), **_intake_choices())
 
 
-@router.post("/intake")
-async def intake(request: Request) -> Response:
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
+@router.post("/intake", dependencies=[_INTAKE_ONLY])
+async def intake(page: SignedIn, form: PostedForm) -> Response:
     user = page.user
-    if user.role not in INTAKE_ROLES:
-        return await page.render("message.html", 403, title="无权登记",
-                                 message="只有登记员和投诉办人员可以登记投诉。")
-    form = await page.form()
-    if form is None:
-        return await page.refused()
     v = {k: val for k, val in form.items() if isinstance(val, str) and k != CSRF_FIELD}
     idem = v.get("idem") or str(uuid.uuid4())
 
@@ -152,9 +146,8 @@ async def intake(request: Request) -> Response:
 
 
 @router.post("/intake/duplicates")
-async def intake_duplicates(request: Request) -> Response:
+async def intake_duplicates(page: AnyPage) -> Response:
     """htmx: the possible repeats of what the clerk is typing (R-45)."""
-    page = Page(request)
     if page.user is None or page.user.role not in INTAKE_ROLES:
         return page.finish(HTMLResponse("", status_code=401))
     form = await page.form()

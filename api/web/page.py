@@ -1,17 +1,22 @@
 """What every workbench page shares: the templates and their label filters, the security
-headers, and `Page` — one request's resources, session, signed-in user and navigation counts."""
+headers, `Page` — one request's resources, session, signed-in user and navigation counts — and
+the `Annotated` dependencies that answer before a route runs (`SignedIn`, `Viewing`,
+`PostedForm`, `only(roles)`), so that each route says only what is its own."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 
 from api.auth import User
 from api.complaints.service import CaseService
@@ -146,14 +151,6 @@ class Page:
         data = await self.request.form(max_files=2, max_fields=200)
         return data if self.session.csrf_ok(data.get(CSRF_FIELD)) else None
 
-    async def posted(self) -> Any:
-        """The form a signed-in user posted, or the response that refuses it (sign in first;
-        a form without this session's CSRF token): callers return a `Response` as it is."""
-        if self.user is None:
-            return login_redirect(self.request)
-        form = await self.form()
-        return form if form is not None else await self.refused()
-
     async def refused(self) -> Response:
         return await self.render("message.html", 403, title="请求无效",
                                  message="表单已过期或来源不明（CSRF），请返回重新打开页面后再提交。")
@@ -175,3 +172,82 @@ def safe_next(value: object) -> str:
             and "\\" not in value and len(value) < 200:
         return value
     return "/"
+
+
+class Refusal(Exception):
+    """The answer a page gives before its route runs (sign in first; a form without this
+    session's CSRF token; a role the page is not for): `PageRoute` sends it as it is."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+class PageRoute(APIRoute):
+    """A workbench route: a `Refusal` raised by one of its dependencies is its answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Refusal as refusal:
+                return refusal.response
+
+        return route
+
+
+def page_router() -> APIRouter:
+    """The router of a page family: pages, not API (not in the OpenAPI document)."""
+    return APIRouter(include_in_schema=False, route_class=PageRoute)
+
+
+async def _page(request: Request) -> Page:
+    return Page(request)
+
+
+#: The request's page (one per request, whoever asks for it).
+AnyPage = Annotated[Page, Depends(_page)]
+
+
+async def _signed_in(page: AnyPage) -> Page:
+    if page.user is None:
+        raise Refusal(login_redirect(page.request))
+    return page
+
+
+#: The page of a signed-in user; anyone else is sent to sign in first.
+SignedIn = Annotated[Page, Depends(_signed_in)]
+
+
+async def _viewing(page: SignedIn) -> Page:
+    page.start_nav()
+    return page
+
+
+#: A signed-in user's page that shows the navigation: its counts start beside the page's work.
+Viewing = Annotated[Page, Depends(_viewing)]
+
+
+async def _posted(page: AnyPage) -> FormData:
+    form = await page.form()
+    if form is None:
+        raise Refusal(await page.refused())
+    return form
+
+
+#: The posted form if it carries this session's CSRF token; else a 403 page.
+PostedForm = Annotated[FormData, Depends(_posted)]
+
+
+def only(roles: frozenset[Role], title: str, message: str) -> Any:
+    """A route's dependency: a signed-in user (else sign in first) of one of `roles` (else a
+    403 page with `title` and `message`); checked before the route's own parameters."""
+
+    async def check(page: SignedIn) -> None:
+        assert page.user is not None
+        if page.user.role not in roles:
+            raise Refusal(await page.render("message.html", 403, title=title, message=message))
+
+    return Depends(check)

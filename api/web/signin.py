@@ -3,36 +3,31 @@ the end of the identity provider's sign-in (api/web/oidc.py)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from api.auth import User
 from api.dashboard import views as dashboard
 from api.stats.service import FIGURE_ROLES
-from api.web.page import Page, safe_next
+from api.web.page import AnyPage, Page, PostedForm, page_router, safe_next
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/") -> Response:
-    page = Page(request)
+async def login_form(page: AnyPage, next: str = "/") -> Response:
     return await page.render("login.html", next=safe_next(next), error=None, with_nav=False)
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    page = Page(request)
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+async def login(page: AnyPage, form: PostedForm) -> Response:
     token = form.get("token")
     user = page.res.tokens.lookup(token) if isinstance(token, str) and 0 < len(token) <= 2000 \
         else None
     if user is None:
         return await page.render("login.html", 401, next=safe_next(form.get("next")),
                                  error="令牌无效，请检查后重试", with_nav=False)
-    return complete_sign_in(page, request, token, user, form.get("next"))
+    return complete_sign_in(page, page.request, token, user, form.get("next"))
 
 
 def complete_sign_in(page: Page, request: Request, token: str, user: User, next: object) -> Response:
@@ -50,11 +45,7 @@ def complete_sign_in(page: Page, request: Request, token: str, user: User, next:
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
-    page = Page(request)
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+async def logout(page: AnyPage, _: PostedForm) -> Response:
     page.session.clear()
     out = page.redirect("/login")
     out.delete_cookie(dashboard.COOKIE, path="/dashboard")

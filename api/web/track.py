@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
@@ -15,16 +14,15 @@ from api.errors import ApiError
 from api.public import service as public
 from api.ratelimit import CodeThrottle, client_address
 from api.web import forms
-from api.web.page import Page
+from api.web.page import AnyPage, Page, PostedForm, page_router
 from domain.labels import label
 from domain.models import Action
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/track")
-async def track_form(request: Request) -> Response:
-    page = Page(request)
+async def track_form(page: AnyPage) -> Response:
     track = page.session.data.get("track")
     if isinstance(track, dict):
         return await _track_page(page, track)
@@ -32,11 +30,7 @@ async def track_form(request: Request) -> Response:
 
 
 @router.post("/track")
-async def track(request: Request) -> Response:
-    page = Page(request)
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+async def track(page: AnyPage, form: PostedForm) -> Response:
     number, code = form.get("number"), form.get("code")
     if not isinstance(number, str) or not isinstance(code, str):
         return await page.render("track_form.html", 422, error="请填写投诉编号和查询码",
@@ -96,11 +90,7 @@ async def _track_page(page: Page, track: dict[str, Any], *, status: int = 200,
 
 
 @router.post("/track/actions/{action}")
-async def track_action(request: Request, action: str) -> Response:
-    page = Page(request)
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+async def track_action(page: AnyPage, form: PostedForm, action: str) -> Response:
     track = page.session.data.get("track")
     if not isinstance(track, dict) or action not in ("record-satisfaction", "appeal"):
         return page.redirect("/track")
@@ -126,10 +116,6 @@ async def track_action(request: Request, action: str) -> Response:
 
 
 @router.post("/track/exit")
-async def track_exit(request: Request) -> Response:
-    page = Page(request)
-    form = await page.form()
-    if form is None:
-        return await page.refused()
+async def track_exit(page: AnyPage, _: PostedForm) -> Response:
     page.session.pop("track")
     return page.redirect("/track")

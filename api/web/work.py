@@ -2,25 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from api.errors import ApiError
 from api.stats.service import FIGURE_ROLES
 from api.supervision.service import load_board
 from api.web import queue
-from api.web.page import Page, login_redirect, utcnow
+from api.web.page import Viewing, only, page_router, utcnow
 
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 
 @router.get("/")
-async def work_queue(request: Request, status: str = "", q: str = "", level: str = "",
+async def work_queue(page: Viewing, status: str = "", q: str = "", level: str = "",
                      page_no: int = 1) -> Response:
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
-    page.start_nav()
     user = page.user
     allowed_statuses = queue.ROLE_STATUSES[user.role] if user.role in queue.ROLE_STATUSES else []
     f = queue.QueueFilter(
@@ -40,17 +35,11 @@ async def work_queue(request: Request, status: str = "", q: str = "", level: str
     )
 
 
-@router.get("/board")
-async def board(request: Request, page_no: int = 1) -> Response:
+@router.get("/board", dependencies=[only(FIGURE_ROLES, "无权查看",
+                                          "督办台账供投诉中心、领导、督办、审计及承办单位查看。")])
+async def board(page: Viewing, page_no: int = 1) -> Response:
     """督办台账 The supervision board (`api.supervision.service.load_board`, as
     `GET /v1/supervision`): supervised and overdue cases, most urgent first."""
-    page = Page(request)
-    if page.user is None:
-        return login_redirect(request)
-    page.start_nav()
-    if page.user.role not in FIGURE_ROLES:
-        return await page.render("message.html", 403, title="无权查看",
-                                 message="督办台账供投诉中心、领导、督办、审计及承办单位查看。")
     page_no = min(max(page_no, 1), 1000)
     try:
         b = await load_board(await page.res.get_pool(), center=page.user.center,

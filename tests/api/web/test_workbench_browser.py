@@ -323,6 +323,41 @@ async def test_sign_in_needs_the_form_token_and_a_valid_staff_token(stack: Stack
         assert (await http.get("/")).status_code == 303
 
 
+async def test_each_page_asks_sign_in_then_role_then_the_form_token(stack: Stack) -> None:
+    """The gates before a route runs (api/web/page.py): signed out, every staff page sends to
+    sign-in (even a post without a form token); then a role the page is not for gets the page's
+    403; only then is the form's CSRF token checked."""
+    async with asgi_client(stack.app) as http:
+        for method, path, location in [("GET", "/", "/login"), ("GET", "/board", "/login?next=/board"),
+                                       ("GET", "/intake", "/login?next=/intake"),
+                                       ("POST", "/intake", "/login?next=/intake"),
+                                       ("GET", "/cases/X-1", "/login?next=/cases/X-1"),
+                                       ("POST", "/cases/X-1/evidence",
+                                        "/login?next=/cases/X-1/evidence"),
+                                       ("POST", "/cases/X-1/actions/accept",
+                                        "/login?next=/cases/X-1/actions/accept")]:
+            r = await http.request(method, path)
+            assert (r.status_code, r.headers["location"]) == (303, location), path
+    intake, auditor, handler = [await sign_in(stack, who)
+                                for who in ("intake", "auditor", "handler")]
+    try:
+        r = await intake.get("/board")
+        assert r.status_code == 403
+        assert "无权查看" in r.text and "督办台账供投诉中心、领导、督办、审计及承办单位查看。" in r.text
+        for method, path in [("GET", "/intake"), ("POST", "/intake")]:
+            r = await auditor.request(method, path)
+            assert r.status_code == 403 and "只有登记员和投诉办人员可以登记投诉。" in r.text, path
+        r = await auditor.post("/cases/X-1/evidence")
+        assert r.status_code == 403 and "您的角色不能上传证据。" in r.text
+        for path in ("/intake", "/cases/X-1/evidence", "/cases/X-1/actions/accept", "/logout"):
+            r = await handler.post(path, data={"csrf": "not-this-session"})
+            assert r.status_code == 403 and "（CSRF）" in r.text, path
+        assert (await handler.get("/")).status_code == 200  # the refused sign-out changed nothing
+    finally:
+        for http in (intake, auditor, handler):
+            await http.aclose()
+
+
 def test_yellow_from_the_reminder_instant_red_once_overdue() -> None:
     now = datetime(2026, 12, 2, 10, 0, tzinfo=BEIJING)  # a Wednesday
     until = queue.yellow_until(now)
