@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from activities.chain import CaseRecord
-from api.timeline.reader import RunRead, SignalSeen, bj, bj_text, parse_time
+from api.timeline.reader import RunRead, SignalSeen, bj, bj_text, entry_at, parse_time
 from api.timeline.schemas import DeadlineChange, RunItem, TimelineItem
 from domain.labels import CHANGES
 from domain.models import DeadlineKind
@@ -50,19 +50,9 @@ def _record_item(rec: dict[str, Any], kind: str) -> RunItem:
     detail: dict[str, Any] = raw if isinstance(raw, dict) else {}
     before, after = rec.get("status_before"), rec.get("status_after")
     role = str(actor.get("role", "system"))
-    return RunItem(
-        seq=rec.get("seq"),
-        at=bj(at),
-        at_beijing=bj_text(at),
-        who=str(actor.get("id", "system")),
-        role=role,
-        unit=actor.get("unit"),
-        what=what,
-        kind=kind,
-        status_before=before,
-        status_after=after,
-        detail=detail,
-    )
+    return entry_at(at, who=str(actor.get("id", "system")), role=role, what=what, kind=kind,
+                    seq=rec.get("seq"), unit=actor.get("unit"), status_before=before,
+                    status_after=after, detail=detail)
 
 
 def _change(
@@ -137,22 +127,9 @@ class Assembler:
                 self._add(self._ignored_item(ign, None), ign.get("at"), ign.get("at"), 1 << 20)
         for r in self.reads:
             for eid, t, timer_id in r.timers:
-                self.items.append(
-                    self._run(
-                        RunItem(
-                            seq=None,
-                            at=bj(t),
-                            at_beijing=bj_text(t),
-                            who="system",
-                            role="system",
-                            what="timer-fired",
-                            kind="timer",
-                            event_id=eid,
-                            detail={"timer_id": timer_id},
-                        ),
-                        r.run,
-                    )
-                )
+                timer = entry_at(t, who="system", role="system", what="timer-fired", kind="timer",
+                                 event_id=eid, detail={"timer_id": timer_id})
+                self.items.append(self._run(timer, r.run))
             for w in r.workflow:
                 self.items.append(self._run(w, r.run))
         self.sinks.sort(key=lambda s: (s.at, s.seq))
@@ -218,15 +195,13 @@ class Assembler:
             # Refused by the workflow after it was accepted, or not finished yet.
             actor = _actor(u.input.get("actor"))
             role = str(actor.get("role", "operator"))
-            item = RunItem(
-                seq=None,
-                at=bj(u.at),
-                at_beijing=bj_text(u.at),
+            item = entry_at(
+                u.at,
                 who=str(actor.get("id") or u.identity or "?"),
                 role=role,
-                unit=actor.get("unit"),
                 what=u.name,
                 kind="action",
+                unit=actor.get("unit"),
                 detail=_without_actor(u.input),
                 reason=u.failure,
                 refused=u.failure is not None,
@@ -282,16 +257,7 @@ class Assembler:
 
     def _signal_item(self, s: SignalSeen) -> RunItem:
         detail = _without_actor(s.input)
-        item = RunItem(
-            seq=None,
-            at=bj(s.at),
-            at_beijing=bj_text(s.at),
-            who="?",
-            role="operator",
-            what=s.name,
-            kind="signal",
-            detail=detail,
-        )
+        item = entry_at(s.at, who="?", role="operator", what=s.name, kind="signal", detail=detail)
         self._sender(item, s)
         return item
 
@@ -301,15 +267,7 @@ class Assembler:
         if s is not None:
             item = self._signal_item(s)
         else:
-            item = RunItem(
-                seq=None,
-                at=bj(at),
-                at_beijing=bj_text(at),
-                who="?",
-                role="operator",
-                what=name,
-                kind="signal",
-            )
+            item = entry_at(at, who="?", role="operator", what=name, kind="signal")
         item.at, item.at_beijing = bj(at), bj_text(at)
         item.ignored, item.reason = True, reason
         item.detail = {**item.detail, "reason": reason}
@@ -357,18 +315,9 @@ class Assembler:
             if sink is not None:
                 sink.item.deadlines.append(change)
                 continue
-            self.items.append(
-                RunItem(  # closed by the passing of time alone
-                    seq=None,
-                    at=bj(closed),
-                    at_beijing=bj_text(closed),
-                    who="system",
-                    role="system",
-                    what="deadline-closed",
-                    kind="clock",
-                    deadlines=[change],
-                )
-            )
+            self.items.append(entry_at(  # closed by the passing of time alone
+                closed, who="system", role="system", what="deadline-closed", kind="clock",
+                deadlines=[change]))
 
 
 def _first_after(

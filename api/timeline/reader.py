@@ -302,17 +302,16 @@ class HistoryReader:
         return r
 
 
+def entry_at(at: datetime, *, who: str, role: str, what: str, kind: str, **fields: Any) -> RunItem:
+    """A timeline entry at the instant `at` (and its Beijing text); no case-file `seq` unless
+    `fields` give one."""
+    fields.setdefault("seq", None)
+    return RunItem(at=bj(at), at_beijing=bj_text(at), who=who, role=role, what=what, kind=kind,
+                   **fields)
+
+
 def _workflow_item(
     what: str, event_id: int, at: datetime, reason: str | None, identity: str | None
 ) -> RunItem:
-    return RunItem(
-        seq=None,
-        at=bj(at),
-        at_beijing=bj_text(at),
-        who=identity or "temporal",
-        role="system",
-        what=what,
-        kind="workflow",
-        reason=reason,
-        event_id=event_id,
-    )
+    return entry_at(at, who=identity or "temporal", role="system", what=what, kind="workflow",
+                    reason=reason, event_id=event_id)
