@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.common import header, pct
+from bench.common import header, pct, run_numbered
 from bench.stack import DevServer, stack, wait_until
 from domain.models import Actor, Category, Channel, ComplaintInput, Form, Grade, Role
 
@@ -44,30 +44,24 @@ async def start_cases(client: object, n: int, due: datetime, concurrency: int = 
     assert isinstance(client, Client)
     received = due - timedelta(minutes=2)
     run = uuid.uuid4().hex[:6]
-    queue = asyncio.Queue[int]()
-    for i in range(n):
-        queue.put_nowait(i)
 
-    async def one() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            number = f"TS-STORM-{run}-{i:05d}"
-            inp = ComplaintInput(
-                number=number, complainant_ref=f"cref-{uuid.uuid4().hex}",
-                channel=Channel.HOTLINE, form=Form.WRITTEN, category=Category.ATTITUDE,
-                grade=Grade.BASIC, respondent_unit="tax-bureau",
-                respondent_unit_name="某区税务局", summary="服务态度差 · 某区税务局",
-                received_at=received, registered_by=INTAKE, policy="bench",
-            )
-            if "registered_at" in ComplaintInput.model_fields:
-                # R-10 (issue 11): the acceptance clock counts from registration; without it,
-                # from the first workflow task, which would spread the instants over the starts.
-                inp = inp.model_copy(update={"registered_at": received})
-            await client.start_workflow("ComplaintWorkflow", inp, id=number,
-                                        task_queue="complaints")
+    async def one(i: int) -> None:
+        number = f"TS-STORM-{run}-{i:05d}"
+        inp = ComplaintInput(
+            number=number, complainant_ref=f"cref-{uuid.uuid4().hex}",
+            channel=Channel.HOTLINE, form=Form.WRITTEN, category=Category.ATTITUDE,
+            grade=Grade.BASIC, respondent_unit="tax-bureau",
+            respondent_unit_name="某区税务局", summary="服务态度差 · 某区税务局",
+            received_at=received, registered_by=INTAKE, policy="bench",
+        )
+        if "registered_at" in ComplaintInput.model_fields:
+            # R-10 (issue 11): the acceptance clock counts from registration; without it,
+            # from the first workflow task, which would spread the instants over the starts.
+            inp = inp.model_copy(update={"registered_at": received})
+        await client.start_workflow("ComplaintWorkflow", inp, id=number, task_queue="complaints")
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(concurrency)))
+    await run_numbered(n, concurrency, one)
     return time.perf_counter() - t0
 
 
@@ -83,18 +77,13 @@ async def bare_timers(temporal: DevServer, n: int, lead: float,
     client = await temporal.client()
     due = (datetime.now(UTC) + timedelta(seconds=lead)).replace(microsecond=0)
     run = uuid.uuid4().hex[:6]
-    queue = asyncio.Queue[int]()
-    for i in range(n):
-        queue.put_nowait(i)
 
-    async def one() -> None:
-        while not queue.empty():
-            i = queue.get_nowait()
-            await client.start_workflow("BenchTimer", due.isoformat(), id=f"timer-{run}-{i:05d}",
-                                        task_queue=NOOP_QUEUE)
+    async def one(i: int) -> None:
+        await client.start_workflow("BenchTimer", due.isoformat(), id=f"timer-{run}-{i:05d}",
+                                    task_queue=NOOP_QUEUE)
 
     t0 = time.perf_counter()
-    await asyncio.gather(*(one() for _ in range(concurrency)))
+    await run_numbered(n, concurrency, one)
     print(f"   baseline: {n} bare timers started in {time.perf_counter() - t0:.1f} s, all due at "
           f"{due.isoformat()}")
     ready = (due - datetime.now(UTC)).total_seconds()
