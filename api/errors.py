@@ -32,7 +32,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from temporalio.client import (
     RPCTimeoutOrCancelledError,
     WorkflowQueryFailedError,
@@ -42,6 +42,7 @@ from temporalio.client import (
 from temporalio.exceptions import ApplicationError, TemporalError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from api.asgi import HttpMiddleware
 from domain.lifecycle import NotAllowed
 
 log = logging.getLogger("complaints.api")
@@ -366,20 +367,14 @@ def install(app: FastAPI) -> None:
     app.add_middleware(CatchAllMiddleware)
 
 
-class CatchAllMiddleware:
+class CatchAllMiddleware(HttpMiddleware):
     """Pure ASGI: an unhandled exception becomes a logged 500 with a generic message.
 
     Starlette's own handler for `Exception` re-raises after answering; this one does not, and
     it never says more than an incident id (the traceback goes to the log).
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def tracking_send(message: Message) -> None:

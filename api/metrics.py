@@ -41,9 +41,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.multiprocess import MultiProcessCollector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 import logs
+from api.asgi import HttpMiddleware
 from api.deps import ResourcesDep
 from api.metrics_figures import FiguresCache, FiguresCollector
 
@@ -97,16 +98,10 @@ def _outcome(status: int, ok: str) -> str:
     return ok if status < 400 else "refused" if status < 500 else "failed"
 
 
-class MetricsMiddleware:
+class MetricsMiddleware(HttpMiddleware):
     """Counts and times every request by route template; sets the log lines' case."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         method: str = scope.get("method", "")
         m = _CASE_PATH.match(path)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.asgi import HttpMiddleware
 from api.errors import error_body
 
 
@@ -22,7 +23,7 @@ class RouteLimit:
     message: str
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuse bodies larger than `max_bytes` (or the path's `RouteLimit`) with 413.
 
     A declared `Content-Length` above the limit is refused before the app runs; a body sent
@@ -33,14 +34,11 @@ class BodyLimitMiddleware:
     def __init__(
         self, app: ASGIApp, *, max_bytes: int, route_limits: Sequence[RouteLimit] = ()
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_bytes = max_bytes
         self.route_limits = tuple(route_limits)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         max_bytes, message = self._limit(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > max_bytes:
