@@ -94,11 +94,18 @@ async def _fill(conn: Any, years: list[int]) -> None:
             await _fill(c, years)
             return
     async with conn.transaction():
-        # Concurrent fillers write the same rows: one at a time, and idempotent.
+        # Concurrent fillers write the same rows: one at a time, and only what is still stale.
         await conn.execute(q.TAKE_WORKDAYS_LOCK, q.WORKDAYS_LOCK_KEY)
+        stored = {r["year"]: r["digest"] for r in await conn.fetch(q.SELECT_WORKDAY_YEARS)}
+        years = [y for y in years if stored.get(y) != _year(y)[1]]
+        if not years:
+            return
         for y in years:
             days, digest = _year(y)
             await conn.execute(q.UPSERT_WORKDAY, [d for d, _ in days], [w for _, w in days])
             await conn.execute(q.UPSERT_WORKDAY_YEAR, y, workdays.has_official_data(y), digest)
         await conn.execute(q.RENUMBER_WORKDAYS)
+        # The handling-time rollup counts with the ordinals (migration 0017): recount it, in
+        # this transaction; projections wait (they take the lock shared).
+        await conn.execute(q.REBUILD_HANDLING_DAYS)
     log.info("working-day calendar filled for %s", ", ".join(map(str, years)))

@@ -1,9 +1,8 @@
 """The SQL of the figures (R-36..R-39) and of the working-day table they count with.
 
-Every figure query takes $1 center, $2 period start, $3 period end (exclusive), $4 handling
-unit ('' = the complaint office) or NULL (all), $5 grouping (`GroupBy` value). They read the
-narrow projections `case_figures` (f: one row per started case) and `case_deadlines` (d: one
-row per clock), which triggers keep in step with `complaints`.
+The figures read the rollups of migration 0017, kept by triggers equal to the raw computation
+over the narrow projections `case_figures` (one row per started case), `case_deadlines` (one
+row per clock) and `case_events`; the open cases are counted in `case_figures` itself.
 """
 
 from __future__ import annotations
@@ -26,6 +25,8 @@ UPDATE workdays w SET ordinal = x.n
 FROM (SELECT day, (sum(working::int) OVER (ORDER BY day))::int AS n FROM workdays) x
 WHERE w.day = x.day AND w.ordinal <> x.n
 """
+#: The handling-time rollup counts working days with the ordinals: recounted after a fill.
+REBUILD_HANDLING_DAYS = "SELECT figure_rebuild('days')"
 MIN_RECEIVED_YEAR = """
 SELECT extract(year FROM min(received_at) AT TIME ZONE 'Asia/Shanghai')::int
 FROM case_figures WHERE center = $1
@@ -35,126 +36,107 @@ FROM case_figures WHERE center = $1
 WORKDAYS_LOCK_KEY = 0x776F726B64617973
 
 # ------------------------------------------------------------------ the figures
+#
+# The figures read the rollups of migration 0017 (`figure_cases`, `figure_clocks`, `figure_days`,
+# `figure_repeats`), which triggers keep equal to the raw computation over `case_figures`,
+# `case_deadlines` and `case_events` in the same transaction as every projection. A period is
+# read as whole months (grain 'm', months before the current Beijing month) plus single days
+# (grain 'd') at its edges. Parameters of every rollup query: $1 center, $2 handling unit
+# ('' = the complaint office) or NULL (all), $3 grouping (`GroupBy` value), $4..$5 the first and
+# last month read as months, $6..$7 and $8..$9 the day ranges read as days (empty when
+# reversed).
 
-#: Counts are grouped by key only and summed into the totals here (a plain GROUP BY runs in
-#: parallel, GROUPING SETS does not); the handling time comes as a histogram, from which
-#: the average and the percentile are exact. Only the distinct-case counts need GROUPING SETS.
 
-
-def _key(month: str, unit: str, row: str = "f") -> str:
-    """The group key of a row whose own Beijing month is `month` and whose unit is `unit`."""
-    return f"""CASE $5::text
-        WHEN 'unit' THEN coalesce({unit}, '')
+def _key(row: str = "r", unit: str = "r.unit", month: str = "to_char(r.day, 'YYYY-MM')") -> str:
+    """The group key of a row whose unit is `unit` and whose Beijing month is `month`."""
+    return f"""CASE $3::text
+        WHEN 'unit' THEN {unit}
         WHEN 'category' THEN {row}.category
         WHEN 'channel' THEN {row}.channel
         WHEN 'month' THEN {month}
         ELSE '' END"""
 
 
-def _unit_filter(unit: str) -> str:
-    return f"($4::text IS NULL OR coalesce({unit}, '') = $4)"
+_PERIOD = """r.center = $1 AND ($2::text IS NULL OR r.unit = $2)
+  AND ((r.grain = 'm' AND r.day BETWEEN $4 AND $5)
+       OR (r.grain = 'd' AND (r.day BETWEEN $6 AND $7 OR r.day BETWEEN $8 AND $9)))"""
 
-
-def _count_cases(what: str) -> str:
-    return f"""
-SELECT {_key(f'f.{what}_month', 'f.handling_unit')} AS k, count(*) AS n
-FROM case_figures f
-WHERE f.center = $1 AND f.{what}_at >= $2 AND f.{what}_at < $3
-  AND {_unit_filter('f.handling_unit')}
+#: The case and event counts per group (R-37..R-39): a group is listed when any case or event
+#: of the period falls in it. `*_first_*`: the cases' first flagged days (see REPEATS).
+CASE_COUNTS = f"""
+SELECT {_key()} AS k,
+       sum(registered)::int AS registered, sum(accepted)::int AS accepted,
+       sum(concluded)::int AS concluded, sum(substantiated)::int AS substantiated,
+       sum(resolved)::int AS resolved, sum(unsubstantiated)::int AS unsubstantiated,
+       sum(answered)::int AS answered, sum(satisfied)::int AS satisfied,
+       sum(basically_satisfied)::int AS basically_satisfied,
+       sum(dissatisfied)::int AS dissatisfied,
+       sum(overdue_deadlines)::int AS overdue_deadlines,
+       sum(extension_days)::int AS extension_days, sum(replies)::int AS replies,
+       sum(late_replies)::int AS late_replies, sum(replies_overdue)::int AS replies_overdue,
+       sum(overdue_first_any)::int AS overdue_first_any,
+       sum(overdue_first_unit)::int AS overdue_first_unit,
+       sum(extended_first_any)::int AS extended_first_any,
+       sum(extended_first_unit)::int AS extended_first_unit
+FROM figure_cases r
+WHERE {_PERIOD}
 GROUP BY 1
+HAVING sum(registered + accepted + concluded + callbacks + events) > 0
 """
 
-
-#: Cases received / accepted in the period (R-39).
-COUNT_REGISTERED = _count_cases("received")
-COUNT_ACCEPTED = _count_cases("accepted")
-
-#: Concluded cases, resolution (R-37) and the handling time in working days (R-39, R-41) as
-#: a histogram: one row per key and number of working days.
-CONCLUDED = f"""
-SELECT {_key('f.decided_month', 'f.handling_unit')} AS k,
-       w_to.ordinal - w_from.ordinal AS wd,
-       count(*) AS concluded,
-       count(*) FILTER (WHERE f.finding IN ('substantiated', 'partially_substantiated'))
-           AS substantiated,
-       count(*) FILTER (WHERE f.finding IN ('substantiated', 'partially_substantiated')
-                        AND f.with_measures) AS resolved,
-       count(*) FILTER (WHERE f.finding = 'unsubstantiated') AS unsubstantiated
-FROM case_figures f
-LEFT JOIN workdays w_from ON w_from.day = f.received_day
-LEFT JOIN workdays w_to ON w_to.day = f.decided_day
-WHERE f.center = $1 AND f.decided_at >= $2 AND f.decided_at < $3
-  AND {_unit_filter('f.handling_unit')}
-GROUP BY 1, 2
-"""
-
-#: On-time clocks per kind (R-36); $6 the kinds, $7 now. On time: met before the end of the
-#: due day, 24:00 Beijing (`deadline_end`, migration 0007; domain.workdays.is_late).
+#: On-time clocks per kind (R-36); $10 the kinds, $11 the Beijing day of now. On time: met
+#: before the end of the due day, 24:00 Beijing (`deadline_end`, migration 0007). An open clock
+#: not (yet) marked overdue counts as missed once its due day is over; the clocks due today are
+#: TODAY_CLOCKS.
 ON_TIME = f"""
-SELECT {_key('d.settled_month', 'd.unit', 'd')} AS k, d.kind,
-       count(*) AS due,
-       count(*) FILTER (WHERE d.state = 'met' AND d.closed_at < deadline_end(d.due_at))
-           AS on_time
+SELECT {_key()} AS k, r.kind,
+       sum(due + CASE WHEN r.day < $11 THEN open_unmarked ELSE 0 END)::int AS due,
+       sum(on_time)::int AS on_time
+FROM figure_clocks r
+WHERE {_PERIOD} AND r.kind = ANY($10::text[])
+GROUP BY 1, 2
+HAVING sum(due + CASE WHEN r.day < $11 THEN open_unmarked ELSE 0 END) > 0
+"""
+
+#: The open clocks due today that are past their end by now, not yet marked overdue: $1 center,
+#: $2 unit, $3 grouping, $4 start of today (Beijing), $5 end of today, $6 kinds, $7 now.
+TODAY_CLOCKS = f"""
+SELECT {_key("d", "coalesce(d.unit, '')", "d.settled_month")} AS k, d.kind,
+       count(*)::int AS due
 FROM case_deadlines d
-WHERE d.center = $1 AND d.settled_at >= $2 AND d.settled_at < $3
-  AND d.kind = ANY($6::text[])
-  AND (d.state = 'met' OR d.overdue OR (d.state = 'open' AND deadline_end(d.due_at) <= $7))
-  AND {_unit_filter('d.unit')}
+WHERE d.center = $1 AND d.settled_at >= $4 AND d.settled_at < $5
+  AND d.kind = ANY($6::text[]) AND d.state = 'open' AND NOT d.overdue
+  AND deadline_end(d.due_at) <= $7
+  AND ($2::text IS NULL OR coalesce(d.unit, '') = $2)
 GROUP BY 1, 2
 """
 
-#: Answered callbacks (R-38), from the events.
-SATISFACTION = f"""
-SELECT k,
-       count(*) FILTER (WHERE rating IN ('satisfied', 'basically_satisfied', 'dissatisfied'))
-           AS answered,
-       count(*) FILTER (WHERE rating = 'satisfied') AS satisfied,
-       count(*) FILTER (WHERE rating = 'basically_satisfied') AS basically_satisfied,
-       count(*) FILTER (WHERE rating = 'dissatisfied') AS dissatisfied
-FROM (SELECT {_key('beijing_month(e.at)', 'f.handling_unit')} AS k,
-             e.detail->>'rating' AS rating
-      FROM case_events e JOIN case_figures f ON f.number = e.number
-      WHERE e.action = 'record-satisfaction' AND e.at >= $2 AND e.at < $3
-        AND f.center = $1 AND {_unit_filter('f.handling_unit')}) s
-GROUP BY 1
+#: The handling time (R-39, R-41) as a histogram: concluded cases per key and working days.
+HANDLING_DAYS = f"""
+SELECT {_key()} AS k, wd, sum(cases)::int AS cases
+FROM figure_days r
+WHERE {_PERIOD}
+GROUP BY 1, 2
 """
 
-#: Overdue clocks, approved extensions and the respondents' replies, from the events. An
-#: `overdue` event belongs to the unit that had the case while its clock ran (`case_deadlines.
-#: unit`, frozen when the clock was settled: the latest clock of the event's kind started before
-#: it, overdue ones first), like the clock's `on_time` figure (issue 15); the other events to
-#: the case's handling unit.
-EVENT_COUNTS = f"""
-SELECT k, GROUPING(k) = 1 AS is_total,
-       count(DISTINCT number) FILTER (WHERE stage_overdue) AS overdue_cases,
-       count(*) FILTER (WHERE stage_overdue) AS overdue_deadlines,
-       count(DISTINCT number) FILTER (WHERE extension) AS extended_cases,
-       coalesce(sum(days) FILTER (WHERE extension), 0)::int AS extension_days,
-       count(*) FILTER (WHERE reply) AS replies,
-       count(*) FILTER (WHERE reply AND late) AS late_replies,
-       count(*) FILTER (WHERE reply_overdue) AS replies_overdue
-FROM (SELECT {_key('beijing_month(e.at)', 'u.unit')} AS k, e.number,
-             e.action = 'overdue' AND e.detail->>'deadline' <> 'document_reply' AS stage_overdue,
-             e.action = 'overdue' AND e.detail->>'deadline' = 'document_reply' AS reply_overdue,
-             e.action = 'decide-extension' AND e.detail->>'approved' = 'true' AS extension,
-             CASE WHEN e.action = 'decide-extension' AND jsonb_typeof(e.detail->'days') = 'number'
-                  THEN (e.detail->>'days')::numeric::int END AS days,
-             e.action = 'record-investigation'
-                 AND e.detail->>'kind' = 'explanation_received' AS reply,
-             e.detail->>'answered_late' = 'true' AS late
-      FROM case_events e JOIN case_figures f ON f.number = e.number
-      LEFT JOIN LATERAL (
-          SELECT true AS found, d.unit FROM case_deadlines d
-          WHERE e.action = 'overdue' AND d.number = e.number
-            AND d.kind = e.detail->>'deadline' AND d.start_at <= e.at
-          ORDER BY d.overdue DESC, d.start_at DESC, d.idx DESC
-          LIMIT 1) clock ON true
-      CROSS JOIN LATERAL (
-          SELECT CASE WHEN clock.found THEN clock.unit ELSE f.handling_unit END AS unit) u
-      WHERE e.action IN ('overdue', 'decide-extension', 'record-investigation')
-        AND e.at >= $2 AND e.at < $3
-        AND f.center = $1 AND {_unit_filter('u.unit')}) s
-GROUP BY GROUPING SETS ((k), ())
+#: The distinct-case counts, exact: a case counts once per group, on its first flagged day in
+#: the group within the period. First flagged days of a case are summed in CASE_COUNTS; a later
+#: one (a row here) counts when the case's previous flagged day lies before the period (or, by
+#: month, before the month): `prev_any` per case (totals, category, channel, month), `prev_unit`
+#: per case and unit (by unit, or limited to one unit). $4, $5 the period's first and last day.
+REPEATS = f"""
+SELECT k, what,
+       count(*) FILTER (WHERE rep AND prev_any < bound)::int AS any_group,
+       count(*) FILTER (WHERE rep AND prev_any < $4)::int AS any_total,
+       count(*) FILTER (WHERE prev_unit < bound)::int AS unit_group,
+       count(*) FILTER (WHERE prev_unit < $4)::int AS unit_total
+FROM (SELECT {_key()} AS k, r.what, r.rep, r.prev_any, r.prev_unit,
+             CASE WHEN $3 = 'month' THEN greatest($4, date_trunc('month', r.day)::date)
+                  ELSE $4 END AS bound
+      FROM figure_repeats r
+      WHERE r.center = $1 AND r.day BETWEEN $4 AND $5
+        AND ($2::text IS NULL OR r.unit = $2)) s
+GROUP BY 1, 2
 """
 
 #: Open cases now by status and warning level; $1 center, $2 unit or NULL, $3 "soon"

@@ -50,6 +50,11 @@ MAX_PERIOD_DAYS = 3660
 #: The dates a period may use (the working-day calendar is filled for the years touched).
 EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)
 
+#: The additive counts of `queries.CASE_COUNTS` (summed into groups and the total alike).
+ADDITIVE = ("registered", "accepted", "concluded", "substantiated", "resolved", "unsubstantiated",
+            "answered", "satisfied", "basically_satisfied", "dissatisfied", "overdue_deadlines",
+            "extension_days", "replies", "late_replies", "replies_overdue")
+
 #: Who sees the figures and the board: the office's staff, and each handling unit its own (R-39).
 FIGURE_ROLES = (Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR, Role.UNIT)
 
@@ -182,6 +187,28 @@ async def open_cases(pool: Any, *, center: str, unit: str | None, now: datetime)
     return OpenCases(total=sum(by_level.values()), by_level=by_level, by_status=by_status)
 
 
+def spans(period: Period, today: date) -> tuple[date, date, date, date, date, date]:
+    """How the rollups cover `period`: the first and last month read as whole months (months
+    inside the period and before today's month), then the two ranges of single days at the
+    edges (a range is empty when its first day is after its last).
+    """
+    first_whole = period.first if period.first.day == 1 else _next_month(period.first)
+    end = min((period.last + timedelta(days=1)).replace(day=1), today.replace(day=1))
+    if first_whole >= end:  # no whole month: every day of the period as days
+        return (*EMPTY, period.first, period.last, *EMPTY)
+    last_whole = (end - timedelta(days=1)).replace(day=1)
+    return (first_whole, last_whole, period.first, first_whole - timedelta(days=1), end,
+            period.last)
+
+
+#: An empty range (first after last).
+EMPTY = (date(9999, 12, 1), date(1, 1, 1))
+
+
+def _next_month(d: date) -> date:
+    return date(d.year + 1, 1, 1) if d.month == 12 else date(d.year, d.month + 1, 1)
+
+
 async def compute_stats(
     pool: asyncpg.Pool,
     *,
@@ -202,25 +229,28 @@ async def compute_stats(
         now: the instant "open" and "past due" refer to (default: now).
     """
     now = now or datetime.now(UTC)
+    today = now.astimezone(BEIJING).date()
     first_year = await pool.fetchval(q.MIN_RECEIVED_YEAR, center)
-    years = [period.first.year, now.astimezone(BEIJING).year]
+    years = [period.first.year, today.year]
     # The working-day table is a cache of domain.workdays: filled here, see calendar.py.
     await calendar.ensure_workdays(pool, min([*years, first_year or years[0]]),
                                    max([*years, period.last.year]))
-    args = (center, period.start, period.end, unit, group_by.value)
-    open_now, (registered, accepted, concluded, on_time, satisfaction, events, units) = (
-        await asyncio.gather(
-            open_cases(pool, center=center, unit=unit, now=now),
-            asyncio.gather(
-                fetch(pool, q.COUNT_REGISTERED, *args),
-                fetch(pool, q.COUNT_ACCEPTED, *args),
-                fetch(pool, q.CONCLUDED, *args),
-                fetch(pool, q.ON_TIME, *args, list(STAGES), now),
-                fetch(pool, q.SATISFACTION, *args),
-                fetch(pool, q.EVENT_COUNTS, *args),
-                pool.fetch(q.UNIT_NAMES, center),
-            ),
-        )
+    args = (center, unit, group_by.value, *spans(period, today))
+    live = []
+    if period.first <= today <= period.last:  # clocks due today and already past (24:00 rule)
+        day = Period(today, today)
+        live = [fetch(pool, q.TODAY_CLOCKS, center, unit, group_by.value, day.start, day.end,
+                      list(STAGES), now)]
+    open_now, (counts, on_time, days, repeats, units, *today_clocks) = await asyncio.gather(
+        open_cases(pool, center=center, unit=unit, now=now),
+        asyncio.gather(
+            fetch(pool, q.CASE_COUNTS, *args),
+            fetch(pool, q.ON_TIME, *args, list(STAGES), today),
+            fetch(pool, q.HANDLING_DAYS, *args),
+            fetch(pool, q.REPEATS, center, unit, group_by.value, period.first, period.last),
+            pool.fetch(q.UNIT_NAMES, center),
+            *live,
+        ),
     )
     total = _Acc()
     groups: dict[str, _Acc] = {}
@@ -229,25 +259,30 @@ async def compute_stats(
         """The row's group and the total: additive counts go to both."""
         return groups.setdefault(row["k"], _Acc()), total
 
-    for name, rows in (("registered", registered), ("accepted", accepted)):
-        for r in rows:
-            for a in both(r):
-                a.add(**{name: r["n"]})
-    for r in concluded:
+    # A case counts once per group (exact, see queries.REPEATS): per case and unit when grouped
+    # by unit or limited to one unit, else per case; the total per case unless limited.
+    in_group = "unit" if group_by == GroupBy.UNIT or unit is not None else "any"
+    in_total = "unit" if unit is not None else "any"
+    for r in counts:
         for a in both(r):
-            a.add(concluded=r["concluded"], substantiated=r["substantiated"],
-                  resolved=r["resolved"], unsubstantiated=r["unsubstantiated"])
-            if r["wd"] is not None:
-                a.add_days(r["wd"], r["concluded"])
-    for r in satisfaction:
-        for a in both(r):
-            a.add(**{k: v for k, v in r.items() if k != "k"})
+            a.add(**{k: r[k] for k in ADDITIVE})
+        groups[r["k"]].add(overdue_cases=r[f"overdue_first_{in_group}"],
+                           extended_cases=r[f"extended_first_{in_group}"])
+        total.add(overdue_cases=r[f"overdue_first_{in_total}"],
+                  extended_cases=r[f"extended_first_{in_total}"])
+    for r in repeats:
+        name = f"{r['what']}_cases"
+        groups.setdefault(r["k"], _Acc()).add(**{name: r[f"{in_group}_group"]})
+        total.add(**{name: r[f"{in_total}_total"]})
     for r in on_time:
         for a in both(r):
             a.add_stage(r["kind"], r["due"], r["on_time"])
-    for r in events:  # distinct cases are not additive: the total is its own grouping set
-        target = total if r["is_total"] else groups.setdefault(r["k"], _Acc())
-        target.add(**{k: v for k, v in r.items() if k not in ("k", "is_total")})
+    for r in (today_clocks[0] if today_clocks else []):
+        for a in both(r):
+            a.add_stage(r["kind"], r["due"], 0)
+    for r in days:
+        for a in both(r):
+            a.add_days(r["wd"], r["cases"])
 
     keys = set(groups) if group_by != GroupBy.NONE else set()
     if group_by == GroupBy.MONTH:

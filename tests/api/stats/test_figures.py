@@ -4,7 +4,7 @@ Period 2026-01-01 .. 2026-03-31 (Beijing). The cases (see dataset.py for every i
 
 | case | unit    | category     | channel | received   | accepted   | decided     | finding, measures   |
 |------|---------|--------------|---------|------------|------------|-------------|---------------------|
-| C1   | tax     | attitude     | hotline | 01-05      | 01-06      | 01-13       | substantiated, 1    |
+| C1   | tax     | attitude     | hotline | 01-05      | 01-06      | 01-13       | substantiated, 1 ✓  |
 | C2   | tax     | inefficiency | web     | 02-12      | 02-13      | 03-02       | partially, none     |
 | C3   | housing | attitude     | hotline | 01-20      | 01-21      | 03-10       | unsubstantiated     |
 | C4   | office  | inefficiency | window  | 03-30      | 03-30      | 04-01 00:30 | (after the period)  |
@@ -12,6 +12,8 @@ Period 2026-01-01 .. 2026-03-31 (Beijing). The cases (see dataset.py for every i
 | C6   | housing | inefficiency | web     | 03-02      | 03-03      | open: referred, overdue, supervised |
 | C7   | office  | attitude     | hotline | 02-02      | —          | not accepted                      |
 | C8   | another center's case: never counted                                                  |
+
+✓ = the measures were carried out (rectification accepted, R-37); the test marks C1 so.
 
 Clocks settled in the period (kind: case month unit on-time?):
 acceptance: C1 Jan office ✓, C2 Feb office ✓, C3 Jan office ✓, C4 Mar office ✓,
@@ -60,7 +62,11 @@ def auth(token: str) -> dict[str, str]:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def http(pg_pool: asyncpg.Pool) -> AsyncIterator[httpx.AsyncClient]:
-    await load(pg_pool, uuid.uuid4().hex[:8])
+    data = await load(pg_pool, uuid.uuid4().hex[:8])
+    # R-37: C1's measure was carried out (the handler accepted the unit's rectification); C5's
+    # two measures were decided but nothing says they were carried out.
+    await pg_pool.execute("UPDATE case_figures SET rectified = true WHERE number = $1",
+                          data["C1"].number)
     app = create_app(Settings(), pool=pg_pool)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                  base_url="http://test") as client:
@@ -93,9 +99,11 @@ async def test_totals_of_every_figure(http: httpx.AsyncClient) -> None:
         "supervision": (1, 1, 1.0), "overall": (3, 4, 0.75),
     }
     assert ratio(t["on_time"]["all"]) == (15, 20, 0.75)
-    # R-37: C1 and C5 substantiated with measures, C2 partially with `none`; C3 unsubstantiated.
-    assert t["resolution"] == {"substantiated": 3, "resolved": 2, "unresolved": 1,
-                               "unsubstantiated": 1, "rate": 0.6667}
+    # R-37: C1, C5 substantiated with measures, C2 partially with `none`; C3 unsubstantiated.
+    # Only C1's measure was carried out (rectification accepted): C5's decided measures and C2's
+    # `none` leave them unresolved.
+    assert t["resolution"] == {"substantiated": 3, "resolved": 1, "unresolved": 2,
+                               "unsubstantiated": 1, "rate": 0.3333}
     # R-38: C1 satisfied, C5 basically satisfied, C2 dissatisfied; C3's expired callback is no
     # answer; C8 is another center's.
     assert t["satisfaction"] == {"answered": 3, "satisfied": 1, "basically_satisfied": 1,
@@ -132,7 +140,7 @@ async def test_grouped_by_unit(http: httpx.AsyncClient) -> None:
     assert (stages(housing)["handling"], stages(housing)["supervision"],
             stages(housing)["overall"]) == ((0, 2, 0.0), (1, 1, 1.0), (0, 1, 0.0))
     assert ratio(housing["on_time"]["all"]) == (1, 4, 0.25)
-    assert tax["resolution"]["rate"] == 0.6667 and housing["resolution"]["rate"] is None
+    assert tax["resolution"]["rate"] == 0.3333 and housing["resolution"]["rate"] is None
     assert housing["resolution"]["unsubstantiated"] == 1
     assert (tax["satisfaction"]["answered"], tax["satisfaction"]["rate"]) == (3, 0.6667)
     assert housing["satisfaction"]["rate"] is None
