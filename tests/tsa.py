@@ -14,8 +14,9 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from tests.stub_http import StubRequest, StubServer
 
 TSA_CONFIG = """
 [ tsa ]
@@ -89,32 +90,19 @@ def local_tsa(directory: Path | None = None) -> Iterator[LocalTSA]:
     lock = threading.Lock()
     tsa: LocalTSA
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-            query = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with lock:  # one serial file: one reply at a time
-                tsa.requests += 1
-                (directory / "q.tsq").write_bytes(query)
-                done = subprocess.run(
-                    ["openssl", "ts", "-reply", "-config", str(config), "-queryfile", "q.tsq",
-                     "-out", "r.tsr"], cwd=directory, capture_output=True)
-                reply = (directory / "r.tsr").read_bytes() if done.returncode == 0 else b""
-            self.send_response(200 if reply else 400)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
+    def reply(request: StubRequest) -> tuple[int, str, bytes]:
+        with lock:  # one serial file: one reply at a time
+            tsa.requests += 1
+            (directory / "q.tsq").write_bytes(request.body)
+            done = subprocess.run(
+                ["openssl", "ts", "-reply", "-config", str(config), "-queryfile", "q.tsq",
+                 "-out", "r.tsr"], cwd=directory, capture_output=True)
+            out = (directory / "r.tsr").read_bytes() if done.returncode == 0 else b""
+        return 200 if out else 400, "application/timestamp-reply", out
 
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    tsa = LocalTSA(url=f"http://127.0.0.1:{server.server_address[1]}/tsa",
-                   roots_file=directory / "ca.pem", directory=directory)
+    server = StubServer(reply, "POST")
+    tsa = LocalTSA(url=server.url("/tsa"), roots_file=directory / "ca.pem", directory=directory)
     try:
         yield tsa
     finally:
-        server.shutdown()
-        server.server_close()
+        server.close()

@@ -1,5 +1,6 @@
 """Staff identity from the center's identity provider: OIDC/JWT access tokens checked against a
-JWKS (api/auth.py), with keys, tokens and the JWKS endpoint made by this test.
+JWKS (api/auth.py), with keys, tokens and the JWKS endpoint of a stand-in provider
+(tests/api/idp.py).
 
 A valid token signs a user in with the role, unit and center of its claims; an expired one, one
 for another audience or issuer, one signed by a key the provider does not publish, or one whose
@@ -11,19 +12,14 @@ tokens file is refused, and OIDC must be configured.
 from __future__ import annotations
 
 import base64
-import functools
-import http.server
 import json
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
 import httpx
 import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from pydantic import ValidationError
 
@@ -32,101 +28,7 @@ from api.deps import CurrentUser, Resources
 from api.main import create_app
 from config import Settings
 from domain.models import Role
-
-ISSUER = "https://sso.center.example/realms/complaints"
-AUDIENCE = "complaints-api"
-
-
-@functools.cache
-def signing_key(kid: str, kind: str) -> Any:
-    """One key per name for the whole run (an RSA key costs ~0.1 s to make): each test's
-    provider publishes its own set, so sharing the key material changes nothing tested."""
-    if kind == "RS256":
-        return rsa.generate_private_key(65537, 2048)
-    return ec.generate_private_key(ec.SECP256R1())
-
-
-class Provider:
-    """An identity provider: signing keys, a JWKS served over HTTP, and tokens."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, Any] = {}  # kid -> private key
-        self.published: list[str] = []  # kids in the JWKS
-        self.fetches = 0
-        provider = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                provider.fetches += 1
-                body = json.dumps(provider.jwks()).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        ).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/protocol/openid-connect/certs"
-
-    def add_key(self, kid: str, kind: str = "RS256", *, publish: bool = True) -> None:
-        self.keys[kid] = (kind, signing_key(kid, kind))
-        if publish:
-            self.published.append(kid)
-
-    def jwks(self) -> dict[str, Any]:
-        out = []
-        for kid in self.published:
-            kind, key = self.keys[kid]
-            algo = jwt.get_algorithm_by_name(kind)
-            jwk = json.loads(algo.to_jwk(key.public_key()))
-            out.append({**jwk, "kid": kid, "use": "sig", "alg": kind})
-        return {"keys": out}
-
-    def token(self, kid: str, **claims: Any) -> str:
-        kind, key = self.keys[kid]
-        now = int(time.time())
-        payload = {
-            "iss": ISSUER,
-            "aud": AUDIENCE,
-            "sub": "handler-07",
-            "iat": now,
-            "exp": now + 300,
-            "role": "handler",
-            "center": "default",
-            **claims,
-        }
-        return jwt.encode(
-            {k: v for k, v in payload.items() if v is not None}, key, algorithm=kind, headers={"kid": kid}
-        )
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()  # the port refuses connections from now on
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    p = Provider()
-    p.add_key("k1")
-    yield p
-    p.close()
-
-
-def oidc_settings(provider: Provider, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "oidc_issuer": ISSUER,
-        "oidc_audience": AUDIENCE,
-        "oidc_jwks_url": provider.url,
-        "oidc_jwks_min_refresh_seconds": 0,
-        **overrides,
-    }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+from tests.api.idp import AUDIENCE, ISSUER, Provider, oidc_settings
 
 
 def me_app(settings: Settings) -> FastAPI:

@@ -1,5 +1,5 @@
 """The workbench signs staff in through the identity provider: authorization code with PKCE
-(api/web/oidc.py), against a provider made by this test (its JWKS from tests/api/test_auth_jwt.py,
+(api/web/oidc.py), against a provider made by this test (its JWKS from tests/api/idp.py,
 an authorization server here that binds each code to its S256 challenge, as RFC 7636 says).
 
 A user sent back with the right state gets a session holding a checked access token; a wrong or
@@ -9,9 +9,7 @@ provider error all leave no session.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,7 +22,8 @@ from fastapi import FastAPI
 from api.deps import Resources
 from api.web import oidc
 from api.web.session import COOKIE, serializer
-from tests.api.test_auth_jwt import Provider, oidc_settings
+from tests.api.idp import Provider, oidc_settings
+from tests.stub_http import StubRequest, StubServer
 
 
 class AuthorizationServer:
@@ -33,35 +32,23 @@ class AuthorizationServer:
     def __init__(self, provider: Provider) -> None:
         self.codes: dict[str, tuple[str, str]] = {}  # code -> (challenge, redirect_uri)
         self.token_claims: dict[str, Any] = {}
-        server = self
+        self.provider = provider
+        self.http = StubServer(self._token, "POST")
+        self.token_url = self.http.url("/token")
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length", "0"))
-                form = {k: v[0] for k, v in parse_qs(self.rfile.read(n).decode()).items()}
-                issued = server.codes.pop(form.get("code", ""), None)
-                ok = (
-                    issued is not None
-                    and form.get("grant_type") == "authorization_code"
-                    and form.get("client_id") == "workbench"
-                    and form.get("redirect_uri") == issued[1]
-                    and create_s256_code_challenge(form.get("code_verifier", "")) == issued[0]
-                )
-                token = {"access_token": provider.token("k1", **server.token_claims), "token_type": "Bearer"}
-                status, body = (200, token) if ok else (400, {"error": "invalid_grant"})
-                raw = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.http.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-        self.token_url = f"http://127.0.0.1:{self.http.server_address[1]}/token"
+    def _token(self, request: StubRequest) -> tuple[int, str, bytes]:
+        form = {k: v[0] for k, v in parse_qs(request.body.decode()).items()}
+        issued = self.codes.pop(form.get("code", ""), None)
+        ok = (
+            issued is not None
+            and form.get("grant_type") == "authorization_code"
+            and form.get("client_id") == "workbench"
+            and form.get("redirect_uri") == issued[1]
+            and create_s256_code_challenge(form.get("code_verifier", "")) == issued[0]
+        )
+        token = {"access_token": self.provider.token("k1", **self.token_claims), "token_type": "Bearer"}
+        status, body = (200, token) if ok else (400, {"error": "invalid_grant"})
+        return status, "application/json", json.dumps(body).encode()
 
     def authorize(self, location: str) -> tuple[str, str, str]:
         """What the provider does after the user signed in there: a code for the challenge."""
@@ -73,16 +60,7 @@ class AuthorizationServer:
         return code, q["state"], q["redirect_uri"]
 
     def close(self) -> None:
-        self.http.shutdown()
-        self.http.server_close()
-
-
-@pytest.fixture
-def provider() -> Iterator[Provider]:
-    p = Provider()
-    p.add_key("k1")
-    yield p
-    p.close()
+        self.http.close()
 
 
 @pytest.fixture
