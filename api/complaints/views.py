@@ -170,14 +170,14 @@ async def unknown_action(number: str, action: str) -> None:
                    valid_actions=[a.value for a in Action])
 
 
-@router.post(
-    "/{number}/signals/decide-extension",
-    status_code=202,
-    summary="Signal: decide-extension",
-    responses={**STAFF_ERRORS, **R409, **R422, **R429},
-    tags=["signals"],
-    dependencies=[RATE_LIMIT],
-)
+def _signal_route(name: str) -> Any:
+    """The route of a Signal: accepted (202) once sent; Temporal applies it later."""
+    return router.post(f"/{{number}}/signals/{name}", status_code=202, summary=f"Signal: {name}",
+                       responses={**STAFF_ERRORS, **R409, **R422, **R429}, tags=["signals"],
+                       dependencies=[RATE_LIMIT])
+
+
+@_signal_route("decide-extension")
 async def decide_extension(
     number: ComplaintNumber, body: DecideExtensionBody, user: ExtensionDecider, cases: Cases
 ) -> SignalAccepted:
@@ -187,14 +187,7 @@ async def decide_extension(
     return SignalAccepted()
 
 
-@router.post(
-    "/{number}/signals/escalate",
-    status_code=202,
-    summary="Signal: escalate",
-    responses={**STAFF_ERRORS, **R409, **R422, **R429},
-    tags=["signals"],
-    dependencies=[RATE_LIMIT],
-)
+@_signal_route("escalate")
 async def escalate(
     number: ComplaintNumber, body: EscalateBody, user: Escalator, cases: Cases
 ) -> SignalAccepted:
