@@ -56,8 +56,9 @@ IS_APPLIED = "SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)
 RECORD_MIGRATION = "INSERT INTO schema_migrations (version) VALUES ($1)"
 SCHEMA_MIGRATIONS_EXISTS = "SELECT to_regclass('schema_migrations') IS NOT NULL"
 
-#: Tables the app may only read and append to (R-35 archive, access log, seals of the chain).
-APPEND_ONLY = ("archives", "access_log", "archive_seals", "complainant_texts")
+#: Tables the app may only read and append to (R-35 archive, access log, seals of the chain,
+#: the centers' reports to the level above).
+APPEND_ONLY = ("archives", "access_log", "archive_seals", "complainant_texts", "center_reports")
 
 _T = TypeVar("_T")
 

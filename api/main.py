@@ -29,6 +29,7 @@ from api.inspections import views as inspections
 from api.middleware import BodyLimitMiddleware
 from api.public import logfilter
 from api.public import views as public
+from api.reports import views as reports
 from api.stats import views as stats
 from api.supervision import views as supervision
 from api.units import views as units
@@ -80,6 +81,9 @@ TAGS = [
     {"name": "inspections", "description": "明查暗访 Inspection rounds: the draw, findings, closing "
                                            "(R-40)."},
     {"name": "dashboard", "description": "The leaders' dashboard page (server-rendered charts)."},
+    {"name": "reports", "description": "分析汇总报上级 Each center's monthly, quarterly and yearly "
+                                       "report to its parent center: JSON, workbook, printable page, "
+                                       "roll-up."},
 ]
 
 
@@ -125,7 +129,7 @@ def create_app(
                        route_limits=evidence.body_limits(settings) + web.body_limits(settings))
     metrics.install(app)  # outermost: counts the 413s too
     for module in (complaints, public, stats, health, archive, audit, evidence, centers,
-                   disclosure, supervision, units, inspections, dashboard, web):
+                   disclosure, supervision, units, inspections, dashboard, reports, web):
         app.include_router(module.router)
     app.mount("/static", web.static_files(), name="static")  # the workbench's htmx and CSS
     app.include_router(public.staff_router)  # reissue a lost access code (issue 13)
