@@ -1,9 +1,10 @@
 """Runs the Temporal worker for complaints: `python worker.py [--log-only]`.
 
 Connects to `TEMPORAL_ADDRESS` / `TEMPORAL_NAMESPACE` (defaults `localhost:7233`, `default`),
-registers `ComplaintWorkflow` and the activities, runs the outbox sender and the intake reconciler
-(activities/reconciler.py) beside them, and drains gracefully on SIGTERM/SIGINT: no new
-tasks are taken and running activities get `graceful_shutdown_seconds` to finish.
+registers `ComplaintWorkflow`, the inspection, seal and report workflows and the activities,
+runs the outbox sender and the intake reconciler (activities/reconciler.py) beside them, and
+drains gracefully on SIGTERM/SIGINT: no new tasks are taken and running activities get
+`graceful_shutdown_seconds` to finish.
 """
 
 from __future__ import annotations
@@ -24,11 +25,13 @@ import logs
 from activities import build_activities
 from activities.background import stop_task
 from activities.reconciler import start_reconciler
+from api.reports.build import ReportActivities
 from config import Settings, get_settings
 from domain import workdays
 from temporal_client import connect
 from workflows.complaint import ComplaintWorkflow
 from workflows.inspection import InspectionMonthWorkflow, InspectionRoundWorkflow
+from workflows.reports import ReportsWorkflow
 from workflows.seal import SealWorkflow
 
 log = logging.getLogger("complaints.worker")
@@ -39,8 +42,10 @@ def build_worker(client: Client, settings: Settings, pool: object | None) -> Wor
         client,
         task_queue=settings.task_queue,
         workflows=[ComplaintWorkflow, InspectionRoundWorkflow, InspectionMonthWorkflow,
-                   SealWorkflow],
-        activities=build_activities(pool, client),
+                   SealWorkflow, ReportsWorkflow],
+        # The reports' activities compute `/v1/stats`'s figures, so they live in the API layer
+        # (api/reports/build.py); ReportsWorkflow calls them by name.
+        activities=[*build_activities(pool, client), *ReportActivities(pool).all()],
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_concurrent_activities=settings.max_concurrent_activities,
         max_cached_workflows=settings.max_cached_workflows,

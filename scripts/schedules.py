@@ -5,6 +5,9 @@ Beijing time: it starts one `InspectionRoundWorkflow` for every center of the re
 drawing at an unannounced instant of the month (R-40: at least 12 inspection rounds a year).
 `chain-seals` starts a `SealWorkflow` every `seal_interval_minutes` (issue 13: RFC 3161 seals
 of the archive's chain head).
+`center-reports` starts a `ReportsWorkflow` on the 1st of every month at 02:00 Beijing time:
+every center's report of the month just ended (and of the quarter and the year when they end),
+archived and delivered to its parent center (issue 15, 分析汇总报上级; workflows/reports.py).
 `make run` runs this module after the Temporal dev server is up (scripts/run_stack.py); a
 production set-up runs it once after the namespace exists, and again after every upgrade (it
 updates the schedule in place and keeps an operator's pause).
@@ -42,6 +45,7 @@ from temporalio.client import (
 
 import logs
 from domain.inspections import InspectionMonthInput
+from domain.reports import ReportsInput
 
 log = logging.getLogger("complaints.schedules")
 
@@ -53,6 +57,11 @@ TIME_ZONE = "Asia/Shanghai"
 SEAL_SCHEDULE_ID = "chain-seals"
 SEAL_WORKFLOW_ID = "chain-seal"
 DAY_OF_MONTH, HOUR = 1, 9
+REPORTS_SCHEDULE_ID = "center-reports"
+#: Each run's workflow id is this plus the scheduled time (Temporal appends it).
+REPORTS_WORKFLOW_ID = "center-reports"
+#: After midnight: the month's last projections are in; before the working day starts.
+REPORTS_HOUR = 2
 
 
 def inspection_schedule(
@@ -77,6 +86,28 @@ def inspection_schedule(
         policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL,
                               catchup_window=timedelta(days=7)),
         state=ScheduleState(note="R-40: at least 12 inspection rounds a year"),
+    )
+
+
+def reports_schedule(task_queue: str, *, hour: int = REPORTS_HOUR) -> Schedule:
+    """The monthly reports schedule (calendar spec in Asia/Shanghai). Reports are idempotent
+    per (center, period), so overlapping or caught-up runs never make a second one."""
+    return Schedule(
+        action=ScheduleActionStartWorkflow(
+            "ReportsWorkflow", ReportsInput(), id=REPORTS_WORKFLOW_ID, task_queue=task_queue,
+            static_summary="分析汇总报上级 every center's report of the month ended",
+        ),
+        spec=ScheduleSpec(
+            calendars=[ScheduleCalendarSpec(
+                second=(ScheduleRange(0),), minute=(ScheduleRange(0),),
+                hour=(ScheduleRange(hour),), day_of_month=(ScheduleRange(1),),
+                comment=f"每月1日{hour}:00 (北京时间) monthly; quarters and years when they end",
+            )],
+            time_zone_name=TIME_ZONE,
+        ),
+        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.ALLOW_ALL,
+                              catchup_window=timedelta(days=7)),
+        state=ScheduleState(note="issue 15: reports to the level above (分析汇总，报上级)"),
     )
 
 
@@ -105,7 +136,8 @@ async def ensure_schedules(
     """
     done: dict[str, str] = {}
     for schedule_id, desired in ((INSPECTION_SCHEDULE_ID, inspection_schedule(task_queue, inspection)),
-                                 (SEAL_SCHEDULE_ID, seal_schedule(task_queue, seal_every))):
+                                 (SEAL_SCHEDULE_ID, seal_schedule(task_queue, seal_every)),
+                                 (REPORTS_SCHEDULE_ID, reports_schedule(task_queue))):
         done[schedule_id] = await _ensure(client, schedule_id, desired)
     return done
 
