@@ -55,24 +55,26 @@ def is_snapshot(value: Any) -> bool:
     )
 
 
-def previous_run_id(history: WorkflowHistory) -> str | None:
-    """The run this one continued from, if it was started by a continue-as-new."""
+def _started(history: WorkflowHistory) -> Any:
+    """The attributes of the history's first event if it is the run's start, else None."""
     if not history.events:
         return None
     first = history.events[0]
     if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         return None
-    return first.workflow_execution_started_event_attributes.continued_execution_run_id or None
+    return first.workflow_execution_started_event_attributes
+
+
+def previous_run_id(history: WorkflowHistory) -> str | None:
+    """The run this one continued from, if it was started by a continue-as-new."""
+    started = _started(history)
+    return (started.continued_execution_run_id or None) if started is not None else None
 
 
 def run_id_of(history: WorkflowHistory) -> str | None:
     """The run id recorded in a history's first event (`original_execution_run_id`)."""
-    if not history.events:
-        return None
-    first = history.events[0]
-    if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-        return None
-    return first.workflow_execution_started_event_attributes.original_execution_run_id or None
+    started = _started(history)
+    return (started.original_execution_run_id or None) if started is not None else None
 
 
 @dataclass
