@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,6 +134,8 @@ class BuildReportInput(Msg):
     period: str = Field(description="`2026-01`, `2026-Q1` or `2026`.")
     generated_by: str = Field(default="system", description="Who asked: `system` (the "
                               "schedule) or a leader's id.")
+    as_of: datetime | None = Field(default=None, description="The report's instant (the run's "
+                                   "workflow time): what has ended, what is open; None: now.")
 
 
 class BuiltReport(Msg):
@@ -150,6 +152,8 @@ class BuiltReport(Msg):
 
 
 class ReportsResult(Msg):
+    as_of: datetime | None = Field(default=None, description="The run's instant: every report "
+                                   "of the run is made as of it.")
     periods: list[str]
     centers: int
     created: int

@@ -56,6 +56,8 @@ class ReportsWorkflow:
 
     @workflow.run
     async def run(self, inp: ReportsInput) -> ReportsResult:
+        # One instant for the whole run: what has ended, and what every report is made as of.
+        now = workflow.now()
         if inp.periods:
             try:
                 periods = [parse_period(p).label for p in inp.periods]
@@ -63,11 +65,11 @@ class ReportsWorkflow:
                 raise ApplicationError(f"periods: {e}", type="invalid_period",
                                        non_retryable=True) from None
         else:
-            today = workflow.now().astimezone(BEIJING).date()
+            today = now.astimezone(BEIJING).date()
             periods = [p.label for p in periods_ended_before(today)]
         centers = inp.centers or await workflow.execute_activity(
             "list_report_centers", result_type=list[str], **LIST)
-        jobs = [BuildReportInput(center=c, period=p) for p in periods for c in centers]
+        jobs = [BuildReportInput(center=c, period=p, as_of=now) for p in periods for c in centers]
         built: list[BuiltReport] = []
         for i in range(0, len(jobs), CONCURRENCY):
             built += await asyncio.gather(*(
@@ -78,5 +80,5 @@ class ReportsWorkflow:
         workflow.set_current_details(
             f"{', '.join(periods)}: {created} reports built, {len(built) - created} existed "
             f"({len(centers)} centers)")
-        return ReportsResult(periods=periods, centers=len(centers), created=created,
+        return ReportsResult(as_of=now, periods=periods, centers=len(centers), created=created,
                              existing=len(built) - created, reports=built[:LISTED])

@@ -221,7 +221,7 @@ class ReportActivities:
             raise ApplicationError("reports need PostgreSQL", non_retryable=True)
         try:
             made = await make_report(self.pool, inp.center, inp.period,
-                                     generated_by=inp.generated_by)
+                                     generated_by=inp.generated_by, now=inp.as_of)
         except ReportRefused as e:
             raise ApplicationError(f"{e.field}: {e.message}", type="invalid_input",
                                    non_retryable=True) from None

@@ -6,15 +6,18 @@ delivery to the parent center."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timedelta
 
 import asyncpg
 import pytest
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from api.reports.build import ReportActivities
-from domain.reports import ReportsInput, ReportsResult
+from domain.reports import ReportsInput, ReportsResult, periods_ended_before
+from domain.workdays import BEIJING
 from workflows.reports import ReportsWorkflow
 
 CENTERS = ["default", "district", "province", "tax-bureau-dept"]  # the register (migration 0004)
@@ -76,3 +79,27 @@ async def test_a_run_for_some_centers_and_a_bad_period(
     assert "unknown center 'nowhere'" in str(unknown.value.cause.cause)
     assert await pg_pool.fetchval(
         "SELECT count(*) FROM center_reports WHERE period IN ('2025-13', '2025-03')") == 0
+
+
+async def test_a_run_reports_as_of_its_own_instant(
+    env: WorkflowEnvironment, task_queue: str, pg_pool: asyncpg.Pool,
+) -> None:
+    """The periods ended and every report's instant are the run's workflow time, not the
+    worker's clock: 40 days on, the run reports periods that have not ended on the wall clock
+    yet (the activity would refuse them as of now)."""
+    await env.sleep(timedelta(days=40))
+    async with Worker(env.client, task_queue=task_queue, workflows=[ReportsWorkflow],
+                      activities=ReportActivities(pg_pool).all()):
+        result = await run(env.client, task_queue, ReportsInput(centers=["district"]))
+    assert result.as_of is not None
+    expected = [p.label for p in periods_ended_before(result.as_of.astimezone(BEIJING).date())]
+    assert result.periods == expected
+    assert [(r.center, r.period, r.created) for r in result.reports] == [
+        ("district", p, True) for p in expected]
+    rows = await pg_pool.fetch(
+        "SELECT period, generated_at, period_end FROM center_reports WHERE id = ANY($1::bigint[])",
+        [r.id for r in result.reports])
+    assert {r["generated_at"] for r in rows} == {result.as_of}
+    # The month just ended on the run's clock is still running on the wall clock.
+    [month] = [r for r in rows if r["period"] == expected[0]]
+    assert month["period_end"] >= datetime.now(BEIJING).date()
