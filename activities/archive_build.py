@@ -138,6 +138,26 @@ def _history_snapshots(history: Mapping[str, Any]) -> list[Any]:
     return found
 
 
+def rectification_file(state: CaseState, events: list[dict[str, Any] | None]) -> dict[str, Any] | None:
+    """The case's rectification (R-37) with every report and review in full, from the action
+    records (the state keeps the newest reports, their texts cut)."""
+    rect = state.rectification
+    if rect is None:
+        return None
+    reports: list[dict[str, Any]] = []
+    for e in events:
+        if e is None or e.get("action") not in ("report-rectification", "review-rectification"):
+            continue
+        detail = dict(e.get("detail") or {})
+        if e["action"] == "report-rectification":
+            reports.append({**detail, "at": e["at"], "by": e["actor_id"], "role": e["actor_role"],
+                            "actor_unit": e["actor_unit"], "review": None})
+        elif reports:
+            reports[-1]["review"] = {**detail, "at": e["at"], "by": e["actor_id"]}
+    summary = rect.model_dump(mode="json", exclude={"reports"})
+    return {**summary, "reports": reports}
+
+
 async def gather_file(
     conn: Connection,
     state: CaseState,
@@ -154,6 +174,7 @@ async def gather_file(
         runs = list(history or [])
     complaint = record(await conn.fetchrow(SELECT_COMPLAINT, state.number))
     complainant = record(await conn.fetchrow(SELECT_COMPLAINANT, state.complainant_ref))
+    events = [record(r) for r in await conn.fetch(SELECT_EVENTS, state.number)]
     return {
         "format": FORMAT,
         "number": state.number,
@@ -162,7 +183,9 @@ async def gather_file(
         "record": complete_record(state, runs),
         "complaint": complaint,
         "complainant": complainant,
-        "events": [record(r) for r in await conn.fetch(SELECT_EVENTS, state.number)],
+        "events": events,
+        # 整改落实 (R-37): the rectification and every report with its review, whole.
+        "rectification": rectification_file(state, events),
         "notifications": [record(r) for r in await conn.fetch(SELECT_NOTIFICATIONS, state.number)],
         # The evidence list (the files stay in the evidence store, named by their SHA-256) and
         # the links to cases at other centers (R-12, R-46). A forward's link is written by the

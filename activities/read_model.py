@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import activity
 
 from domain.clocks import DUE_COLUMNS
-from domain.models import ActionRecord, CaseState, ProjectInput
+from domain.models import ActionRecord, CaseState, ProjectInput, RectificationState
 
 if TYPE_CHECKING:
     import asyncpg
@@ -44,7 +44,7 @@ PROJECTION_COLUMNS = (
     "status", "outcome", "route", "handling_unit", *DUE_COLUMNS.values(), "next_due",
     "overdue", "ever_overdue", "supervised", "extended_days", "returns",
     "finding", "measures", "rating", "accepted_at", "decided_at", "archived_at",
-    "state", "version",
+    "rectified_at", "state", "version",
 )
 
 
@@ -96,6 +96,12 @@ def registration_args(s: CaseState) -> list[Any]:
     ]
 
 
+def rectified_at(s: CaseState) -> datetime | None:
+    """When the handler accepted the rectification of the decision's measures (R-37)."""
+    rect = s.rectification
+    return rect.accepted_at if rect is not None and rect.state == RectificationState.ACCEPTED else None
+
+
 def projection_args(s: CaseState) -> list[Any]:
     """The values of `PROJECTION_COLUMNS` (jsonb values as Python objects)."""
     decision, satisfaction = s.decision, s.satisfaction
@@ -117,6 +123,7 @@ def projection_args(s: CaseState) -> list[Any]:
         s.accepted_at,
         decision.decided_at if decision else None,
         s.archived_at,
+        rectified_at(s),
         s.model_dump(mode="json"),
         s.version,
     ]

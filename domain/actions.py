@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -45,6 +46,8 @@ class Action(StrEnum):
     RECORD_SATISFACTION = "record-satisfaction"
     APPEAL = "appeal"
     RECORD_INVESTIGATION = "record-investigation"
+    REPORT_RECTIFICATION = "report-rectification"
+    REVIEW_RECTIFICATION = "review-rectification"
 
 
 # --- action inputs (one per Workflow Update) ---------------------------------------------
@@ -148,6 +151,37 @@ class RecordInvestigationInput(ActionInput):
     kind: InvestigationKind
     note: str = Field(min_length=1, max_length=4000, description="What was asked, found or ordered.")
     party: str = Field(default="", max_length=200, description="Unit or expert concerned.")
+
+
+class ReportRectificationInput(ActionInput):
+    measures: list[Measure] = Field(
+        min_length=1, max_length=8, description="The measures carried out: every one decided."
+    )
+    report: str = Field(
+        min_length=1, max_length=8000, description="What was done about each measure (整改情况)."
+    )
+    evidence: list[Annotated[int, Field(ge=1, le=2**63 - 1)]] = Field(
+        default_factory=list, max_length=20, description="Ids of evidence files of this case (R-03)."
+    )
+
+    @model_validator(mode="after")
+    def _distinct(self) -> ReportRectificationInput:
+        if len(set(self.measures)) != len(self.measures):
+            raise ValueError("measures: a measure is named twice")
+        if len(set(self.evidence)) != len(self.evidence):
+            raise ValueError("evidence: each file is named once")
+        return self
+
+
+class ReviewRectificationInput(ActionInput):
+    accepted: bool = Field(description="true: the measures are carried out; false: sent back.")
+    reason: str = Field(default="", max_length=2000, description="Why it is sent back (required then).")
+
+    @model_validator(mode="after")
+    def _reason(self) -> ReviewRectificationInput:
+        if not self.accepted and not self.reason.strip():
+            raise ValueError("reason: say why the rectification is sent back")
+        return self
 
 
 S = Status
@@ -288,6 +322,25 @@ ACTIONS: dict[Action, ActionSpec] = {
         "调查核实 Record an investigation step or power used (R-21, R-22); a document request "
         "starts the respondent's reply clock.",
         label=("调查核实", "record investigation"),
+    ),
+    # 整改落实: after a decision with measures, whatever the complainant's side does.
+    Action.REPORT_RECTIFICATION: ActionSpec(
+        ReportRectificationInput,
+        {s: frozenset({H, U}) for s in (S.DECIDED, S.AWAITING_CALLBACK, S.APPEALED)},
+        frozenset(),
+        "R-37",
+        "整改报告 The responsible unit reports what was done about each measure, with evidence "
+        "(R-37); the handler may enter a unit's written report.",
+        label=("整改报告", "report rectification"),
+    ),
+    Action.REVIEW_RECTIFICATION: ActionSpec(
+        ReviewRectificationInput,
+        {s: frozenset({H}) for s in (S.DECIDED, S.AWAITING_CALLBACK, S.APPEALED)},
+        frozenset({S.ARCHIVED}),
+        "R-37",
+        "整改验收 The handler accepts the rectification (the measures count as carried out; a "
+        "case waiting only for it is archived) or sends it back with a reason (R-37).",
+        label=("整改验收", "review rectification"),
     ),
 }
 

@@ -23,6 +23,7 @@ from domain.codes import (
     Measure,
     Outcome,
     Rating,
+    RectificationState,
     Route,
     Status,
     SupervisionChoice,
@@ -166,6 +167,48 @@ class InvestigationStep(Model):
     answered_late: bool | None = None
 
 
+class RectificationReport(Model):
+    """One report of the responsible unit and the handler's review of it (R-37)."""
+
+    seq: int = Field(description="1 for the first report of this rectification.")
+    at: datetime
+    by: Actor
+    measures: list[Measure] = Field(description="The measures reported carried out.")
+    evidence: list[int] = Field(default_factory=list, description="Evidence ids of the case (R-03).")
+    report: str = Field(default="", description="What was done (the first 500 characters).")
+    accepted: bool | None = Field(default=None, description="The review: accepted, returned, or not yet.")
+    reviewed_at: datetime | None = None
+    reviewed_by: Actor | None = None
+    reason: str = Field(default="", description="Why it was returned.")
+
+
+class Rectification(Model):
+    """The follow-up of a decision with measures (整改落实, R-37): the responsible unit carries
+    them out on its clock, reports with evidence, the handler accepts or returns the report.
+    Only an accepted rectification counts the measures as carried out."""
+
+    unit: str = Field(description="The responsible unit (the handling unit, else the respondent).")
+    measures: list[Measure] = Field(description="The measures to carry out (the decision's, not `none`).")
+    state: RectificationState = RectificationState.OPEN
+    opened_at: datetime
+    reports: list[RectificationReport] = Field(
+        default_factory=list, description="The newest reports (`reports_total` made)."
+    )
+    reports_total: int = 0
+    returns: int = Field(default=0, description="Reports sent back by the handler.")
+    accepted_at: datetime | None = None
+    accepted_by: Actor | None = None
+    held_outcome: Outcome | None = Field(
+        default=None,
+        description="The case was ready to be archived with this outcome while the rectification "
+        "was still open: it is archived when the handler accepts it.",
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in (RectificationState.OPEN, RectificationState.REPORTED)
+
+
 class CaseState(Model):
     """What the `state` Query returns and the workflow's result: the whole non-personal file."""
 
@@ -207,6 +250,9 @@ class CaseState(Model):
         default_factory=list, description="Parts reported by the participating units (R-15)."
     )
     decision: Decision | None = None
+    rectification: Rectification | None = Field(
+        default=None, description="整改落实 of the decision's measures (R-37)."
+    )
     feedback: Feedback | None = None
     satisfaction: Satisfaction | None = None
     primary: str | None = None
@@ -232,6 +278,16 @@ class CaseState(Model):
 
     def open_deadlines(self) -> list[Deadline]:
         return [d for d in self.deadlines if d.state == DeadlineState.OPEN]
+
+    def open_rectification(self) -> Rectification | None:
+        r = self.rectification
+        return r if r is not None and r.is_open else None
+
+    def units_involved(self) -> tuple[str | None, ...]:
+        """The units that may see the case: the handling unit, the joint units and the unit
+        that must rectify (R-37)."""
+        rect = self.rectification.unit if self.rectification is not None else None
+        return (self.handling_unit, *self.joint_units, rect)
 
     def open_escalations(self) -> list[Escalation]:
         return [e for e in self.escalations if e.resolved_at is None]

@@ -25,6 +25,7 @@ class DeadlineKind(StrEnum):
     CALLBACK = "callback"
     SUPERVISION = "supervision"
     DOCUMENT_REPLY = "document_reply"
+    RECTIFICATION = "rectification"
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,16 @@ CLOCKS: dict[DeadlineKind, Clock] = {
         escalates=False,
         public=False,
         column="document_reply_due",
+    ),
+    # 整改落实: the responsible unit carries out the decided measures; late is overdue
+    # and escalated like every stage of the office's own procedure.
+    DeadlineKind.RECTIFICATION: Clock(
+        label=("整改落实", "rectification"),
+        reminded=True,
+        marks_overdue=True,
+        escalates=True,
+        public=False,
+        column="rectification_due",
     ),
 }
 

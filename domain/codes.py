@@ -172,6 +172,15 @@ OUTSIDE_ESCALATION_SOURCES = frozenset(
 )
 
 
+class RectificationState(StrEnum):
+    """Where the rectification of a decision's measures stands (整改落实, R-37)."""
+
+    OPEN = "open"  # the responsible unit is carrying out the measures (its clock runs)
+    REPORTED = "reported"  # the unit reported what was done; the handler reviews it
+    ACCEPTED = "accepted"  # the handler accepted it: the measures count as carried out
+    CANCELLED = "cancelled"  # the decision was set aside (rehandling, R-31)
+
+
 class LimitUnit(StrEnum):
     """How a policy limit is counted (R-41, R-42)."""
 
@@ -220,3 +229,7 @@ class NotificationKind(StrEnum):
     APPEAL = "appeal"
     SUPERVISION_RESOLVED = "supervision_resolved"
     ARCHIVED = "archived"
+    RECTIFICATION = "rectification"
+    RECTIFICATION_REPORTED = "rectification_reported"
+    RECTIFICATION_RETURNED = "rectification_returned"
+    RECTIFICATION_ACCEPTED = "rectification_accepted"

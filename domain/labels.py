@@ -31,6 +31,7 @@ from domain.codes import (
     NotificationKind,
     Outcome,
     Rating,
+    RectificationState,
     Role,
     Route,
     Status,
@@ -171,7 +172,18 @@ TABLES: dict[type[StrEnum], dict[str, tuple[str, str]]] = {
         NotificationKind.APPEAL: ("申诉", "appeal"),
         NotificationKind.SUPERVISION_RESOLVED: ("督办处理结果", "supervision resolved"),
         NotificationKind.ARCHIVED: ("已归档", "archived"),
+        NotificationKind.RECTIFICATION: ("整改通知", "measures to carry out"),
+        NotificationKind.RECTIFICATION_REPORTED: ("整改报告待验收", "rectification reported"),
+        NotificationKind.RECTIFICATION_RETURNED: ("整改报告被退回", "rectification sent back"),
+        NotificationKind.RECTIFICATION_ACCEPTED: ("整改已验收", "rectification accepted"),
     },
+}
+
+TABLES[RectificationState] = {
+    RectificationState.OPEN: ("整改中", "being carried out"),
+    RectificationState.REPORTED: ("整改待验收", "reported, awaiting review"),
+    RectificationState.ACCEPTED: ("整改已验收", "accepted"),
+    RectificationState.CANCELLED: ("整改已撤销", "cancelled"),
 }
 
 # The actions' and the clocks' labels are written with their rows (domain/actions.py, clocks.py).
@@ -197,6 +209,8 @@ EVENTS: dict[str, tuple[str, str]] = {
     "record-satisfaction": ("回访", "callback answer recorded"),
     "appeal": ("申诉", "appealed"),
     "record-investigation": ("调查核实", "investigation step"),
+    "report-rectification": ("整改报告", "rectification reported"),
+    "review-rectification": ("整改验收", "rectification reviewed"),
     "escalate": ("督办", "escalated to supervision"),
     "recompute-deadlines": ("重算期限", "deadlines recomputed"),
     "duplicate-linked": ("重复件关联", "repeat complaint linked"),

@@ -21,6 +21,8 @@ from domain.models import (
     Rating,
     RecordInvestigationInput,
     RecordSatisfactionInput,
+    RectificationState,
+    ReportRectificationInput,
     RequestExtensionInput,
     ResolveSupervisionInput,
     Role,
@@ -84,6 +86,18 @@ def _guard(action: Action, state: CaseState, actor: Actor, now: datetime) -> str
     if action == Action.REQUEST_EXTENSION:
         if any(e.decided_at is None for e in state.extensions):
             return "an extension request is already waiting for the leader's decision"
+    rect = state.open_rectification()
+    if action == Action.REPORT_RECTIFICATION:
+        if rect is None or rect.state != RectificationState.OPEN:
+            return "no rectification is waiting for the responsible unit's report (R-37)"
+        if actor.role == Role.UNIT and actor.unit != rect.unit:
+            return f"the rectification is for unit {rect.unit!r}, not {actor.unit!r}"
+    if action == Action.REVIEW_RECTIFICATION and (
+        rect is None or rect.state != RectificationState.REPORTED
+    ):
+        return "no rectification report is waiting for review (R-37)"
+    if action == Action.APPEAL and rect is not None and rect.held_outcome is not None:
+        return "the callback is over; the case waits only for the rectification's acceptance"
     if action == Action.RESOLVE_SUPERVISION and not state.open_escalations():
         return "there is no open supervision (escalation or appeal) to resolve"
     if action == Action.RECORD_SATISFACTION and state.satisfaction is not None:
@@ -103,8 +117,11 @@ def allowed_actions(state: CaseState, actor: Actor, now: datetime) -> list[str]:
 def allowed_by_role(state: CaseState, now: datetime) -> dict[str, list[str]]:
     """Allowed actions per role; the handling unit is taken to be the assigned one."""
     out: dict[str, list[str]] = {}
+    rect = state.open_rectification()
     for role in (Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.UNIT, Role.COMPLAINANT):
         unit = state.handling_unit or (state.joint_units[0] if state.joint_units else None)
+        if rect is not None:  # after the decision, the unit that must rectify acts (R-37)
+            unit = rect.unit
         actor = Actor(id="*", role=role, unit=unit if role == Role.UNIT else None)
         out[role.value] = allowed_actions(state, actor, now)
     return out
@@ -164,6 +181,16 @@ def _check_body(action: Action, state: CaseState, inp: ActionInput, max_ext: int
         raise NotAllowed(
             "invalid_body", "kind: a request for documents is already waiting for its reply"
         )
+    if isinstance(inp, ReportRectificationInput):
+        rect = state.open_rectification()
+        due = {m.value for m in rect.measures} if rect else set()
+        given = {m.value for m in inp.measures}
+        if given != due:
+            raise NotAllowed(
+                "invalid_body",
+                "measures: report every measure decided: " + ", ".join(sorted(due))
+                + (f" (not {', '.join(sorted(given - due))})" if given - due else ""),
+            )
     if isinstance(inp, ResolveSupervisionInput):
         choices = SUPERVISION_CHOICES.get(state.status, frozenset())
         if inp.action not in choices:

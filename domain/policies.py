@@ -39,7 +39,7 @@ WD = LimitUnit.WORKING_DAYS
 DEFAULT_V1 = Policy(
     name="default",
     version=1,
-    description="RULES.md default policy: 24h / 5wd / 2wd / 5wd / 30d(+20) / 5wd / 5wd",
+    description="RULES.md default policy: 24h / 5wd / 2wd / 5wd / 30d(+20) / 5wd / 5wd; rectification 15wd",
     limits={
         DeadlineKind.ACKNOWLEDGEMENT: Limit(amount=24, unit=LimitUnit.HOURS),
         DeadlineKind.ACCEPTANCE: Limit(amount=5, unit=WD),
@@ -52,6 +52,9 @@ DEFAULT_V1 = Policy(
         # Added later for document requests; no earlier v1 case ever had this clock,
         # so adding it changes no running deadline.
         DeadlineKind.DOCUMENT_REPLY: Limit(amount=5, unit=WD),
+        # Added with the rectification clock (issue 15, R-37): no earlier case ever ran it, so
+        # adding it to v1 changes no running deadline. 15 working days to carry out measures.
+        DeadlineKind.RECTIFICATION: Limit(amount=15, unit=WD),
     },
     max_extension_days=20,
 )
@@ -73,6 +76,7 @@ BENCH_V1 = Policy(
         DeadlineKind.CALLBACK: Limit(amount=2, unit=M),
         DeadlineKind.SUPERVISION: Limit(amount=2, unit=M),
         DeadlineKind.DOCUMENT_REPLY: Limit(amount=2, unit=M),
+        DeadlineKind.RECTIFICATION: Limit(amount=2, unit=M),
     },
     remind=False,
 )

@@ -237,11 +237,21 @@ class Stack:
         assert view["status"] == "referred", view
         return case
 
+    async def rectify(self, number: str, measures: list[str], *, unit: str = "handler",
+                      handler: str = "handler") -> dict[str, Any]:
+        """整改落实 (R-37): `unit` (or the handler, entering its report) reports the decided
+        measures carried out; the handler accepts. Returns the case view after the review."""
+        await self.ok(number, "report-rectification", unit, measures=measures,
+                      report="已按处理决定落实整改")
+        return await self.ok(number, "review-rectification", handler, accepted=True)
+
     async def conclude(self, number: str, *, rating: str = "satisfied",
                        handler: str = "handler") -> dict[str, Any]:
-        """Self-handle a registered case to the end: accept, decide, feed back, callback."""
+        """Self-handle a registered case to the end: accept, decide, rectify (R-37), feed
+        back, callback."""
         await self.ok(number, "accept", handler, route="self")
         await self.ok(number, "report-result", handler, **CONCLUSION)
+        await self.rectify(number, CONCLUSION["measures"], unit=handler, handler=handler)
         await self.ok(number, "give-feedback", handler, message="经查属实，已处理",
                       appeal_route="可向上级投诉中心申诉")
         return await self.ok(number, "record-satisfaction", handler, rating=rating)

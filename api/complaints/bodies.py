@@ -111,6 +111,25 @@ _ACTION_DOCS: dict[Action, tuple[str, dict[str, str], dict[str, Any]]] = {
         {"kind": "request_documents", "note": "请被投诉单位3日内提供书面说明",
          "party": "tax-bureau"},
     ),
+    Action.REPORT_RECTIFICATION: (
+        "整改报告 The responsible unit (or the handler entering its written report) reports what "
+        "was done about each measure of the decision, with evidence files of the case (R-37). "
+        "Meets the rectification clock; the handler then reviews it.",
+        {"measures": "The measures carried out: every measure of the decision (R-24).",
+         "report": "What was done about each measure (整改情况).",
+         "evidence": "Ids of evidence files of this case (POST .../evidence first); a unit may "
+                     "cite its own uploads and files a leader shared (R-32)."},
+        {"measures": ["written_warning", "order_to_correct"], "evidence": [12],
+         "report": "已对窗口人员书面警告；已修订窗口受理流程，附整改后的流程文件"},
+    ),
+    Action.REVIEW_RECTIFICATION: (
+        "整改验收 Accept the rectification: the measures count as carried out (R-37) and a case "
+        "that waited only for it is archived; or send it back with a reason: the unit works on "
+        "against the same due instant (only an approved extension moves a deadline, R-18, R-20).",
+        {"accepted": "true: accept; false: send back.",
+         "reason": "Why it is sent back (required then)."},
+        {"accepted": False, "reason": "未附整改后的制度文件"},
+    ),
 }
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import asyncpg
 
 from activities.intake import START_COLUMNS
+from api.errors import ApiError
 
 if TYPE_CHECKING:
     from asyncpg.pool import PoolConnectionProxy
@@ -75,6 +76,14 @@ SELECT_COMPLAINANT_TEXTS = """
 SELECT action, field, text, at FROM complainant_texts WHERE number = $1 ORDER BY id
 """
 
+#: The evidence files of a case among $2 that may be cited: by the office any, by a unit ($3)
+#: its own uploads and those a leader shared (R-32).
+SELECT_EVIDENCE_IDS = """
+SELECT id FROM evidence
+WHERE number = $1 AND id = ANY($2::bigint[])
+  AND ($3::text IS NULL OR uploaded_unit = $3 OR shared)
+"""
+
 LOG_ACCESS = """
 INSERT INTO access_log (actor_id, actor_role, number, what) VALUES ($1, $2, $3, $4)
 """
@@ -85,7 +94,8 @@ _FILTERS = """
 FROM complaints
 WHERE (center = $1 OR appeal_center = $1)
   AND ($2::text IS NULL OR status = $2)
-  AND ($3::text IS NULL OR handling_unit = $3 OR state->'joint_units' ? $3)
+  AND ($3::text IS NULL OR handling_unit = $3 OR state->'joint_units' ? $3
+       OR state->'rectification'->>'unit' = $3)
   AND ($4::text IS NULL OR category = $4)
   AND ($5::text IS NULL OR channel = $5)
   AND ($6::boolean IS NULL OR overdue = $6)
@@ -233,3 +243,15 @@ async def list_notifications(conn: Conn, number: str) -> list[dict[str, Any]]:
     """The outbox rows of a case, oldest first."""
     rows = await conn.fetch(LIST_NOTIFICATIONS, number)
     return [{**dict(r), "data": _json(r["data"]) or {}} for r in rows]
+
+
+async def check_evidence(pool: asyncpg.Pool, number: str, ids: list[int], unit: str | None) -> None:
+    """A rectification report cites evidence files of this case that its author may see (a
+    unit: its own uploads and the files a leader shared, R-32); else 422 naming them (R-37)."""
+    found = {r["id"] for r in await pool.fetch(SELECT_EVIDENCE_IDS, number, ids, unit)}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise ApiError(422, "invalid_body",
+                       f"evidence: no evidence file {', '.join(map(str, missing))} on case "
+                       f"{number} that you may cite; upload it first "
+                       f"(POST /v1/complaints/{number}/evidence)", field="evidence")

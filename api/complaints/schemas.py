@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.models import CaseState, Grade, Status
+from domain.models import CaseState, Grade, RectificationState, Status
 
 NUMBER_EXAMPLE = "TS-20261127-00042"
 
@@ -155,6 +155,9 @@ _CASE_DOCS: dict[str, str] = {
     "investigation": "Investigation steps: documents requested and replies, evidence, orders "
                      "(R-21, R-22).",
     "decision": "The finding and measures (R-23..R-25).",
+    "rectification": "整改落实: the responsible unit's rectification of the decision's measures, "
+                     "its reports and their review (R-37); only an accepted one counts the "
+                     "measures as carried out, and the case is archived only after it.",
     "feedback": "What the complainant was told (R-26).",
     "satisfaction": "The callback answer (R-27).",
     "primary": "The open case this repeat complaint was linked to (R-45).",
@@ -280,6 +283,33 @@ class UnitJointReport(_Closed):
     by: UnitActor
 
 
+class UnitRectificationReport(_Closed):
+    """A rectification report and its review (R-37)."""
+
+    seq: int
+    at: datetime
+    by: UnitActor
+    measures: list[str]
+    evidence: list[int] = Field(default_factory=list)
+    report: str = ""
+    accepted: bool | None = None
+    reviewed_at: datetime | None = None
+    reason: str = ""
+
+
+class UnitRectification(_Closed):
+    """The unit's rectification of the decision's measures (整改落实, R-37)."""
+
+    unit: str
+    measures: list[str]
+    state: RectificationState
+    opened_at: datetime
+    reports: list[UnitRectificationReport] = Field(default_factory=list)
+    reports_total: int = 0
+    returns: int = 0
+    accepted_at: datetime | None = None
+
+
 class UnitSatisfaction(_Closed):
     """The callback's rating (R-27), without the complainant's comment."""
 
@@ -350,6 +380,8 @@ class UnitCaseView(_Closed):
     joint_reports: list[UnitJointReport] = Field(
         default_factory=list, description="Parts reported by the participating units (R-15).")
     decision: UnitDecision | None = Field(default=None, description=_CASE_DOCS["decision"])
+    rectification: UnitRectification | None = Field(
+        default=None, description=_CASE_DOCS["rectification"])
     satisfaction: UnitSatisfaction | None = Field(
         default=None, description="The callback's rating (R-27); the comment is not shown.")
     actions: list[UnitActionRecord] = Field(default_factory=list,

@@ -58,6 +58,7 @@ from domain.models import (
     LinkDuplicateInput,
     Model,
     Outcome,
+    ReportRectificationInput,
     Role,
     Status,
 )
@@ -149,8 +150,10 @@ class CaseService:
             raise
         if not centers.can_see(user, state.center, state.appeal_center):
             raise not_found()
-        if user.role == Role.UNIT and user.unit not in (state.handling_unit, *state.joint_units):
-            raise not_found()  # a unit sees the cases referred to it or joint with it
+        if user.role == Role.UNIT and user.unit not in state.units_involved():
+            # A unit sees the cases referred to it, joint with it or that it must
+            # rectify.
+            raise not_found()
         return state
 
     async def projected(self, number: str, user: User) -> CaseState | None:
@@ -168,7 +171,7 @@ class CaseService:
             return None
         if not centers.can_see(user, state.center, state.appeal_center):
             return None
-        if user.role == Role.UNIT and user.unit not in (state.handling_unit, *state.joint_units):
+        if user.role == Role.UNIT and user.unit not in state.units_involved():
             return None
         return state
 
@@ -280,6 +283,9 @@ class CaseService:
         inp = ACTION_INPUTS[action].model_validate({**data, "actor": user.actor().model_dump()})
         if isinstance(inp, LinkDuplicateInput):
             await self._check_primary(state, inp.primary, user)
+        if isinstance(inp, ReportRectificationInput) and inp.evidence:
+            await q.check_evidence(self.pool, state.number, inp.evidence,
+                                   user.unit if user.role == Role.UNIT else None)
         try:
             try:
                 self.check(action, state, inp)

@@ -22,6 +22,9 @@ from domain.models import (
     Form,
     Grade,
     LimitUnit,
+    Measure,
+    Rectification,
+    RectificationState,
     Role,
     Route,
     Status,
@@ -44,6 +47,8 @@ BODIES = {
     Action.RECORD_SATISFACTION: {"rating": "satisfied"},
     Action.APPEAL: {"reason": "r"},
     Action.RECORD_INVESTIGATION: {"kind": "site_visit", "note": "n"},
+    Action.REPORT_RECTIFICATION: {"measures": ["written_warning"], "report": "r"},
+    Action.REVIEW_RECTIFICATION: {"accepted": True},
 }
 
 
@@ -76,6 +81,7 @@ def case(status: Status, **kw: object) -> CaseState:
         )
     )
     s.escalations.append(Escalation(source=EscalationSource.MANUAL, reason="x", at=NOW))
+    s.rectification = Rectification(unit="tax-bureau", measures=[Measure.WRITTEN_WARNING], opened_at=NOW)
     return s
 
 
@@ -91,6 +97,8 @@ def actor(role: Role) -> Actor:
 )
 def test_table_decides(action: Action, status: Status, role: Role) -> None:
     state = case(status)
+    if action == Action.REVIEW_RECTIFICATION:  # a report waits for review
+        state.rectification.state = RectificationState.REPORTED
     inp = ACTION_INPUTS[action](actor=actor(role), **BODIES[action])
     allowed = role in TRANSITIONS[action].get(status, frozenset())
     if action == Action.RESOLVE_SUPERVISION and status == Status.ARCHIVED:

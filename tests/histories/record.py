@@ -27,8 +27,10 @@ HERE = Path(__file__).parent
 #: Prefix of the recorded workflow ids: bump it for each new workflow shape and keep the older
 #: files, so the replay test covers cases started under every shape (H: regular activities;
 #: H2: patch `local-activities-2026-11`; H3: patch `bounded-case-2026-12`, whose continued
-#: case is recorded run by run as `H3-JOINT.run<n>`; H4: patch `local-delivery-2026-12`).
-PREFIX = "H4"
+#: case is recorded run by run as `H3-JOINT.run<n>`; H4: patch `local-delivery-2026-12`; H5: patch
+#: `rectification-2026-12`, every decision with measures followed up, H5-RECTIFICATION reported,
+#: sent back, overdue, reported again and accepted).
+PREFIX = "H5"
 TQ = "record-histories"
 
 
@@ -50,7 +52,34 @@ async def referral_no_response(env, c):
         report="已整改",
     )
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="成立，已整改", appeal_route="可向上级申诉")
-    return h  # callback window runs out: no response
+    await env.sleep(timedelta(days=10))  # the callback window runs out: no response; held (R-37)
+    await rectify(h, [Measure.ORDER_TO_CORRECT])
+    return h
+
+
+async def rectify(h, measures, actor=TAX):
+    """The responsible unit reports the measures carried out; the handler accepts (R-37)."""
+    await act(h, Action.REPORT_RECTIFICATION, actor, measures=measures, report="已落实", evidence=[1])
+    await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=True)
+
+
+async def rectification(env, c):
+    """整改落实: reported, sent back, overdue on the same clock, reported again, accepted, archived."""
+    t = await env.get_current_time()
+    h = await start_case(c, TQ, received_at=t, number=f"{PREFIX}-RECTIFICATION")
+    await act(h, Action.ACCEPT, HANDLER, route="referral")
+    await act(h, Action.SUBMIT_OPINION, HANDLER, handling_unit="tax-bureau", opinion="转税务局")
+    await act(h, Action.APPROVE_OPINION, LEADER, approved=True)
+    measures = [Measure.WRITTEN_WARNING, Measure.ORDER_TO_CORRECT]
+    await act(h, Action.REPORT_RESULT, TAX, finding="substantiated", measures=measures, report="属实")
+    await act(h, Action.GIVE_FEEDBACK, HANDLER, message="成立，责令整改", appeal_route="可申诉")
+    await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="satisfied")  # archive held
+    await act(h, Action.REPORT_RECTIFICATION, TAX, measures=measures, evidence=[1, 2], report="整改报告")
+    await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=False, reason="缺少整改后的制度文件")
+    await env.sleep(timedelta(days=30))  # reminder, overdue, escalated once
+    await act(h, Action.REPORT_RECTIFICATION, TAX, measures=measures, evidence=[3], report="补充制度文件")
+    await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=True)
+    return h
 
 
 async def rejected(env, c):
@@ -78,6 +107,7 @@ async def appeal_rehandle(env, c):
         measures=[Measure.ORAL_WARNING],
         report="部分成立",
     )
+    await rectify(h, [Measure.ORAL_WARNING], actor=HANDLER)
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="部分成立", appeal_route="可申诉")
     await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="satisfied")
     return h
@@ -113,6 +143,7 @@ async def joint_continued(env, c):
               measures=[Measure.ORDER_TO_CORRECT], report="综合意见")
     await act(h, Action.GIVE_FEEDBACK, HANDLER, message="部分成立", appeal_route="可申诉")
     await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="basically_satisfied")
+    await rectify(h, [Measure.ORDER_TO_CORRECT])  # by the unit complained about
     return h
 
 
@@ -141,6 +172,7 @@ async def main() -> None:
             await appeal_rehandle(env, env.client),
             *(await duplicate(env, env.client)),
             await joint_continued(env, env.client),
+            await rectification(env, env.client),
         ]
         for h in handles:
             await h.result()

@@ -65,6 +65,15 @@ async def decide(h, actor=TAX, finding="substantiated") -> CaseState:
     )
 
 
+WARNED = {"measures": ["written_warning"], "report": "已书面警告"}
+
+
+async def rectified(h, actor=TAX) -> CaseState:
+    """The unit reports the decided measure carried out and the handler accepts (R-37)."""
+    await act(h, Action.REPORT_RECTIFICATION, actor, **WARNED)
+    return await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=True)
+
+
 async def quiet_history_length(h) -> int:
     """The number of history events, other than bare workflow-task bookkeeping, once the case
     has finished its outbox and projection. (The time-skipping server records the workflow task
@@ -219,18 +228,30 @@ async def test_whole_referral_case_handling_limit_and_callback(client, task_queu
         )
         cb = due(s, "callback")
         assert cb == workdays.add_working_days(s.feedback.at, 5)
-        # No answer within the callback window: archived as "no response" (R-27).
+        # No answer within the callback window: "no response" (R-27); the case waits for the
+        # rectification of its measure (R-37), then is archived.
         await env.sleep(cb - await now(env) + timedelta(seconds=1))
+        for _ in range(100):
+            s = await state(h)
+            if s.satisfaction is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert (s.status.value, s.outcome) == ("awaiting_callback", None)
+        assert s.satisfaction.rating.value == "no_response"
+        assert s.actions[-1].detail == {"rating": "no_response", "archive_held": True}
+        await act(h, Action.REPORT_RECTIFICATION, TAX, **WARNED)
+        await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=True)
         final = await h.result()
         assert (final.status.value, final.outcome.value) == ("archived", "concluded")
         assert final.satisfaction.rating.value == "no_response"
-        assert actions(final)[-1] == "callback-expired"
+        assert actions(final)[-3:] == ["callback-expired", "report-rectification", "review-rectification"]
 
 
 async def test_satisfied_callback_archives_concluded(client, task_queue, env):
     async with running_worker(client, task_queue):
         h, _ = await referred_case(client, task_queue, env)
         await decide(h)
+        await rectified(h)
         await act(h, Action.GIVE_FEEDBACK, HANDLER, message="已处理", appeal_route="可申诉")
         s = await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="basically_satisfied")
         assert (s.status.value, s.outcome.value) == ("archived", "concluded")
@@ -350,6 +371,7 @@ async def test_appeal_then_rehandle_then_new_decision(client, task_queue, env):
         assert due(s, "handling") == workdays.add_working_days(s.actions[-1].at, 5)
         s = await decide(h, finding="partially_substantiated")
         assert s.decision.finding.value == "partially_substantiated"
+        await rectified(h)
         await act(h, Action.GIVE_FEEDBACK, HANDLER, message="重新处理：部分成立", appeal_route="可申诉")
         s = await act(h, Action.RECORD_SATISFACTION, COMPLAINANT, rating="satisfied")
         assert s.outcome.value == "concluded"
@@ -361,6 +383,7 @@ async def test_appeal_upheld_archives(client, task_queue, env):
         h, _ = await referred_case(client, task_queue, env)
         await decide(h)
         await act(h, Action.GIVE_FEEDBACK, HANDLER, message="成立", appeal_route="可申诉")
+        await rectified(h)
         await act(h, Action.APPEAL, COMPLAINANT, reason="处理太轻")
         s = await act(h, Action.RESOLVE_SUPERVISION, SUPERVISOR, action="uphold")
         assert (s.status.value, s.outcome.value) == ("archived", "concluded")

@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         KEEP_IGNORED,
         KEEP_INVESTIGATION,
         KEEP_LINKED,
+        KEEP_RECTIFICATION_REPORTS,
         LOCAL_ACTIVITIES,
         LOCAL_DELIVERY,
         SIDE_EFFECT,
@@ -95,8 +96,15 @@ class CaseFile:
                 e.decided_at, e.approved, e.lapsed = workflow.now(), False, True
                 self._record("extension-lapsed", SYSTEM, s.status, {"stage": stage.value, "days": e.days})
 
-    def _archive(self, outcome: Outcome) -> None:
+    def _archive(self, outcome: Outcome) -> bool:
+        """Archive the case (R-35); a concluded case whose rectification is still open waits
+        for its acceptance (R-37): then nothing changes but the held outcome, and False."""
         s = self.state
+        rect = s.open_rectification()
+        if rect is not None and outcome == Outcome.CONCLUDED:
+            rect.held_outcome = outcome
+            self._changed()
+            return False
         for d in s.open_deadlines():
             d.state, d.closed_at = DeadlineState.CANCELLED, workflow.now()
             if self._v3():
@@ -107,6 +115,7 @@ class CaseFile:
             for dup in s.linked:  # R-45: the repeat complainants learn how the case ended
                 self._tell_linked(dup)
         self._changed()
+        return True
 
     def _tell_linked(self, dup: DuplicateLinkedInput) -> None:
         """R-45: what the primary's complainant was told, to a linked repeat complainant."""
@@ -183,6 +192,8 @@ class CaseFile:
         del s.ignored_signals[:-KEEP_IGNORED]
         del s.investigation[:-KEEP_INVESTIGATION]
         del s.linked[:-KEEP_LINKED]
+        if s.rectification is not None:
+            del s.rectification.reports[:-KEEP_RECTIFICATION_REPORTS]
         if len(s.escalations) > KEEP_ESCALATIONS:
             resolved = [e for e in s.escalations if e.resolved_at is not None]
             drop = {id(e) for e in resolved[: len(s.escalations) - KEEP_ESCALATIONS]}

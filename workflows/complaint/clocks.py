@@ -157,8 +157,10 @@ class Clocks(CaseFile):
                 if s.satisfaction is None:
                     s.satisfaction = Satisfaction(rating=Rating.NO_RESPONSE, at=now)
                 before = s.status
-                self._archive(Outcome.CONCLUDED)
-                self._record("callback-expired", SYSTEM, before, {"rating": s.satisfaction.rating.value})
+                detail: dict[str, object] = {"rating": s.satisfaction.rating.value}
+                if not self._archive(Outcome.CONCLUDED):  # once the rectification is accepted
+                    detail["archive_held"] = True
+                self._record("callback-expired", SYSTEM, before, detail)
             elif d.kind == DeadlineKind.RETURN_WINDOW:
                 d.state, d.closed_at = DeadlineState.EXPIRED, now
                 self._changed()
@@ -197,7 +199,12 @@ class Clocks(CaseFile):
         )
         to = Recipient.UNIT if by_unit else Recipient.HANDLER
         data = {"deadline": d.kind.value, "due_at": d.due_at.isoformat()}
-        self._notify(kind, to, unit=s.handling_unit if to == Recipient.UNIT else None, **data)
+        rect = s.rectification
+        if d.kind == DeadlineKind.RECTIFICATION and rect is not None:  # the unit's own clock
+            self._notify(kind, Recipient.UNIT, unit=rect.unit, **data)
+            self._notify(kind, Recipient.HANDLER, **data)
+        else:
+            self._notify(kind, to, unit=s.handling_unit if to == Recipient.UNIT else None, **data)
         self._notify(kind, Recipient.SUPERVISOR, **data)
 
     def _add_escalation(self, e: Escalation) -> None:

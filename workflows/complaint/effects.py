@@ -46,13 +46,13 @@ with workflow.unsafe.imports_passed_through():
         SubmitOpinionInput,
         SupervisionChoice,
     )
-    from workflows.complaint.clocks import Clocks
     from workflows.complaint.options import (
         _cut,
     )
+    from workflows.complaint.rectify import Rectify
 
 
-class Effects(Clocks):
+class Effects(Rectify):
     """The effects of the actions (called under the workflow's lock, after validation)."""
 
     async def _do_accept(self, inp: AcceptInput) -> dict[str, Any]:
@@ -164,6 +164,7 @@ class Effects(Clocks):
         self._close(DeadlineKind.DOCUMENT_REPLY, DeadlineState.CANCELLED)
         if inp.actor.role == Role.UNIT:
             self._notify(NotificationKind.DECIDED, Recipient.HANDLER, finding=inp.finding.value)
+        await self._open_rectification(s.decision)  # R-37
         return {"finding": inp.finding.value, "measures": [m.value for m in inp.measures]}
 
     async def _do_request_extension(self, inp: RequestExtensionInput) -> dict[str, Any]:
@@ -206,7 +207,8 @@ class Effects(Clocks):
         if inp.action == SupervisionChoice.UPHOLD:
             if s.status == Status.APPEALED:  # R-28: the decision stands; the case is done
                 self._notify(NotificationKind.SUPERVISION_RESOLVED, Recipient.COMPLAINANT, action="uphold")
-                self._archive(Outcome.CONCLUDED)
+                if not self._archive(Outcome.CONCLUDED):  # R-37: once the rectification is accepted
+                    return {"action": inp.action.value, "comment": inp.comment, "archive_held": True}
         else:
             # R-31: handle again with a fresh handling deadline, by the unit or by the center.
             for kind in (
@@ -217,6 +219,7 @@ class Effects(Clocks):
                 DeadlineKind.DOCUMENT_REPLY,
             ):
                 self._close(kind, DeadlineState.CANCELLED)
+            self._cancel_rectification()  # the decision it follows is set aside
             if inp.action == SupervisionChoice.TAKE_OVER:
                 s.handling_unit = None
             s.status = Status.REFERRED if s.handling_unit else Status.INVESTIGATING
@@ -257,7 +260,8 @@ class Effects(Clocks):
         s.satisfaction = Satisfaction(rating=inp.rating, comment=inp.comment, at=workflow.now())
         if inp.rating != Rating.DISSATISFIED:
             self._close(DeadlineKind.CALLBACK)
-            self._archive(Outcome.CONCLUDED)
+            if not self._archive(Outcome.CONCLUDED):  # R-37: once the rectification is accepted
+                return {"rating": inp.rating.value, "comment": inp.comment, "archive_held": True}
         # A dissatisfied complainant may still appeal until the callback window ends (R-28).
         return {"rating": inp.rating.value, "comment": inp.comment}
 

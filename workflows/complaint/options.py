@@ -45,6 +45,11 @@ BOUNDED = "bounded-case-2026-12"
 #: it is back. A deadline instant then costs the server one workflow task per case instead of
 #: three tasks and two activities. Cases started before it replay the old way (H3-*).
 LOCAL_DELIVERY = "local-delivery-2026-12"
+#: Patch (2026-12-02, issue 15, R-37): a decision with measures other than `none` opens the
+#: rectification (整改落实) of the responsible unit, on its own clock; the unit reports, the
+#: handler accepts or sends back; the case is archived only once it is accepted. Cases that
+#: reached their decision before it replay the old way (H-* .. H4-*); H5-* have it.
+RECTIFICATION = "rectification-2026-12"
 #: One quick attempt in the worker; on failure the regular activities take over.
 DELIVER = {
     "start_to_close_timeout": timedelta(seconds=8),
@@ -58,6 +63,7 @@ KEEP_INVESTIGATION = 50
 KEEP_ESCALATIONS = 50  # open escalations are never dropped
 KEEP_EXTENSIONS = 20  # a pending request is never dropped
 KEEP_LINKED = 500
+KEEP_RECTIFICATION_REPORTS = 10
 #: Free text kept in the workflow's own lists (whole texts travel once, in the action record).
 KEEP_TEXT = 500
 #: History events (and bytes) after which a run continues as new, carrying the case.

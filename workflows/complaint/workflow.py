@@ -120,6 +120,7 @@ class ComplaintWorkflow(Signals):
         self._note_seq = 0
         self._sa_last: dict[str, Any] = {}
         self._bounded: bool | None = None  # decided once, by `_v3()`, in the first task
+        self._rectification_patch: bool | None = None  # decided at the first decision
         self._local_delivery: bool | None = None  # decided once, at the start of the run
         self._run_started = False
         self._registered = False

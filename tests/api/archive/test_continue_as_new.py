@@ -88,6 +88,7 @@ async def long_case(stack: Stack) -> dict[str, Any]:
     for i in range(STEPS):
         await stack.ok(n, "record-investigation", "tax", kind="evidence_collected", note=f"第{i + 1}次调查")
     await stack.ok(n, "report-result", "tax", **REPORT)
+    await stack.rectify(n, REPORT["measures"], unit="tax")
     await stack.ok(
         n, "give-feedback", "handler", message="经查属实", appeal_route="如不服可向市效能投诉中心申诉"
     )
@@ -126,6 +127,8 @@ async def test_timeline_shows_the_actions_of_every_run(stack: Stack, long_case: 
         "approve-opinion",
         *["record-investigation"] * STEPS,
         "report-result",
+        "report-rectification",
+        "review-rectification",
         "give-feedback",
         "record-satisfaction",
     ], steps

@@ -167,6 +167,8 @@ async def test_appeal_to_the_parent_center_keeps_the_whole_history(stack: Stack)
     await stack.ok(n, "record-investigation", "district-handler", kind="site_visit",
                    note="现场核查窗口")
     await stack.ok(n, "report-result", "district-handler", **CONCLUSION)
+    await stack.rectify(n, CONCLUSION["measures"], unit="district-handler",
+                        handler="district-handler")
     await stack.ok(n, "give-feedback", "district-handler", message="经查属实",
                    appeal_route="可向市效能投诉中心申诉")
     assert (await stack.get(f"/v1/complaints/{n}", "supervisor")).status_code == 404
@@ -186,7 +188,8 @@ async def test_appeal_to_the_parent_center_keeps_the_whole_history(stack: Stack)
     assert (v["center"], v["appeal_center"], v["status"]) == ("district", "default", "appealed")
     assert v["complainant"]["name"] == case["request"]["complainant"]["name"]
     assert [a["action"] for a in v["actions"]] == [
-        "register", "accept", "record-investigation", "report-result", "give-feedback", "appeal"]
+        "register", "accept", "record-investigation", "report-result", "report-rectification",
+        "review-rectification", "give-feedback", "appeal"]
     history = await stack.get(f"/v1/complaints/{n}/history", "supervisor")
     assert history.status_code == 200
     whats = [e["what"] for e in history.json()["entries"]]

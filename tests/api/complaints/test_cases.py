@@ -74,7 +74,11 @@ async def test_referral_case_through_the_api_ends_archived(stack: Stack) -> None
     assert r.json()["status"] == "awaiting_callback"
     r = await stack.act(n, "record-satisfaction", "handler", rating="satisfied", comment="满意")
     assert r.status_code == 200
-    assert r.json()["status"] == "archived" and r.json()["outcome"] == "concluded"
+    # the case waits for the unit's rectification of the written warning.
+    assert (r.json()["status"], r.json()["outcome"]) == ("awaiting_callback", None)
+    assert r.json()["rectification"]["held_outcome"] == "concluded"
+    done = await stack.rectify(n, ["written_warning"], unit="tax")
+    assert done["status"] == "archived" and done["outcome"] == "concluded"
 
     assert await read_model_status(stack, n, "archived") == "archived"
     row = await stack.row(n)

@@ -11,6 +11,7 @@ async def decided_and_fed_back(stack: Stack) -> dict[str, Any]:
     case = await stack.referred()
     n = case["number"]
     assert (await stack.act(n, "report-result", "tax", **REPORT)).status_code == 200
+    await stack.rectify(n, REPORT["measures"], unit="tax")
     r = await stack.act(n, "give-feedback", "handler", message="经查属实，已对相关人员书面警告",
                         appeal_route="可向市效能投诉中心申诉")
     assert r.status_code == 200

@@ -63,6 +63,7 @@ async def full_case(stack: Stack) -> dict[str, Any]:
     )
     assert view["overdue"] and view["supervised"], view
     await stack.ok(n, "report-result", "tax", **REPORT)
+    await stack.rectify(n, REPORT["measures"], unit="tax")
     await stack.ok(
         n,
         "give-feedback",
@@ -133,6 +134,8 @@ async def test_timeline_reads_the_whole_case_from_the_history(
             "reminder",
             "overdue",
             "report-result",
+            "report-rectification",
+            "review-rectification",
             "give-feedback",
             "record-satisfaction",
         ],
@@ -189,6 +192,12 @@ async def test_timeline_reads_the_whole_case_from_the_history(
     assert (report["who"], report["role"], report["unit"]) == ("tax-01", "unit", "tax-bureau")
     met = {d["kind"]: d for d in report["deadlines"] if d["change"] == "met"}
     assert met["handling"]["on_time"] is False  # reported after the overdue escalation
+    assert [d["change"] for d in report["deadlines"] if d["kind"] == "rectification"] == ["set"]
+    rectified = one(entries, "report-rectification")
+    assert (rectified["who"], rectified["unit"], label(rectified)) == (
+        "tax-01", "tax-bureau", "整改报告 rectification reported")
+    assert [(d["change"], d["on_time"]) for d in rectified["deadlines"]] == [("met", True)]
+    assert label(one(entries, "review-rectification")) == "整改验收 rectification reviewed"
 
     last = one(entries, "record-satisfaction")
     assert (last["status_before"], last["status_after"]) == ("awaiting_callback", "archived")

@@ -194,6 +194,20 @@ async def test_a_referral_case_from_intake_to_archive_only_through_the_pages(
         await unit.act("report-result", {"finding": "substantiated",
                                          "measures": ["written_warning", "order_to_correct"],
                                          "report": "经查属实，已对当事人书面警告并责令改正"})
+        # 整改落实: the unit reports the measures carried out, the handler sends it back
+        # once, the unit reports again, the handler accepts.
+        assert await unit.offered() == ["report-rectification"]
+        done = {"measures": ["written_warning", "order_to_correct"], "report": "已书面警告，已整改窗口流程"}
+        await unit.act("report-rectification", done)
+        await handler.case(number)
+        await handler.act("review-rectification", {"accepted": "no", "reason": "请附整改后的窗口流程"})
+        await unit.case(number)
+        assert "请附整改后的窗口流程" in await unit.page.inner_text('[data-report="1"]')
+        await unit.act("report-rectification", done)
+        await handler.case(number)
+        await handler.act("review-rectification", {"accepted": "yes"})
+        assert await handler.page.get_attribute('[data-section="rectification"]', "data-state") == (
+            "accepted")
 
         # The handler feeds the result back.
         await handler.case(number)
@@ -227,7 +241,8 @@ async def test_a_referral_case_from_intake_to_archive_only_through_the_pages(
         whats = await handler.page.eval_on_selector_all(
             "ol.timeline li", "els => els.map(e => e.dataset.what)")
         for step in ("accept", "submit-opinion", "approve-opinion", "report-result",
-                     "give-feedback", "record-satisfaction"):
+                     "report-rectification", "review-rectification", "give-feedback",
+                     "record-satisfaction"):
             assert step in whats, whats
         await handler.shot("8-archived")
     finally:
