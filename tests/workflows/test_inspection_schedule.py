@@ -141,9 +141,9 @@ async def test_seal_schedule_starts_seal_rounds(
                               activities=[SealActivities(pg_pool, settings).seal_chain_heads]):
                 await handle.trigger()
                 row = None
-                for _ in range(200):
+                for _ in range(200):  # the seal's row, then its copy out of PostgreSQL
                     row = await pg_pool.fetchrow("SELECT id, access_log_sha256 FROM archive_seals")
-                    if row is not None:
+                    if row is not None and (tmp_path / "seals" / f"seal-{row['id']:08d}.tsr").exists():
                         break
                     await asyncio.sleep(0.05)
         assert row is not None, "the triggered round sealed nothing"
