@@ -74,6 +74,12 @@ FILING: dict[str, Any] = {
 
 SYSTEM = Actor(id="system", role=Role.SYSTEM)
 
+
+def _inspectors_only(actor: Actor, may_not: str) -> None:
+    """An Update of the round is the inspectors' (R-40): anyone else is refused (403)."""
+    if actor.role not in INSPECTOR_ROLES:
+        raise ApplicationError(f"role {actor.role.value!r} may not {may_not}", type="forbidden")
+
 #: Issue 15: the units with unresolved findings of every round are drawn, the random quota in
 #: addition, the units not inspected this year first; older rounds replay the old draw.
 DRAW_2026_12 = "inspection-draw-2026-12"
@@ -209,10 +215,8 @@ class InspectionRoundWorkflow:
 
     @submit_finding.validator
     def _validate_submit_finding(self, inp: SubmitFindingInput) -> None:
+        _inspectors_only(inp.actor, "submit findings")
         s = self.state
-        if inp.actor.role not in INSPECTOR_ROLES:
-            raise ApplicationError(f"role {inp.actor.role.value!r} may not submit findings",
-                                   type="forbidden")
         if s.status != "open" or self._closing is not None:
             raise ApplicationError(f"round {s.round_id} is {s.status if s.status != 'open' else 'closing'}; "
                                    "it takes no findings", type="invalid_status")
@@ -237,10 +241,8 @@ class InspectionRoundWorkflow:
 
     @close_round.validator
     def _validate_close_round(self, inp: CloseRoundInput) -> None:
+        _inspectors_only(inp.actor, "close a round")
         s = self.state
-        if inp.actor.role not in INSPECTOR_ROLES:
-            raise ApplicationError(f"role {inp.actor.role.value!r} may not close a round",
-                                   type="forbidden")
         if s.status != "open" or self._closing is not None:
             raise ApplicationError(f"round {s.round_id} is not open", type="invalid_status")
 
