@@ -11,19 +11,19 @@ import socketserver
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import asyncpg
 import pytest
 import pytest_asyncio
 
-from activities.notify import enqueue
 from activities.channels import SmtpChannel, WebhookChannel, make_channel
+from activities.notify import enqueue
 from activities.sender import Backoff, deliver_pending, run_sender
 from config import ROOT, Settings
 from domain.models import Notification, NotificationKind, Recipient
 from tests.activities.pg_cases import add_complainant, new_number, note
+from tests.stub_http import StubRequest, StubServer
 
 FAST = Backoff(initial=timedelta(milliseconds=300), maximum=timedelta(seconds=5), max_attempts=5)
 #: Slow enough that "not due yet" holds on a loaded machine (a second passes between two calls).
@@ -33,39 +33,31 @@ PATIENT = Backoff(initial=timedelta(seconds=1), maximum=timedelta(seconds=5), ma
 # ------------------------------------------------------------------ loopback servers
 
 
-class Gateway(ThreadingHTTPServer):
+class Gateway:
     """A stand-in SMS gateway on 127.0.0.1: answers `fail_first` requests with 503, then 200."""
 
     def __init__(self, fail_first: int = 0) -> None:
-        super().__init__(("127.0.0.1", 0), GatewayHandler)
         self.fail_first = fail_first
         self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
         self.lock = threading.Lock()
+        self.server = StubServer(self._answer, "POST")
+        self.url = self.server.url("/sms")
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/sms"
+    def __enter__(self) -> Gateway:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.close()
+
+    def _answer(self, request: StubRequest) -> tuple[int, str, bytes]:
+        with self.lock:
+            self.requests.append((request.headers, json.loads(request.body)))
+            failing = len(self.requests) <= self.fail_first
+        return 503 if failing else 200, "application/json", b'{"error":"busy"}' if failing else b'{"ok":true}'
 
     def bodies(self) -> list[dict[str, Any]]:
         with self.lock:
             return [body for _, body in self.requests]
-
-
-class GatewayHandler(BaseHTTPRequestHandler):
-    server: Gateway
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:
-            self.server.requests.append((dict(self.headers), body))
-            failing = len(self.server.requests) <= self.server.fail_first
-        self.send_response(503 if failing else 200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b'{"error":"busy"}' if failing else b'{"ok":true}')
-
-    def log_message(self, *args: Any) -> None:
-        return None
 
 
 @contextlib.contextmanager
@@ -133,7 +125,7 @@ async def outbox(pg_pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest.fixture
 def gateway() -> Iterator[Gateway]:
-    with serving(Gateway()) as server:
+    with Gateway() as server:
         yield server
 
 
@@ -189,7 +181,7 @@ async def test_failing_webhook_is_retried_with_backoff_then_delivered(
     await add_complainant(outbox, f"{number}-c")
     await put(outbox, note(number, 1, complainant_ref=f"{number}-c"))
     key = f"{number}:1"
-    with serving(Gateway(fail_first=2)) as gw:
+    with Gateway(fail_first=2) as gw:
         settings = webhook_settings(gw.url)
         assert await deliver_pending(outbox, settings, backoff=PATIENT) == 0
         r = await outbox_row(outbox, key)
@@ -216,7 +208,7 @@ async def test_gives_up_as_failed_after_max_attempts(outbox: asyncpg.Pool) -> No
     await put(outbox, note(number, 1, recipient=Recipient.LEADER,
                            kind=NotificationKind.OPINION_FOR_APPROVAL))
     once = Backoff(initial=timedelta(0), max_attempts=2)
-    with serving(Gateway(fail_first=99)) as gw:
+    with Gateway(fail_first=99) as gw:
         for _ in range(3):
             await deliver_pending(outbox, webhook_settings(gw.url), backoff=once)
         assert len(gw.requests) == 2
@@ -229,7 +221,7 @@ async def test_unreachable_gateway_is_a_retryable_failure(outbox: asyncpg.Pool) 
     number = new_number()
     await put(outbox, note(number, 1, recipient=Recipient.HANDLER,
                            kind=NotificationKind.ARCHIVED))
-    with serving(Gateway()) as gw:
+    with Gateway() as gw:
         url = gw.url  # then the port is closed again
     assert await deliver_pending(outbox, webhook_settings(url), backoff=FAST) == 0
     r = await outbox_row(outbox, f"{number}:1")

@@ -5,7 +5,6 @@ and inside the build context, the dependency lock complete for pyproject.toml. N
 from __future__ import annotations
 
 import fnmatch
-import http.server
 import importlib.util
 import json
 import os
@@ -14,12 +13,10 @@ import shlex
 import socket
 import subprocess
 import sys
-import threading
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
 import yaml  # type: ignore[import-untyped]
@@ -27,6 +24,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from config import ROOT
+from tests.stub_http import StubServer
 
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -265,19 +263,9 @@ def healthcheck() -> ModuleType:
 def local_http() -> Iterator[tuple[int, list[int]]]:
     """A server answering /healthz with the status in the returned list (200 at first)."""
     status = [200]
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status[0] if self.path == "/healthz" else 404)
-            self.end_headers()
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1], status
-    server.shutdown()
+    with StubServer(lambda r: (status[0] if r.path == "/healthz" else 404, "text/plain", b""),
+                    "GET") as server:
+        yield server.port, status
 
 
 def test_api_health_check(
