@@ -23,14 +23,13 @@ from urllib.parse import urlencode
 import httpx
 from authlib.common.security import generate_token
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from api.web.page import Page, safe_next
+from api.web.page import AnyPage, Page, page_router, safe_next
 from api.web.signin import complete_sign_in
 
 log = logging.getLogger("complaints.web.oidc")
-router = APIRouter(include_in_schema=False)
+router = page_router()
 
 #: How long a started sign-in may take at the provider.
 FLOW_MAX_AGE = 600
@@ -43,8 +42,8 @@ def _configured(page: Page) -> bool:
     return bool(s.oidc_issuer and s.oidc_authorize_url and s.oidc_token_url and s.oidc_client_id)
 
 
-def _redirect_uri(request: Request, page: Page) -> str:
-    return page.res.settings.oidc_redirect_url or str(request.url_for("oidc_callback"))
+def _redirect_uri(page: Page) -> str:
+    return page.res.settings.oidc_redirect_url or str(page.request.url_for("oidc_callback"))
 
 
 async def _failed(page: Page, status: int, error: str) -> Response:
@@ -52,8 +51,7 @@ async def _failed(page: Page, status: int, error: str) -> Response:
 
 
 @router.get("/login/oidc")
-async def oidc_start(request: Request, next: str = "/") -> Response:
-    page = Page(request)
+async def oidc_start(page: AnyPage, next: str = "/") -> Response:
     if not _configured(page):
         return await _failed(page, 404, "未配置统一身份认证（COMPLAINTS_OIDC_AUTHORIZE_URL 等）")
     s = page.res.settings
@@ -63,7 +61,7 @@ async def oidc_start(request: Request, next: str = "/") -> Response:
     query = urlencode({
         "response_type": "code",
         "client_id": s.oidc_client_id,
-        "redirect_uri": _redirect_uri(request, page),
+        "redirect_uri": _redirect_uri(page),
         "scope": s.oidc_scope,
         "state": state,
         "code_challenge": create_s256_code_challenge(verifier),
@@ -74,8 +72,7 @@ async def oidc_start(request: Request, next: str = "/") -> Response:
 
 
 @router.get("/login/oidc/callback", name="oidc_callback")
-async def oidc_callback(request: Request, code: str = "", state: str = "", error: str = "") -> Response:
-    page = Page(request)
+async def oidc_callback(page: AnyPage, code: str = "", state: str = "", error: str = "") -> Response:
     if not _configured(page):
         return await _failed(page, 404, "未配置统一身份认证")
     flow = page.session.data.get(FLOW)
@@ -92,7 +89,7 @@ async def oidc_callback(request: Request, code: str = "", state: str = "", error
     form = {
         "grant_type": "authorization_code",
         "code": code,
-        "redirect_uri": _redirect_uri(request, page),
+        "redirect_uri": _redirect_uri(page),
         "client_id": s.oidc_client_id,
         "code_verifier": flow["verifier"],
     }
@@ -108,4 +105,4 @@ async def oidc_callback(request: Request, code: str = "", state: str = "", error
     user = page.res.tokens.lookup(token) if isinstance(token, str) and token else None
     if user is None:
         return await _failed(page, 401, "身份认证未通过：令牌无效或无权使用本系统")
-    return complete_sign_in(page, request, token, user, str(flow.get("next") or "/"))
+    return complete_sign_in(page, token, user, str(flow.get("next") or "/"))

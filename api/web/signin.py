@@ -3,7 +3,6 @@ the end of the identity provider's sign-in (api/web/oidc.py)."""
 
 from __future__ import annotations
 
-from fastapi import Request
 from fastapi.responses import Response
 
 from api.auth import User
@@ -27,10 +26,10 @@ async def login(page: AnyPage, form: PostedForm) -> Response:
     if user is None:
         return await page.render("login.html", 401, next=safe_next(form.get("next")),
                                  error="令牌无效，请检查后重试", with_nav=False)
-    return complete_sign_in(page, page.request, token, user, form.get("next"))
+    return complete_sign_in(page, token, user, form.get("next"))
 
 
-def complete_sign_in(page: Page, request: Request, token: str, user: User, next: object) -> Response:
+def complete_sign_in(page: Page, token: str, user: User, next: object) -> Response:
     """A new session for `user` holding `token` (a tokens-file token or a checked access token
     from the identity provider, api/web/oidc.py), then on to `next`."""
     page.session.clear()
@@ -39,7 +38,7 @@ def complete_sign_in(page: Page, request: Request, token: str, user: User, next:
     out = page.redirect(safe_next(next))
     if user.role in FIGURE_ROLES:  # the dashboard's own sign-in, so its link just works
         out.set_cookie(dashboard.COOKIE, str(token), max_age=dashboard.COOKIE_MAX_AGE,
-                       httponly=True, samesite="strict", secure=request.url.scheme == "https",
+                       httponly=True, samesite="strict", secure=page.request.url.scheme == "https",
                        path="/dashboard")
     return out
 
