@@ -33,6 +33,8 @@ _PATTERNS = (
     (PeriodKind.YEAR, re.compile(r"^([0-9]{4})$")),
 )
 EARLIEST_YEAR, LATEST_YEAR = 2000, 2099
+#: What a period looks like (the API's schema states it; `parse_period` checks the rest).
+PERIOD_PATTERN = r"^[0-9]{4}(-([0-9]{2}|[Qq][1-4]))?$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.stats.schemas import Figures, OpenCases, StatsGroup
 from api.supervision.schemas import Board
-from domain.reports import PeriodKind
+from domain.reports import PERIOD_PATTERN, PeriodKind
 
 
 class PeriodOut(BaseModel):
@@ -123,8 +123,9 @@ class ReportCreate(BaseModel):
     """Make the caller's center's report of an ended period now (once: a second request
     returns the same report)."""
 
-    period: str = Field(min_length=1, max_length=16, description="`2026-01`, `2026-Q1` or "
-                        "`2026`; the period must have ended (Beijing).", examples=["2026-01"])
+    period: str = Field(min_length=4, max_length=7, pattern=PERIOD_PATTERN,
+                        description="`2026-01`, `2026-Q1` or `2026` (years 2000..2099); the "
+                        "period must have ended (Beijing).", examples=["2026-01"])
 
 
 class RollupRow(BaseModel):

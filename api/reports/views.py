@@ -19,18 +19,19 @@ from api.reports import page, service
 from api.reports.schemas import ReportCreate, ReportDetail, ReportOut, ReportsPublic, Rollup
 from api.stats.service import unit_names
 from api.web import session
-from domain.reports import PeriodKind
+from domain.reports import PERIOD_PATTERN, PeriodKind
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 ReaderUser = Annotated[User, Depends(require(*service.READER_ROLES))]
 MakerUser = Annotated[User, Depends(require(*service.MAKER_ROLES))]
 ReportId = Annotated[int, Path(ge=1, le=2**62, description="The report's id.", examples=[7])]
-PeriodQuery = Annotated[str, Query(min_length=1, max_length=16, description="`2026-01`, "
-                                   "`2026-Q1` or `2026`.", examples=["2026-01"])]
+PeriodQuery = Annotated[str, Query(min_length=4, max_length=7, pattern=PERIOD_PATTERN,
+                                   description="`2026-01`, `2026-Q1` or `2026`.",
+                                   examples=["2026-01"])]
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-READ_ERRORS = {**R401, **R403, **R404, **R503}
+READ_ERRORS = {**R401, **R403, **R404, **R422, **R503}
 
 
 @router.get("", summary="Reports of this center and of its children",
