@@ -26,6 +26,8 @@ DETAIL_LABELS: dict[tuple[str, str, Any], tuple[str, str]] = {
     ("approve-opinion", "approved", False): ("领导退回", "opinion sent back"),
     ("decide-extension", "approved", True): ("批准延期", "extension approved"),
     ("decide-extension", "approved", False): ("不予延期", "extension refused"),
+    ("review-rectification", "accepted", True): ("整改验收通过", "rectification accepted"),
+    ("review-rectification", "accepted", False): ("整改退回", "rectification sent back"),
 }
 
 #: A sender without a staff role: a signal sent from the CLI or the Web UI.

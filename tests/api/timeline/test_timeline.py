@@ -197,7 +197,7 @@ async def test_timeline_reads_the_whole_case_from_the_history(
     assert (rectified["who"], rectified["unit"], label(rectified)) == (
         "tax-01", "tax-bureau", "整改报告 rectification reported")
     assert [(d["change"], d["on_time"]) for d in rectified["deadlines"]] == [("met", True)]
-    assert label(one(entries, "review-rectification")) == "整改验收 rectification reviewed"
+    assert label(one(entries, "review-rectification")) == "整改验收通过 rectification accepted"
 
     last = one(entries, "record-satisfaction")
     assert (last["status_before"], last["status_after"]) == ("awaiting_callback", "archived")

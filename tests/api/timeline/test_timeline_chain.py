@@ -36,11 +36,13 @@ from tests.api.timeline.chain_histories import bounded, decode, split, split_poi
 
 HISTORIES = Path(__file__).parents[2] / "histories"
 #: The histories recorded before the bounded shape: rewritten into it (and split into runs) here.
-NAMES = sorted(p.stem for p in HISTORIES.glob("*.json") if not p.stem.startswith(("H3", "H4")))
+NAMES = sorted(p.stem for p in HISTORIES.glob("*.json") if not p.stem.startswith(("H3", "H4", "H5")))
 #: A case recorded in the bounded shape (tests/histories/record.py): H3 continued as new four
 #: times; H4, whose flushes are `deliver` local activities (records and snapshots in markers),
-#: twice.
-JOINT_RUNS = {p: sorted(x.stem for x in HISTORIES.glob(f"{p}-JOINT.run*.json")) for p in ("H3", "H4")}
+#: twice; H5 (the rectification patch) the same, its decision's rectification accepted last.
+JOINT_RUNS = {
+    p: sorted(x.stem for x in HISTORIES.glob(f"{p}-JOINT.run*.json")) for p in ("H3", "H4", "H5")
+}
 
 
 def recorded(name: str) -> dict[str, Any]:
@@ -356,7 +358,7 @@ def test_archive_lists_what_the_state_no_longer_holds() -> None:
     assert lists["ignored_total"] == len(whole["ignored_signals"]) == 1 and final["ignored_signals"] == []
 
 
-@pytest.mark.parametrize(("shape", "runs"), [("H3", 5), ("H4", 3)])
+@pytest.mark.parametrize(("shape", "runs"), [("H3", 5), ("H4", 3), ("H5", 3)])
 async def test_recorded_case_over_several_runs_reads_as_one_timeline(shape: str, runs: int) -> None:
     """The joint case as recorded: every action record of every run, once, in order."""
     assert len(JOINT_RUNS[shape]) == runs
@@ -367,7 +369,10 @@ async def test_recorded_case_over_several_runs_reads_as_one_timeline(shape: str,
     assert seqs == list(range(1, len(seqs) + 1))
     whats = [e.what for e in t.entries if e.seq is not None]
     assert whats.count("record-investigation") == 40
-    assert whats[:2] == ["register", "accept"] and whats[-1] == "record-satisfaction"
-    assert "reminder" in whats and "decide-extension" in whats
+    last = ["review-rectification"] if shape == "H5" else ["record-satisfaction"]
+    assert whats[:2] == ["register", "accept"] and whats[-len(last):] == last
+    assert "decide-extension" in whats
+    # H5 was recorded from another day: its 10 days end before the extended clock's reminder.
+    assert ("reminder" in whats) is (shape != "H5")
     ignored = [e for e in t.entries if e.ignored]
     assert len(ignored) == 2
