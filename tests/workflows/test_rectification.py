@@ -318,3 +318,17 @@ async def test_bad_rectification_input_refused_by_the_validator(client, task_que
         s = await state(h)
         assert s.rectification.reports_total == 0 and s.rectification.state.value == "open"
         assert "report-rectification" not in actions(s)
+
+
+async def test_reports_are_capped_and_their_texts_cut(client, task_queue, env):
+    async with running_worker(client, task_queue):
+        h, _ = await decided(client, task_queue, env)
+        long = "整" * 3000
+        for _ in range(12):
+            await act(h, Action.REPORT_RECTIFICATION, TAX, measures=MEASURES, report=long)
+            s = await act(h, Action.REVIEW_RECTIFICATION, HANDLER, accepted=False, reason="不到位" * 500)
+        r = s.rectification
+        assert (r.reports_total, r.returns, [x.seq for x in r.reports]) == (12, 12, list(range(3, 13)))
+        assert {len(x.report) for x in r.reports} == {500} and {len(x.reason) for x in r.reports} == {500}
+        assert s.actions[-2].action == "report-rectification"
+        assert len(s.actions[-2].detail["report"]) == 500  # the kept copy; whole in PostgreSQL
