@@ -41,6 +41,46 @@ CREATE OR REPLACE FUNCTION case_figures_upsert(c complaints) RETURNS void LANGUA
            EXCLUDED.supervised, EXCLUDED.next_due, EXCLUDED.rectified)
 $$;
 
+-- The clocks' projection (0007): the rectification clock belongs to the unit that must rectify
+-- (`state.rectification.unit`: the unit complained about when the office handled the case
+-- itself), not to the handling unit, which a self-handled case does not have.
+CREATE OR REPLACE FUNCTION case_deadlines_upsert(c complaints) RETURNS void LANGUAGE sql AS $$
+    INSERT INTO case_deadlines AS d (number, idx, center, category, channel, kind, start_at,
+                                     due_at, state, overdue, closed_at, extended_days,
+                                     provisional, unit, settled_at, settled_month)
+    SELECT c.number, e.idx::integer, c.center, c.category, c.channel, e.dl->>'kind',
+           (e.dl->>'start')::timestamptz, (e.dl->>'due_at')::timestamptz, e.dl->>'state',
+           coalesce((e.dl->>'overdue')::boolean, false), (e.dl->>'closed_at')::timestamptz,
+           coalesce((e.dl->>'extended_days')::integer, 0),
+           coalesce((e.dl->>'provisional')::boolean, false),
+           CASE WHEN e.dl->>'kind' = 'rectification'
+                THEN coalesce(c.state->'rectification'->>'unit', c.handling_unit)
+                ELSE c.handling_unit END,
+           s.settled_at, beijing_month(s.settled_at)
+    FROM jsonb_array_elements(coalesce(c.state->'deadlines', '[]'::jsonb))
+         WITH ORDINALITY AS e(dl, idx),
+         LATERAL (SELECT CASE WHEN e.dl->>'state' = 'met'
+                                   AND (e.dl->>'closed_at')::timestamptz
+                                       < deadline_end((e.dl->>'due_at')::timestamptz)
+                              THEN (e.dl->>'closed_at')::timestamptz
+                              ELSE (e.dl->>'due_at')::timestamptz END AS settled_at) s
+    ON CONFLICT (number, idx) DO UPDATE SET
+        due_at = EXCLUDED.due_at,
+        state = EXCLUDED.state,
+        overdue = EXCLUDED.overdue,
+        closed_at = EXCLUDED.closed_at,
+        extended_days = EXCLUDED.extended_days,
+        provisional = EXCLUDED.provisional,
+        settled_at = EXCLUDED.settled_at,
+        settled_month = EXCLUDED.settled_month,
+        unit = CASE WHEN d.state = 'open' AND NOT d.overdue THEN EXCLUDED.unit ELSE d.unit END
+    WHERE (d.due_at, d.state, d.overdue, d.closed_at, d.extended_days, d.provisional, d.unit)
+          IS DISTINCT FROM
+          (EXCLUDED.due_at, EXCLUDED.state, EXCLUDED.overdue, EXCLUDED.closed_at,
+           EXCLUDED.extended_days, EXCLUDED.provisional,
+           CASE WHEN d.state = 'open' AND NOT d.overdue THEN EXCLUDED.unit ELSE d.unit END)
+$$;
+
 -- Backfill. A case decided before the rectification patch has no `state.rectification`:
 -- nothing ever recorded that its measures were carried out, so it stays `rectified = false`
 -- (R-37 counts executed measures only; docs/figures.md). A case whose rectification was

@@ -50,6 +50,10 @@ async def test_case_figures_rectified_only_once_the_handler_accepted(pg_pool: as
                   deadlines=[clock])
     await project(pg_pool, ProjectInput(state=opened))
     assert await figures(pg_pool, opened.number) == (DUE, None, True, False)
+    # Self-handled (no handling unit): the clock is the unit's that must rectify.
+    assert await pg_pool.fetchval(
+        "SELECT unit FROM case_deadlines WHERE number = $1 AND kind = 'rectification'",
+        opened.number) == "tax-bureau"
 
     report = RectificationReport(seq=1, at=ACCEPTED - timedelta(days=1), by=TAX,
                                  measures=[Measure.ORDER_TO_CORRECT], report="已整改")
