@@ -1,13 +1,16 @@
-"""Latency of `GET /v1/stats` (and the board and dashboard) at 100,000 cases.
+"""Latency of `GET /v1/stats` (and the board and dashboard) at 100,000 cases, and the price of
+the figure rollups (migration 0017) on the write path.
 
-    python -m bench.bench_stats [--cases 100000] [--runs 30] [--database-url URL]
+    python -m bench.bench_stats [--cases 100000] [--runs 30] [--writes 200] [--database-url URL]
 
 Fills a fresh database (an embedded PostgreSQL in a temporary directory unless
 `--database-url` names a server where the user may CREATE DATABASE) with synthetic cases of
 2026 — read-model rows with a projected `state` (its clocks go into `case_deadlines` through
 the projection trigger, as in production) and their events — then calls the app in-process
 (httpx ASGI transport, no network) and prints the median and 95th-percentile latency of each
-request. Nothing here needs Temporal.
+request. The figure rollups are built once after the fill (a bulk load); then `--writes`
+projections are timed with the rollup triggers on and as many with them off, alternating.
+Nothing here needs Temporal.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import httpx
 import db
 import db_server
 from api.main import create_app
+from api.stats import calendar
 from bench.common import arguments
 from bench.stack import drop_database
 from config import Settings
@@ -42,6 +46,10 @@ CHANNELS = ["hotline", "web", "window", "letter", "email", "inspection", "other"
 #: One synthetic case per g: received during 2026, accepted a day later (95%), decided 1–12
 #: days after that (80% of those received before November), clocks met or missed accordingly.
 FILL_CASES = """
+-- A bulk load: the figure rollups (migration 0017) are rebuilt once at the end instead of case
+-- by case in the projection's transaction.
+SELECT set_config('complaints.figure_rollups', 'off', true);
+
 INSERT INTO complainants (ref) SELECT 'bench-' || g FROM generate_series(1, $1) g;
 
 CREATE TEMP TABLE bench_base AS
@@ -144,6 +152,8 @@ SELECT number, 5, 'record-investigation', 'handler-01', 'handler', accepted + in
 FROM bench_base WHERE accepted IS NOT NULL AND g % 10 = 1;
 
 DROP TABLE bench_base;
+
+SELECT figure_rebuild('all');
 """
 
 
@@ -168,6 +178,8 @@ async def database(url: str | None) -> AsyncIterator[str]:
 
 
 async def fill(pool: asyncpg.Pool, cases: int) -> None:
+    # The working-day calendar first, so that the rollups' handling-time histogram is complete.
+    await calendar.ensure_workdays(pool, 2026, 2026)
     async with pool.acquire() as conn:
         # The statement list runs as one simple query (no parameters); inline the arrays.
         def arr(values: list[str]) -> str:
@@ -193,7 +205,41 @@ async def measure(call: Callable[[], Awaitable[httpx.Response]], runs: int) -> t
     return statistics.median(times), times[max(0, -(-95 * len(times) // 100) - 1)]
 
 
-async def main(cases: int, runs: int, url: str | None) -> None:
+#: A projection as the activity writes it: the read-model row changes (here: re-referred to
+#: another unit, a new version), so the triggers rewrite the case's projections and rollups.
+REPROJECT = """
+UPDATE complaints SET handling_unit = $2, version = version + 1, updated_at = now()
+WHERE number = $1
+"""
+
+
+async def projection_cost(pool: asyncpg.Pool, writes: int) -> None:
+    """The rollups' price on the write path: one projection's transaction with the rollup
+    triggers on, against the same write with them off, alternating, on different cases."""
+    numbers = [r["number"] for r in await pool.fetch(
+        "SELECT number FROM case_figures WHERE status <> 'archived' ORDER BY number LIMIT $1",
+        2 * writes)]
+    times: dict[bool, list[float]] = {True: [], False: []}
+    async with pool.acquire() as conn:
+        for i, number in enumerate(numbers):
+            on = i % 2 == 0
+            t0 = time.perf_counter()
+            async with conn.transaction():
+                if not on:
+                    await conn.execute(
+                        "SELECT set_config('complaints.figure_rollups', 'off', true)")
+                await conn.execute(REPROJECT, number, UNITS[i % len(UNITS)])
+            times[on].append((time.perf_counter() - t0) * 1000)
+    for on in (False, True):
+        t = sorted(times[on])
+        print(f"{'projection, rollups ' + ('on' if on else 'off'):40} "
+              f"{statistics.median(t):10.2f} {t[max(0, -(-95 * len(t) // 100) - 1)]:10.2f}"
+              f"   ({len(t)} writes)")
+    print(f"projection cost with rollups / without (median): "
+          f"{statistics.median(times[True]) / statistics.median(times[False]):.2f}")
+
+
+async def main(cases: int, runs: int, url: str | None, writes: int = 0) -> None:
     async with database(url) as dsn:
         pool = await db.create_pool(Settings(database_url=dsn, db_pool_min=2, db_pool_max=10))
         try:
@@ -203,11 +249,12 @@ async def main(cases: int, runs: int, url: str | None) -> None:
                 "SELECT current_setting('server_version') AS version, "
                 "(SELECT count(*) FROM complaints) AS cases, "
                 "(SELECT count(*) FROM case_deadlines) AS clocks, "
-                "(SELECT count(*) FROM case_events) AS events")
+                "(SELECT count(*) FROM case_events) AS events, "
+                "(SELECT count(*) FROM figure_cases) AS rollup_rows")
             assert counts is not None
             print(f"filled {counts['cases']:,} cases, {counts['clocks']:,} clocks, "
-                  f"{counts['events']:,} events in {time.perf_counter() - t0:.1f} s "
-                  f"(PostgreSQL {counts['version']})")
+                  f"{counts['events']:,} events, {counts['rollup_rows']:,} case rollup rows in "
+                  f"{time.perf_counter() - t0:.1f} s (PostgreSQL {counts['version']})")
             app = create_app(Settings(database_url=dsn), pool=pool)
             headers = {"Authorization": "Bearer dev-leader"}
             year = {"from": "2026-01-01", "to": "2026-12-31"}
@@ -238,6 +285,8 @@ async def main(cases: int, runs: int, url: str | None) -> None:
 
                     med, p95 = await measure(call, runs)
                     print(f"{label:40} {med:10.1f} {p95:10.1f}")
+            if writes:
+                await projection_cost(pool, writes)
         finally:
             await pool.close()
 
@@ -246,7 +295,9 @@ if __name__ == "__main__":
     parser = arguments(__doc__, prog="python -m bench.bench_stats")
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--writes", type=int, default=200,
+                        help="projections timed with and without the rollup triggers (each)")
     parser.add_argument("--database-url", default=None,
                         help="a server where the user may CREATE DATABASE (default: embedded)")
     args = parser.parse_args()
-    asyncio.run(main(args.cases, args.runs, args.database_url))
+    asyncio.run(main(args.cases, args.runs, args.database_url, args.writes))

@@ -411,10 +411,18 @@ def working_days_between(a: datetime, b: datetime) -> int:
     sign = 1
     if db < da:
         da, db, sign = db, da, -1
-    count, d = 0, da
-    while d < db:
-        d += timedelta(days=1)
-        count += is_working_day(d)
+    # Year by year: the weekdays, less the holidays on weekdays, plus the working weekend days
+    # (as is_working_day decides each day; the supervision board counts months of them per row).
+    count = 0
+    for year in range(da.year, db.year + 1):
+        lo, hi = max(da + timedelta(days=1), date(year, 1, 1)), min(db, date(year, 12, 31))
+        if lo > hi:
+            continue
+        y = _year(year)
+        weeks, rest = divmod((hi - lo).days + 1, 7)
+        count += 5 * weeks + sum((lo.weekday() + i) % 7 < 5 for i in range(rest))
+        count -= sum(1 for h in y.holidays - y.workdays if lo <= h <= hi and h.weekday() < 5)
+        count += sum(1 for w in y.workdays if lo <= w <= hi and w.weekday() >= 5)
     return sign * count
 
 

@@ -6,9 +6,10 @@
 -- Shape: `figure_cases` (the case and event counts), `figure_clocks` (per clock kind) and
 -- `figure_days` (the handling-time histogram in working days), each keyed by center, grain
 -- ('d' a Beijing day, 'm' the month starting on `day`), day, unit ('' = the complaint office),
--- category and channel. The distinct-case counts (overdue_cases, extended_cases) stay exact:
--- a case's first flagged day counts in `*_first_*`, its later flagged days (rare) are rows of
--- `figure_repeats` with the previous flagged day, so a query counts a case once per group.
+-- category and channel; `figure_open` the open cases now. The distinct-case counts
+-- (overdue_cases, extended_cases) stay exact: a case's first flagged day counts in `*_first_*`,
+-- its later flagged days (rare) are rows of `figure_repeats` with the previous flagged day, so a
+-- query counts a case once per group.
 --
 -- Kept in the same transaction as every write of the projections: the first change of a case in
 -- a transaction (case_figures, case_deadlines, case_events) subtracts the case's contribution as
@@ -45,7 +46,7 @@ CREATE TABLE figure_cases (
     satisfied           integer NOT NULL DEFAULT 0,
     basically_satisfied integer NOT NULL DEFAULT 0,
     dissatisfied        integer NOT NULL DEFAULT 0,
-    events              integer NOT NULL DEFAULT 0,  -- overdue, decide-extension, record-investigation
+    events              integer NOT NULL DEFAULT 0,  -- overdue, extensions, investigation steps
     overdue_deadlines   integer NOT NULL DEFAULT 0,
     extension_days      integer NOT NULL DEFAULT 0,
     replies             integer NOT NULL DEFAULT 0,
@@ -84,6 +85,25 @@ CREATE TABLE figure_days (
     PRIMARY KEY (center, grain, day, unit, category, channel, wd)
 );
 
+-- The open cases now, for the open-case figures, the board's counts and the dashboard: per
+-- status, overdue mark, supervision and the Beijing day of the nearest due instant ('infinity':
+-- none). A query reads the days around now (today, the last day reminded) exactly from
+-- `case_figures`, every other day from here.
+CREATE TABLE figure_open (
+    center     text NOT NULL,
+    unit       text NOT NULL,
+    status     text NOT NULL,
+    overdue    boolean NOT NULL,
+    supervised boolean NOT NULL,
+    day        date NOT NULL,
+    cases      integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (center, unit, status, overdue, supervised, day)
+);
+
+-- The supervised open cases, for the board's page past the red and yellow ones.
+CREATE INDEX case_figures_supervised_idx ON case_figures (center, next_due)
+    WHERE status <> 'archived' AND supervised;
+
 -- A case's flagged days after its first (per case, and per case and unit).
 CREATE TABLE figure_repeats (
     number    text NOT NULL,
@@ -116,13 +136,17 @@ CREATE UNLOGGED TABLE figure_clocks_pending (
     number text, center text, day date, unit text, category text, channel text, kind text,
     due integer, on_time integer, open_unmarked integer
 );
+CREATE UNLOGGED TABLE figure_open_pending (
+    number text, center text, unit text, status text, overdue boolean, supervised boolean,
+    day date, cases integer
+);
 CREATE UNLOGGED TABLE figure_days_pending (
     number text, center text, day date, unit text, category text, channel text, wd integer,
     cases integer
 );
 
 -- ------------------------------------------------------------------ the raw computation
--- Each function gives the contribution of the cases `nums` (NULL: every case), one row per
+-- Each function gives the contribution of the cases `nums`, one row per
 -- fact, as the figure queries of api/stats/queries.py (before issue 15) counted it.
 
 -- The events that count, with the unit each belongs to: an `overdue` event to the unit that had
@@ -143,7 +167,7 @@ LANGUAGE sql STABLE AS $$
           AND d.kind = e.detail->>'deadline' AND d.start_at <= e.at
         ORDER BY d.overdue DESC, d.start_at DESC, d.idx DESC
         LIMIT 1) clock ON true
-    WHERE (nums IS NULL OR f.number = ANY(nums))
+    WHERE f.number = ANY(nums)
       AND e.action IN ('overdue', 'decide-extension', 'record-investigation',
                        'record-satisfaction')
 $$;
@@ -188,7 +212,7 @@ LANGUAGE sql STABLE AS $$
           AND f.rectified)::int,
          (f.finding = 'unsubstantiated')::int)
     ) x(day, registered, accepted, concluded, substantiated, resolved, unsubstantiated)
-    WHERE (nums IS NULL OR f.number = ANY(nums)) AND x.day IS NOT NULL
+    WHERE f.number = ANY(nums) AND x.day IS NOT NULL
     UNION ALL
     -- the events
     SELECT number, center, day, unit, category, channel, 0, 0, 0, 0, 0, 0,
@@ -234,7 +258,7 @@ LANGUAGE sql STABLE AS $$
            coalesce(d.state = 'met' AND d.closed_at < deadline_end(d.due_at), false)::int,
            (d.state = 'open' AND NOT d.overdue)::int
     FROM case_deadlines d
-    WHERE (nums IS NULL OR d.number = ANY(nums))
+    WHERE d.number = ANY(nums)
       AND (d.state IN ('met', 'open') OR d.overdue)
 $$;
 
@@ -246,155 +270,235 @@ LANGUAGE sql STABLE AS $$
     FROM case_figures f
     JOIN workdays w_from ON w_from.day = f.received_day
     JOIN workdays w_to ON w_to.day = f.decided_day
-    WHERE (nums IS NULL OR f.number = ANY(nums)) AND f.decided_at IS NOT NULL
+    WHERE f.number = ANY(nums) AND f.decided_at IS NOT NULL
 $$;
+
+-- The case, while open.
+CREATE FUNCTION figure_open_rows(nums text[]) RETURNS SETOF figure_open_pending
+LANGUAGE sql STABLE AS $$
+    SELECT f.number, f.center, coalesce(f.handling_unit, ''), f.status, f.overdue, f.supervised,
+           coalesce((f.next_due AT TIME ZONE 'Asia/Shanghai')::date, 'infinity'::date), 1
+    FROM case_figures f
+    WHERE f.number = ANY(nums) AND f.status <> 'archived'
+$$;
+
+-- The same computation over every case, for rebuilds (`*_rows_all()`): made from the functions
+-- above, so that it is written once; a plan over all rows (scans and hash joins), where an
+-- array of every case number would be matched row by row.
+DO $$
+DECLARE
+    fn text;
+BEGIN
+    FOREACH fn IN ARRAY ARRAY['figure_event_rows', 'figure_flag_rows', 'figure_case_rows',
+                              'figure_clock_rows', 'figure_day_rows', 'figure_open_rows'] LOOP
+        EXECUTE replace(replace(replace(
+            pg_get_functiondef(format('%s(text[])', fn)::regprocedure),
+            format('%s(nums text[])', fn), format('%s_all()', fn)),
+            '= ANY(nums)', 'IS NOT NULL'),
+            '_rows(nums)', '_rows_all()');
+    END LOOP;
+END $$;
 
 -- ------------------------------------------------------------------ keeping them in step
 
--- Add `sign` × the contribution of the cases `nums` (NULL: all) of the rollups `what` ('all',
--- 'days') to the pending differences. EXECUTE: planned for these arguments every time.
-CREATE FUNCTION figure_pend(nums text[], sign integer, what text DEFAULT 'all')
+-- Add `sign` × the contribution of the cases `nums` of the rollups `scope` ('all', 'days') to
+-- the pending differences. Static SQL: a projection's transaction reuses the plans (one case,
+-- the primary keys); a rebuild passes every case.
+CREATE FUNCTION figure_pend(nums text[], sign integer, scope text DEFAULT 'all')
 RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    IF what = 'all' THEN
-        EXECUTE $q$
-            INSERT INTO figure_cases_pending
-            SELECT number, center, day, unit, category, channel,
-                   $2 * registered, $2 * accepted, $2 * concluded, $2 * substantiated,
-                   $2 * resolved, $2 * unsubstantiated, $2 * callbacks, $2 * answered,
-                   $2 * satisfied, $2 * basically_satisfied, $2 * dissatisfied, $2 * events,
-                   $2 * overdue_deadlines, $2 * extension_days, $2 * replies, $2 * late_replies,
-                   $2 * replies_overdue, $2 * overdue_first_any, $2 * overdue_first_unit,
-                   $2 * extended_first_any, $2 * extended_first_unit
-            FROM figure_case_rows($1)$q$ USING nums, sign;
-        EXECUTE $q$
-            INSERT INTO figure_clocks_pending
-            SELECT number, center, day, unit, category, channel, kind, $2 * due, $2 * on_time,
-                   $2 * open_unmarked
-            FROM figure_clock_rows($1)$q$ USING nums, sign;
+    IF scope = 'all' THEN
+        INSERT INTO figure_cases_pending
+        SELECT number, center, day, unit, category, channel,
+               sign * registered, sign * accepted, sign * concluded, sign * substantiated,
+               sign * resolved, sign * unsubstantiated, sign * callbacks, sign * answered,
+               sign * satisfied, sign * basically_satisfied, sign * dissatisfied, sign * events,
+               sign * overdue_deadlines, sign * extension_days, sign * replies,
+               sign * late_replies, sign * replies_overdue, sign * overdue_first_any,
+               sign * overdue_first_unit, sign * extended_first_any, sign * extended_first_unit
+        FROM figure_case_rows(nums);
+        INSERT INTO figure_clocks_pending
+        SELECT number, center, day, unit, category, channel, kind, sign * due, sign * on_time,
+               sign * open_unmarked
+        FROM figure_clock_rows(nums);
+        INSERT INTO figure_open_pending
+        SELECT number, center, unit, status, overdue, supervised, day, sign * cases
+        FROM figure_open_rows(nums);
     END IF;
-    EXECUTE $q$
-        INSERT INTO figure_days_pending
-        SELECT number, center, day, unit, category, channel, wd, $2 * cases
-        FROM figure_day_rows($1)$q$ USING nums, sign;
+    INSERT INTO figure_days_pending
+    SELECT number, center, day, unit, category, channel, wd, sign * cases
+    FROM figure_day_rows(nums);
 END $$;
 
--- Apply every pending difference of this transaction to the rollups, day and month rows, in
--- key order; rows left at zero are removed.
+-- Apply every pending difference of this transaction to the rollups (day and month rows) in
+-- key order: only the keys whose sums change; a row left at zero is removed (by its key).
 CREATE FUNCTION figure_apply() RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    x record;
 BEGIN
-    INSERT INTO figure_cases AS r
-    SELECT center, g.grain, g.day, unit, category, channel,
+    FOR x IN
+        INSERT INTO figure_cases AS r
+        SELECT center, g.grain, g.day, unit, category, channel,
            sum(registered), sum(accepted), sum(concluded), sum(substantiated), sum(resolved),
            sum(unsubstantiated), sum(callbacks), sum(answered), sum(satisfied),
            sum(basically_satisfied), sum(dissatisfied), sum(events), sum(overdue_deadlines),
            sum(extension_days), sum(replies), sum(late_replies), sum(replies_overdue),
            sum(overdue_first_any), sum(overdue_first_unit), sum(extended_first_any),
            sum(extended_first_unit)
-    FROM figure_cases_pending p
-    CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date)) g(grain, day)
-    GROUP BY center, g.grain, g.day, unit, category, channel
-    HAVING sum(abs(registered) + abs(accepted) + abs(concluded) + abs(substantiated)
-               + abs(resolved) + abs(unsubstantiated) + abs(callbacks) + abs(answered)
-               + abs(satisfied) + abs(basically_satisfied) + abs(dissatisfied) + abs(events)
-               + abs(overdue_deadlines) + abs(extension_days) + abs(replies)
-               + abs(late_replies) + abs(replies_overdue) + abs(overdue_first_any)
-               + abs(overdue_first_unit) + abs(extended_first_any)
-               + abs(extended_first_unit)) > 0
-    ORDER BY center, g.grain, g.day, unit, category, channel
-    ON CONFLICT (center, grain, day, unit, category, channel) DO UPDATE SET
-        registered = r.registered + EXCLUDED.registered,
-        accepted = r.accepted + EXCLUDED.accepted,
-        concluded = r.concluded + EXCLUDED.concluded,
-        substantiated = r.substantiated + EXCLUDED.substantiated,
-        resolved = r.resolved + EXCLUDED.resolved,
-        unsubstantiated = r.unsubstantiated + EXCLUDED.unsubstantiated,
-        callbacks = r.callbacks + EXCLUDED.callbacks,
-        answered = r.answered + EXCLUDED.answered,
-        satisfied = r.satisfied + EXCLUDED.satisfied,
-        basically_satisfied = r.basically_satisfied + EXCLUDED.basically_satisfied,
-        dissatisfied = r.dissatisfied + EXCLUDED.dissatisfied,
-        events = r.events + EXCLUDED.events,
-        overdue_deadlines = r.overdue_deadlines + EXCLUDED.overdue_deadlines,
-        extension_days = r.extension_days + EXCLUDED.extension_days,
-        replies = r.replies + EXCLUDED.replies,
-        late_replies = r.late_replies + EXCLUDED.late_replies,
-        replies_overdue = r.replies_overdue + EXCLUDED.replies_overdue,
-        overdue_first_any = r.overdue_first_any + EXCLUDED.overdue_first_any,
-        overdue_first_unit = r.overdue_first_unit + EXCLUDED.overdue_first_unit,
-        extended_first_any = r.extended_first_any + EXCLUDED.extended_first_any,
-        extended_first_unit = r.extended_first_unit + EXCLUDED.extended_first_unit;
-    DELETE FROM figure_cases r
-    WHERE (r.center, r.grain, r.day, r.unit, r.category, r.channel) IN (
-              SELECT center, g.grain, g.day, unit, category, channel FROM figure_cases_pending p
-              CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-                  g(grain, day))
-      AND (r.registered, r.accepted, r.concluded, r.callbacks, r.events, r.overdue_first_any,
-           r.overdue_first_unit, r.extended_first_any, r.extended_first_unit)
-          = (0, 0, 0, 0, 0, 0, 0, 0, 0);
+        FROM figure_cases_pending p
+        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
+            g(grain, day)
+        GROUP BY center, g.grain, g.day, unit, category, channel
+        HAVING sum(registered) <> 0 OR sum(accepted) <> 0 OR sum(concluded) <> 0 OR
+                   sum(substantiated) <> 0 OR sum(resolved) <> 0 OR
+                   sum(unsubstantiated) <> 0 OR sum(callbacks) <> 0 OR sum(answered) <> 0 OR
+                   sum(satisfied) <> 0 OR sum(basically_satisfied) <> 0 OR
+                   sum(dissatisfied) <> 0 OR sum(events) <> 0 OR
+                   sum(overdue_deadlines) <> 0 OR sum(extension_days) <> 0 OR
+                   sum(replies) <> 0 OR sum(late_replies) <> 0 OR
+                   sum(replies_overdue) <> 0 OR sum(overdue_first_any) <> 0 OR
+                   sum(overdue_first_unit) <> 0 OR sum(extended_first_any) <> 0 OR
+                   sum(extended_first_unit) <> 0
+        ORDER BY center, g.grain, g.day, unit, category, channel
+        ON CONFLICT (center, grain, day, unit, category, channel) DO UPDATE SET
+            registered = r.registered + EXCLUDED.registered,
+            accepted = r.accepted + EXCLUDED.accepted,
+            concluded = r.concluded + EXCLUDED.concluded,
+            substantiated = r.substantiated + EXCLUDED.substantiated,
+            resolved = r.resolved + EXCLUDED.resolved,
+            unsubstantiated = r.unsubstantiated + EXCLUDED.unsubstantiated,
+            callbacks = r.callbacks + EXCLUDED.callbacks,
+            answered = r.answered + EXCLUDED.answered,
+            satisfied = r.satisfied + EXCLUDED.satisfied,
+            basically_satisfied = r.basically_satisfied + EXCLUDED.basically_satisfied,
+            dissatisfied = r.dissatisfied + EXCLUDED.dissatisfied,
+            events = r.events + EXCLUDED.events,
+            overdue_deadlines = r.overdue_deadlines + EXCLUDED.overdue_deadlines,
+            extension_days = r.extension_days + EXCLUDED.extension_days,
+            replies = r.replies + EXCLUDED.replies,
+            late_replies = r.late_replies + EXCLUDED.late_replies,
+            replies_overdue = r.replies_overdue + EXCLUDED.replies_overdue,
+            overdue_first_any = r.overdue_first_any + EXCLUDED.overdue_first_any,
+            overdue_first_unit = r.overdue_first_unit + EXCLUDED.overdue_first_unit,
+            extended_first_any = r.extended_first_any + EXCLUDED.extended_first_any,
+            extended_first_unit = r.extended_first_unit + EXCLUDED.extended_first_unit
+        RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel,
+                  r.registered + r.accepted + r.concluded + r.callbacks + r.events
+                  + r.overdue_first_any + r.overdue_first_unit + r.extended_first_any
+                  + r.extended_first_unit AS presence
+    LOOP
+        IF x.presence = 0 THEN
+            DELETE FROM figure_cases
+            WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
+              category = x.category AND channel = x.channel;
+        END IF;
+    END LOOP;
     DELETE FROM figure_cases_pending;
 
-    INSERT INTO figure_clocks AS r
-    SELECT center, g.grain, g.day, unit, category, channel, kind,
+    FOR x IN
+        INSERT INTO figure_clocks AS r
+        SELECT center, g.grain, g.day, unit, category, channel, kind,
            sum(due), sum(on_time), sum(open_unmarked)
-    FROM figure_clocks_pending p
-    CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date)) g(grain, day)
-    GROUP BY center, g.grain, g.day, unit, category, channel, kind
-    HAVING sum(abs(due) + abs(on_time) + abs(open_unmarked)) > 0
-    ORDER BY center, g.grain, g.day, unit, category, channel, kind
-    ON CONFLICT (center, grain, day, unit, category, channel, kind) DO UPDATE SET
-        due = r.due + EXCLUDED.due, on_time = r.on_time + EXCLUDED.on_time,
-        open_unmarked = r.open_unmarked + EXCLUDED.open_unmarked;
-    DELETE FROM figure_clocks r
-    WHERE (r.center, r.grain, r.day, r.unit, r.category, r.channel, r.kind) IN (
-              SELECT center, g.grain, g.day, unit, category, channel, kind
-              FROM figure_clocks_pending p
-              CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-                  g(grain, day))
-      AND (r.due, r.on_time, r.open_unmarked) = (0, 0, 0);
+        FROM figure_clocks_pending p
+        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
+            g(grain, day)
+        GROUP BY center, g.grain, g.day, unit, category, channel, kind
+        HAVING sum(due) <> 0 OR sum(on_time) <> 0 OR sum(open_unmarked) <> 0
+        ORDER BY center, g.grain, g.day, unit, category, channel, kind
+        ON CONFLICT (center, grain, day, unit, category, channel, kind) DO UPDATE SET
+            due = r.due + EXCLUDED.due,
+            on_time = r.on_time + EXCLUDED.on_time,
+            open_unmarked = r.open_unmarked + EXCLUDED.open_unmarked
+        RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel, r.kind,
+                  r.due + r.on_time + r.open_unmarked AS presence
+    LOOP
+        IF x.presence = 0 THEN
+            DELETE FROM figure_clocks
+            WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
+              category = x.category AND channel = x.channel AND kind = x.kind;
+        END IF;
+    END LOOP;
     DELETE FROM figure_clocks_pending;
 
-    INSERT INTO figure_days AS r
-    SELECT center, g.grain, g.day, unit, category, channel, wd, sum(cases)
-    FROM figure_days_pending p
-    CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date)) g(grain, day)
-    GROUP BY center, g.grain, g.day, unit, category, channel, wd
-    HAVING sum(cases) <> 0
-    ORDER BY center, g.grain, g.day, unit, category, channel, wd
-    ON CONFLICT (center, grain, day, unit, category, channel, wd) DO UPDATE SET
-        cases = r.cases + EXCLUDED.cases;
-    DELETE FROM figure_days r
-    WHERE (r.center, r.grain, r.day, r.unit, r.category, r.channel, r.wd) IN (
-              SELECT center, g.grain, g.day, unit, category, channel, wd
-              FROM figure_days_pending p
-              CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-                  g(grain, day))
-      AND r.cases = 0;
+    FOR x IN
+        INSERT INTO figure_days AS r
+        SELECT center, g.grain, g.day, unit, category, channel, wd,
+           sum(cases)
+        FROM figure_days_pending p
+        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
+            g(grain, day)
+        GROUP BY center, g.grain, g.day, unit, category, channel, wd
+        HAVING sum(cases) <> 0
+        ORDER BY center, g.grain, g.day, unit, category, channel, wd
+        ON CONFLICT (center, grain, day, unit, category, channel, wd) DO UPDATE SET
+            cases = r.cases + EXCLUDED.cases
+        RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel, r.wd,
+                  r.cases AS presence
+    LOOP
+        IF x.presence = 0 THEN
+            DELETE FROM figure_days
+            WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
+              category = x.category AND channel = x.channel AND wd = x.wd;
+        END IF;
+    END LOOP;
     DELETE FROM figure_days_pending;
+
+    FOR x IN
+        INSERT INTO figure_open AS r
+        SELECT center, unit, status, overdue, supervised, day,
+           sum(cases)
+        FROM figure_open_pending p
+        GROUP BY center, unit, status, overdue, supervised, day
+        HAVING sum(cases) <> 0
+        ORDER BY center, unit, status, overdue, supervised, day
+        ON CONFLICT (center, unit, status, overdue, supervised, day) DO UPDATE SET
+            cases = r.cases + EXCLUDED.cases
+        RETURNING r.center, r.unit, r.status, r.overdue, r.supervised, r.day, r.cases AS presence
+    LOOP
+        IF x.presence = 0 THEN
+            DELETE FROM figure_open
+            WHERE center = x.center AND unit = x.unit AND status = x.status AND
+              overdue = x.overdue AND supervised = x.supervised AND day = x.day;
+        END IF;
+    END LOOP;
+    DELETE FROM figure_open_pending;
 END $$;
 
--- The repeats of the cases `nums` (NULL: all), replaced.
+-- The repeats of the cases `nums`, replaced.
 CREATE FUNCTION figure_repeats_refresh(nums text[]) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-    EXECUTE 'DELETE FROM figure_repeats WHERE $1 IS NULL OR number = ANY($1)' USING nums;
-    EXECUTE $q$
+    DELETE FROM figure_repeats WHERE number = ANY(nums);
+    INSERT INTO figure_repeats (number, what, day, unit, center, category, channel, rep,
+                                prev_any, prev_unit)
+    SELECT number, what, day, unit, center, category, channel, rep, prev_any, prev_unit
+    FROM figure_flag_rows(nums)
+    WHERE (rep AND prev_any IS NOT NULL) OR prev_unit IS NOT NULL;
+END $$;
+
+-- One case at a time: the plans cached for the session (index lookups by case number) beat
+-- planning these statements for every projection.
+ALTER FUNCTION figure_pend(text[], integer, text) SET plan_cache_mode = force_generic_plan;
+ALTER FUNCTION figure_repeats_refresh(text[]) SET plan_cache_mode = force_generic_plan;
+
+-- Recompute the rollups from scratch: 'all', or 'days' (after the calendar changed).
+CREATE FUNCTION figure_rebuild(scope text DEFAULT 'all') RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM figure_days;
+    INSERT INTO figure_days_pending SELECT * FROM figure_day_rows_all();
+    IF scope = 'all' THEN
+        DELETE FROM figure_cases;
+        DELETE FROM figure_clocks;
+        DELETE FROM figure_open;
+        DELETE FROM figure_repeats;
+        INSERT INTO figure_cases_pending SELECT * FROM figure_case_rows_all();
+        INSERT INTO figure_clocks_pending SELECT * FROM figure_clock_rows_all();
+        INSERT INTO figure_open_pending SELECT * FROM figure_open_rows_all();
         INSERT INTO figure_repeats (number, what, day, unit, center, category, channel, rep,
                                     prev_any, prev_unit)
         SELECT number, what, day, unit, center, category, channel, rep, prev_any, prev_unit
-        FROM figure_flag_rows($1)
-        WHERE (rep AND prev_any IS NOT NULL) OR prev_unit IS NOT NULL$q$ USING nums;
-END $$;
-
--- Recompute the rollups from scratch: 'all', or 'days' (after the calendar changed).
-CREATE FUNCTION figure_rebuild(what text DEFAULT 'all') RETURNS void LANGUAGE plpgsql AS $$
-BEGIN
-    DELETE FROM figure_days;
-    IF what = 'all' THEN
-        DELETE FROM figure_cases;
-        DELETE FROM figure_clocks;
-        PERFORM figure_repeats_refresh(NULL);
+        FROM figure_flag_rows_all()
+        WHERE (rep AND prev_any IS NOT NULL) OR prev_unit IS NOT NULL;
     END IF;
-    PERFORM figure_pend(NULL, 1, what);
     PERFORM figure_apply();
 END $$;
 

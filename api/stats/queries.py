@@ -139,19 +139,40 @@ FROM (SELECT {_key()} AS k, r.what, r.rep, r.prev_any, r.prev_unit,
 GROUP BY 1, 2
 """
 
+#: The days read exactly from `case_figures` around now (from today to the Beijing day of "soon",
+#: the last due instant reminded; a few days at most): $3 soon, $4 now. Every other day of the
+#: open cases comes from the rollup `figure_open`, where a day before today is past its end
+#: (red) and a day after these is neither past nor reminded.
+TODAY = "($4::timestamptz AT TIME ZONE 'Asia/Shanghai')::date"
+LAST_EXACT = f"greatest({TODAY}, ($3::timestamptz AT TIME ZONE 'Asia/Shanghai')::date)"
+EXACT_DAYS = f"""f.next_due >= {TODAY}::timestamp AT TIME ZONE 'Asia/Shanghai'
+  AND f.next_due < ({LAST_EXACT} + 1)::timestamp AT TIME ZONE 'Asia/Shanghai'"""
+ROLLED_DAYS = f"(r.day < {TODAY} OR r.day > {LAST_EXACT})"
+
 #: Open cases now by status and warning level; $1 center, $2 unit or NULL, $3 "soon"
 #: (`domain.workdays.yellow_until`: the latest due instant whose reminder has gone out), $4
-#: now. Red: marked overdue or past the end of the nearest due
-#: instant (`deadline_end`: 24:00 Beijing for a day deadline).
-OPEN_CASES = """
-SELECT status,
-       CASE WHEN overdue OR deadline_end(next_due) <= $4 THEN 'red'
-            WHEN next_due <= $3 THEN 'yellow'
-            ELSE 'green' END AS level,
-       count(*) AS n
-FROM case_figures f
-WHERE f.center = $1 AND f.status <> 'archived'
-  AND ($2::text IS NULL OR coalesce(f.handling_unit, '') = $2)
+#: now. Red: marked overdue or past the end of the nearest due instant (`deadline_end`: 24:00
+#: Beijing for a day deadline); yellow: reminded.
+OPEN_CASES = f"""
+SELECT status, level, sum(n)::int AS n
+FROM (
+    SELECT r.status,
+           CASE WHEN r.overdue OR r.day < {TODAY} THEN 'red'
+                WHEN r.day <= ($3::timestamptz AT TIME ZONE 'Asia/Shanghai')::date THEN 'yellow'
+                ELSE 'green' END AS level,
+           r.cases AS n
+    FROM figure_open r
+    WHERE r.center = $1 AND ($2::text IS NULL OR r.unit = $2) AND {ROLLED_DAYS}
+    UNION ALL
+    SELECT f.status,
+           CASE WHEN f.overdue OR deadline_end(f.next_due) <= $4 THEN 'red'
+                WHEN f.next_due <= $3 THEN 'yellow'
+                ELSE 'green' END,
+           1
+    FROM case_figures f
+    WHERE f.center = $1 AND f.status <> 'archived'
+      AND ($2::text IS NULL OR coalesce(f.handling_unit, '') = $2) AND {EXACT_DAYS}
+) s
 GROUP BY 1, 2
 """
 

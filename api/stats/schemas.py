@@ -54,12 +54,14 @@ class Resolution(BaseModel):
         description="Concluded cases (decision in the period) whose finding is substantiated or "
         "partially substantiated: the denominator.", examples=[20])
     resolved: int = Field(
-        description="Of those, cases whose reported result carries at least one measure other "
-        "than `none` (the measures the handling unit reports as taken, R-24): the numerator.",
+        description="Of those, cases whose measures were carried out (整改落实, R-37): the "
+        "decision carries at least one measure other than `none` (R-24) and the handler "
+        "accepted the responsible unit's rectification report. The numerator.",
         examples=[18])
     unresolved: int = Field(
-        description="substantiated - resolved: substantiated cases reported with measure "
-        "`none`; the case file holds the reason (R-37 reason analysis).", examples=[2])
+        description="substantiated - resolved: substantiated cases decided with measure `none`, "
+        "or whose rectification is not (yet) accepted; the case file holds the reason (R-37 "
+        "reason analysis) or the rectification's state.", examples=[2])
     unsubstantiated: int = Field(description="Concluded cases found unsubstantiated (context).",
                                  examples=[5])
     rate: float | None = Field(description="resolved / substantiated.", examples=[0.9])

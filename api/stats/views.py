@@ -30,7 +30,8 @@ Each figure counts what happened in the period, dated by its own instant:
   the due instant) is in the period; on time = closed as met no later than the due instant
   (after approved extensions). Cancelled clocks that never fell due do not count.
 - **resolution** (问题解决率, R-37): of the concluded cases found substantiated or partially
-  substantiated, the share whose reported result carries a measure other than `none`.
+  substantiated, the share whose measures were carried out: a measure other than `none`, and
+  the responsible unit's rectification accepted by the handler.
 - **satisfaction** (满意率, R-38): (satisfied + basically satisfied) / callbacks answered in the
   period; no answer (`no_response`) is not an answer.
 - **handling_days**: working days from receipt to decision, counted like a limit (R-41: the

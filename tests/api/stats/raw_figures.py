@@ -11,8 +11,9 @@ from typing import Any
 
 import asyncpg
 
-from api.stats.schemas import GroupBy, StatsGroup, StatsOut
-from api.stats.service import OFFICE_KEY, STAGES, Period, _Acc, fetch, open_cases
+from api.stats.schemas import GroupBy, OpenCases, StatsGroup, StatsOut
+from api.stats.service import OFFICE_KEY, STAGES, Period, _Acc, fetch, soon_instant
+from domain.models import Status
 
 # ------------------------------------------------------------------ the figures
 
@@ -184,5 +185,49 @@ async def raw_stats(pool: asyncpg.Pool, *, center: str, period: Period, group_by
         period_from=period.first, period_to=period.last, group_by=group_by, unit=unit,
         total=total.figures(),
         groups=[StatsGroup(key=k, figures=groups.get(k, _Acc()).figures()) for k in ordered],
-        open=await open_cases(pool, center=center, unit=unit, now=now), generated_at=now,
+        open=await raw_open(pool, center=center, unit=unit, now=now), generated_at=now,
     )
+
+
+OPEN_CASES = """
+SELECT status,
+       CASE WHEN overdue OR deadline_end(next_due) <= $4 THEN 'red'
+            WHEN next_due <= $3 THEN 'yellow'
+            ELSE 'green' END AS level,
+       count(*) AS n
+FROM case_figures f
+WHERE f.center = $1 AND f.status <> 'archived'
+  AND ($2::text IS NULL OR coalesce(f.handling_unit, '') = $2)
+GROUP BY 1, 2
+"""
+
+
+async def raw_open(pool: asyncpg.Pool, *, center: str, unit: str | None,
+                   now: datetime) -> OpenCases:
+    """The open cases now, counted case by case."""
+    rows = await fetch(pool, OPEN_CASES, center, unit, soon_instant(now), now)
+    by_level = {"red": 0, "yellow": 0, "green": 0}
+    by_status: dict[str, dict[str, int]] = {}
+    for r in rows:
+        by_level[r["level"]] += r["n"]
+        by_status.setdefault(r["status"], {"red": 0, "yellow": 0, "green": 0})[r["level"]] = r["n"]
+    order = [s.value for s in Status]
+    by_status = dict(sorted(by_status.items(), key=lambda kv: order.index(kv[0])
+                            if kv[0] in order else len(order)))
+    return OpenCases(total=sum(by_level.values()), by_level=by_level, by_status=by_status)
+
+
+#: The supervision board's counts and order as they were (before the open-case rollup): $1
+#: center, $2 soon, $3 now, $4 unit, $5 level, $6 reason.
+BOARD = """
+SELECT f.number,
+       (f.overdue OR coalesce(deadline_end(f.next_due) <= $3, false)) AS red,
+       NOT (f.overdue OR coalesce(deadline_end(f.next_due) <= $3, false))
+           AND f.next_due <= $2 AS yellow,
+       f.supervised
+FROM case_figures f
+WHERE f.center = $1 AND f.status <> 'archived'
+  AND (f.supervised OR f.overdue OR f.next_due <= $2)
+  AND ($4::text IS NULL OR coalesce(f.handling_unit, '') = $4)
+ORDER BY 2 DESC, (f.next_due <= $2) DESC NULLS LAST, f.next_due ASC NULLS LAST, f.number
+"""

@@ -21,7 +21,8 @@ import pytest_asyncio
 
 from activities.read_model import project
 from api.stats.schemas import GroupBy
-from api.stats.service import Period, compute_stats, spans
+from api.stats.service import Period, compute_stats, soon_instant, spans
+from api.supervision.service import load_board
 from domain.models import (
     ActionRecord,
     CaseState,
@@ -37,7 +38,7 @@ from domain.models import (
     Route,
     Status,
 )
-from tests.api.stats.raw_figures import raw_stats
+from tests.api.stats.raw_figures import BOARD, raw_open, raw_stats
 from tests.dataset import bj, dl, ev, state
 
 UNITS = [None, "tax-bureau", "housing-bureau", "edu-bureau"]
@@ -137,7 +138,8 @@ def versions(rng: random.Random, number: str) -> list[tuple[Any, list[ActionReco
                         status=Status.ARCHIVED, outcome=Outcome.CONCLUDED)
     out.append((state(number, version=2, deadlines=final_clocks, unit=units[1],
                       accepted=accepted, route=Route.REFERRAL if accepted else None,
-                      **{"status": Status.REFERRED, **decision}, **common),
+                      **{"status": Status.REFERRED, **decision}, **common,
+                      overdue=rng.random() < 0.3, supervised=rng.random() < 0.25),
                 events(rng, final_clocks, 100)))
     return out
 
@@ -271,3 +273,35 @@ def test_a_period_is_read_as_whole_past_months_and_edge_days() -> None:
         *empty, date(2026, 3, 5), date(2026, 3, 31), *empty)
     assert spans(Period(date(2026, 6, 1), date(2026, 6, 30)), today) == (
         *empty, date(2026, 6, 1), date(2026, 6, 30), *empty)
+
+
+#: Instants for the open cases: the comparison's now, a Saturday evening, the last second of a
+#: day, a Monday morning after a weekend.
+NOWS = [NOW, bj(2026, 6, 13, 20), bj(2026, 6, 15, 23, 59, 59) + timedelta(milliseconds=500),
+        bj(2026, 6, 22, 8)]
+
+
+async def test_open_cases_and_the_board_equal_the_raw_counts(loaded: asyncpg.Pool) -> None:
+    compared = 0
+    for now in NOWS:
+        for center, unit in (("default", None), ("default", ""), ("default", "tax-bureau"),
+                             ("north", None)):
+            stats = await compute_stats(loaded, center=center, period=Period(
+                date(2026, 6, 1), date(2026, 6, 30)), unit=unit, now=now)
+            assert stats.open == await raw_open(loaded, center=center, unit=unit, now=now)
+            raw = await loaded.fetch(BOARD, center, soon_instant(now), now, unit)
+            board = await load_board(loaded, center=center, unit=unit, now=now, page_size=7)
+            assert (board.count, board.counts.total, board.counts.red, board.counts.yellow,
+                    board.counts.supervised) == (
+                len(raw), len(raw), sum(r["red"] for r in raw),
+                sum(bool(r["yellow"]) for r in raw), sum(r["supervised"] for r in raw))
+            assert [i.number for i in board.data] == [r["number"] for r in raw[:7]]
+            page3 = await load_board(loaded, center=center, unit=unit, now=now, page=3,
+                                     page_size=7)
+            assert [i.number for i in page3.data] == [r["number"] for r in raw[14:21]]
+            compared += 1
+    assert compared == 16
+    # Not degenerate: every level and supervision is on the board.
+    board = await load_board(loaded, center="default", unit=None, now=NOW)
+    assert min(board.counts.red, board.counts.yellow, board.counts.supervised) > 0
+    assert board.counts.total > board.counts.red + board.counts.yellow
