@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.testing import WorkflowEnvironment
 
@@ -92,6 +93,8 @@ async def test_decision_with_measures_opens_the_units_rectification_clock(client
         }
         assert s.allowed_actions["unit"] == ["report-rectification"]
         assert "review-rectification" not in s.allowed_actions["handler"]
+        meta = await h.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+        assert "整改落实 rectification: tax-bureau · 整改中 being carried out" in meta.current_details
         assert "give-feedback" in s.allowed_actions["handler"]
 
 

@@ -80,6 +80,12 @@ def publish(s: CaseState, last_values: dict[str, Any]) -> dict[str, Any]:
         + f"\n\n下一期限 next due: {_bj(due)} (北京时间 Beijing)"
         + f"\n\n承办单位 handling unit: {s.handling_unit or '—'}"
         + (
+            f"\n\n整改落实 rectification: {rect.unit} · {both(rect.state)}"
+            + (" · 待验收后归档 archive waits for it" if rect.held_outcome else "")
+            if (rect := s.open_rectification())
+            else ""
+        )
+        + (
             f"\n\n最近操作 last action: {last.action} by {last.actor.id} ({last.actor.role.value})"
             f" at {_bj(last.at)}"
             if last
