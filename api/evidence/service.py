@@ -110,10 +110,14 @@ def download_name(row: asyncpg.Record, user: User) -> str:
     return f"evidence-{row['number']}-{row['id']}.{t.extension if t else 'bin'}"
 
 
-def _visible(user: User, center: str, appeal_center: str | None, unit: str | None) -> bool:
+def _visible(user: User, center: str, appeal_center: str | None,
+             units: tuple[str | None, ...]) -> bool:
+    """Same center (or the appeal's, R-46); a unit only the cases it is involved in (R-33): the
+    handling unit, a joint unit (R-15) and the unit that must rectify (R-37), as the case view
+    (`CaseState.units_involved`)."""
     if not can_see(user, center, appeal_center):
         return False
-    return user.role != Role.UNIT or unit == user.unit
+    return user.role != Role.UNIT or user.unit in units
 
 
 async def case_for(
@@ -134,7 +138,7 @@ async def case_for(
     if row is None or not row["workflow_started"]:
         raise not_found()
     status, unit = str(row["status"]), row["handling_unit"]
-    visible = _visible(user, row["center"], row["appeal_center"], unit)
+    visible = _visible(user, row["center"], row["appeal_center"], (unit,))
     if fresh or not visible:
         try:
             state = await query(number)
@@ -145,7 +149,7 @@ async def case_for(
                 raise not_found() from None
             raise
         status, unit = state.status.value, state.handling_unit
-        if not _visible(user, state.center, state.appeal_center, unit):
+        if not _visible(user, state.center, state.appeal_center, state.units_involved()):
             raise not_found()
     return CaseRef(number=row["number"], status=status, handling_unit=unit)
 

@@ -122,6 +122,11 @@ async def test_the_unit_complained_about_rectifies_a_self_handled_case(stack: St
     listed = await eventually(lambda: stack.get("/v1/complaints", "tax", q=n),
                               lambda x: x.json()["count"] == 1)
     assert [c["number"] for c in listed.json()["data"]] == [n]
+    # The unit complained about uploads its own proof and cites it (it is not the handling unit).
+    own = await upload(stack, n, "tax")
+    files = await stack.get(f"/v1/complaints/{n}/evidence", "tax")
+    assert files.status_code == 200 and [f["id"] for f in files.json()["data"]] == [own]
     view = await stack.ok(n, "report-rectification", "tax", measures=["oral_warning"],
-                          report="已口头警告")
+                          report="已口头警告", evidence=[own])
     assert view["rectification"]["reports"][0]["by"]["unit"] == "tax-bureau"
+    assert view["rectification"]["reports"][0]["evidence"] == [own]
