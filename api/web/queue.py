@@ -5,10 +5,11 @@ instant, `domain.workdays.reminder_instant`: due no later than `domain.workdays.
 What each role has to do (the statuses come from `domain.actions.ACTIONS`):
 
 - intake: registered cases not accepted yet;
-- handler: to accept, opinions to write, own investigations, results to feed back, callbacks;
+- handler: to accept, opinions to write, own investigations, results to feed back, callbacks,
+  rectification reports to review (R-37);
 - leader: opinions to approve, extension requests waiting for a decision;
 - supervisor: supervised cases and appeals;
-- unit: cases referred to it, joint cases it takes part in;
+- unit: cases referred to it, joint cases it takes part in, rectifications it owes (R-37);
 - auditor: open overdue cases.
 """
 
@@ -33,6 +34,10 @@ LIST_CAP = 1000
 #: A case with an extension request the leader has not decided yet.
 _EXT_PENDING = "(state @? '$.extensions[*] ? (@.decided_at == null && @.lapsed == false)')"
 
+#: A rectification waiting for the unit's report (state.rectification, R-37): open, or sent back.
+_RECT_OWED = ("(status <> 'archived' AND state->'rectification'->>'state' = 'open' "
+              "AND state->'rectification'->>'unit' = $2)")
+
 #: role -> the SQL condition of its queue ($2 is the unit code for units).
 _ROLE_WHERE: dict[Role, str] = {
     Role.INTAKE: "status = 'registered'",
@@ -41,7 +46,8 @@ _ROLE_WHERE: dict[Role, str] = {
     Role.LEADER: f"(status = 'opinion_review' OR (status <> 'archived' AND {_EXT_PENDING}))",
     Role.SUPERVISOR: "((supervised AND status <> 'archived') OR status = 'appealed')",
     Role.UNIT: "((status = 'referred' AND handling_unit = $2) "
-               "OR (status = 'investigating' AND state->'joint_units' ? $2))",
+               "OR (status = 'investigating' AND state->'joint_units' ? $2) "
+               f"OR {_RECT_OWED})",
     Role.AUDITOR: "(overdue AND status <> 'archived')",
 }
 
@@ -67,7 +73,7 @@ ROLE_STATUSES: dict[Role, list[Status]] = {
     Role.LEADER: [Status.OPINION_REVIEW, Status.OPINION_PENDING, Status.INVESTIGATING,
                   Status.REFERRED],
     Role.SUPERVISOR: [s for s in Status if s != Status.ARCHIVED],
-    Role.UNIT: [Status.REFERRED, Status.INVESTIGATING],
+    Role.UNIT: [Status.REFERRED, Status.INVESTIGATING, Status.DECIDED, Status.AWAITING_CALLBACK],
     Role.AUDITOR: [s for s in Status if s != Status.ARCHIVED],
 }
 
@@ -138,7 +144,8 @@ WITH page AS (
 )
 SELECT c.number, c.status, c.category, c.grade, c.summary, c.respondent_unit_name,
        c.handling_unit, c.next_due, c.overdue, c.supervised, c.registered_at,
-       {_EXT_PENDING.replace("state", "c.state")} AS extension_pending
+       {_EXT_PENDING.replace("state", "c.state")} AS extension_pending,
+       c.state->'rectification'->>'state' AS rectification
 FROM page JOIN complaints c ON c.number = page.number
 ORDER BY page.next_due ASC NULLS LAST, page.number
 """
@@ -159,9 +166,20 @@ ORDER BY page.next_due ASC NULLS LAST, page.number
             task = "待审批延期" if task is None else task + "、待审批延期"
         if user.role == Role.SUPERVISOR and d["supervised"] and task is None:
             task = "督办中"
+        task = _rectification_task(user, d, task)
         d["task"] = task or ""
         out.append(d)
     return out, int(total)
+
+
+def _rectification_task(user: User, row: dict[str, Any], task: str | None) -> str | None:
+    """R-37: the unit owes its rectification report (待整改), the handler reviews it (待整改验收)."""
+    rect = row.pop("rectification", None)
+    if user.role == Role.UNIT and rect == "open":  # the case is decided: nothing else to do
+        return "待整改"
+    if user.role == Role.HANDLER and rect == "reported":
+        return "待整改验收"
+    return task
 
 
 async def counts(pool: asyncpg.Pool, user: User, *, now: datetime) -> dict[str, int]:
