@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from domain import lifecycle
-from domain.lifecycle import TRANSITIONS, NotAllowed
 from domain.actions import ACTION_INPUTS
+from domain.lifecycle import TRANSITIONS, NotAllowed
 from domain.models import (
     Action,
     Actor,
