@@ -34,8 +34,8 @@ from api.complaints.schemas import (
     ComplaintsPublic,
     NotificationOut,
     NotificationsPublic,
-    UnitCaseView,
 )
+from api.complaints.unit_view import UnitCaseView
 from api.errors import (
     DB_DOWN,
     ApiError,

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from api.complaints.schemas import UnitCaseView
+from api.complaints.unit_view import UnitCaseView
 from tests.stack import REPORT, Stack, auth, history_text
 
 AGENT = {"name": "王五丰", "phone": "13900139000", "relation": "亲属"}

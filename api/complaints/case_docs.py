@@ -1,0 +1,53 @@
+"""What each field of a case means, written once for the office's view (`CaseView`,
+api/complaints/schemas.py) and the handling unit's allow-list (`UnitCaseView`,
+api/complaints/unit_view.py): the OpenAPI document's field descriptions."""
+
+from __future__ import annotations
+
+CASE_DOCS: dict[str, str] = {
+    "number": "Complaint number (= workflow id).",
+    "center": "Center (jurisdiction, R-46).",
+    "status": "Where the case stands (Temporal is the source of truth).",
+    "outcome": "How an archived case ended.",
+    "channel": "R-01 channel.",
+    "form": "R-02 form.",
+    "category": "R-07 category.",
+    "grade": "R-08 grade.",
+    "respondent_unit": "Respondent unit code.",
+    "respondent_unit_name": "Respondent unit name.",
+    "summary": "Non-personal summary (R-32).",
+    "complainant_ref": "Opaque key of the complainant row; withheld from handling units.",
+    "policy": "Deadline policy the case runs under.",
+    "policy_version": "Version of that policy.",
+    "received_at": "When the complaint was received.",
+    "registered_at": "When the case was registered.",
+    "accepted_at": "When it was accepted (R-10).",
+    "archived_at": "When it was archived (R-35).",
+    "route": "Handling route chosen at acceptance (R-13..R-16).",
+    "handling_unit": "承办单位 the unit handling a referral (R-14).",
+    "joint_units": "Participating units of joint handling (R-15).",
+    "forwarded_to": "Body the case was forwarded to (R-12).",
+    "opinion": "拟办意见 proposed-handling opinion (R-14).",
+    "proposed_unit": "Unit proposed by the opinion.",
+    "returns": "How often the referral was returned (退单, R-44).",
+    "deadlines": "Every clock of the case, with exact due instants (R-41..R-43).",
+    "overdue": "An open deadline has passed (R-30).",
+    "supervised": "Under supervision (督办, R-29).",
+    "escalations": "Supervision escalations and appeals.",
+    "extensions": "Extension requests and decisions (R-18..R-20).",
+    "extended_days": "Days granted by extensions so far (≤ 20, R-19).",
+    "investigation": "Investigation steps: documents requested and replies, evidence, orders "
+                     "(R-21, R-22).",
+    "decision": "The finding and measures (R-23..R-25).",
+    "rectification": "整改落实: the responsible unit's rectification of the decision's measures, "
+                     "its reports and their review (R-37); only an accepted one counts the "
+                     "measures as carried out, and the case is archived only after it.",
+    "feedback": "What the complainant was told (R-26).",
+    "satisfaction": "The callback answer (R-27).",
+    "primary": "The open case this repeat complaint was linked to (R-45).",
+    "linked": "Repeat complaints linked to this case (R-45).",
+    "actions": "Every action so far: who, when, status before and after.",
+    "ignored_signals": "Signals that did not apply, with the reason.",
+    "allowed_actions": "The actions the caller may take now.",
+    "version": "Increases with every change.",
+}
