@@ -5,8 +5,8 @@
 --
 -- Shape: `figure_cases` (the case and event counts), `figure_clocks` (per clock kind) and
 -- `figure_days` (the handling-time histogram in working days), each keyed by center, grain
--- ('d' a Beijing day, 'm' the month starting on `day`), day, unit ('' = the complaint office),
--- category and channel; `figure_open` the open cases now. The distinct-case counts
+-- ('d' a Beijing day, 'm' the month starting on `day`, 'u' the month for all categories and
+-- channels: '*'), day, unit ('' = the complaint office), category and channel; `figure_open` the open cases now. The distinct-case counts
 -- (overdue_cases, extended_cases) stay exact: a case's first flagged day counts in `*_first_*`,
 -- its later flagged days (rare) are rows of `figure_repeats` with the previous flagged day, so a
 -- query counts a case once per group.
@@ -30,7 +30,7 @@ ALTER TABLE case_figures ADD COLUMN IF NOT EXISTS rectified boolean NOT NULL DEF
 
 CREATE TABLE figure_cases (
     center              text NOT NULL,
-    grain               text NOT NULL CHECK (grain IN ('d', 'm')),
+    grain               text NOT NULL CHECK (grain IN ('d', 'm', 'u')),
     day                 date NOT NULL,
     unit                text NOT NULL,
     category            text NOT NULL,
@@ -61,7 +61,7 @@ CREATE TABLE figure_cases (
 
 CREATE TABLE figure_clocks (
     center        text NOT NULL,
-    grain         text NOT NULL CHECK (grain IN ('d', 'm')),
+    grain         text NOT NULL CHECK (grain IN ('d', 'm', 'u')),
     day           date NOT NULL,                 -- of the settling instant
     unit          text NOT NULL,
     category      text NOT NULL,
@@ -75,7 +75,7 @@ CREATE TABLE figure_clocks (
 
 CREATE TABLE figure_days (
     center   text NOT NULL,
-    grain    text NOT NULL CHECK (grain IN ('d', 'm')),
+    grain    text NOT NULL CHECK (grain IN ('d', 'm', 'u')),
     day      date NOT NULL,                      -- of the decision
     unit     text NOT NULL,
     category text NOT NULL,
@@ -338,7 +338,7 @@ DECLARE
 BEGIN
     FOR x IN
         INSERT INTO figure_cases AS r
-        SELECT center, g.grain, g.day, unit, category, channel,
+        SELECT center, g.grain, g.day, unit, g.category, g.channel,
            sum(registered), sum(accepted), sum(concluded), sum(substantiated), sum(resolved),
            sum(unsubstantiated), sum(callbacks), sum(answered), sum(satisfied),
            sum(basically_satisfied), sum(dissatisfied), sum(events), sum(overdue_deadlines),
@@ -346,9 +346,11 @@ BEGIN
            sum(overdue_first_any), sum(overdue_first_unit), sum(extended_first_any),
            sum(extended_first_unit)
         FROM figure_cases_pending p
-        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-            g(grain, day)
-        GROUP BY center, g.grain, g.day, unit, category, channel
+        CROSS JOIN LATERAL (VALUES
+            ('d', p.day, p.category, p.channel),
+            ('m', date_trunc('month', p.day)::date, p.category, p.channel),
+            ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
+        GROUP BY center, g.grain, g.day, unit, g.category, g.channel
         HAVING sum(registered) <> 0 OR sum(accepted) <> 0 OR sum(concluded) <> 0 OR
                    sum(substantiated) <> 0 OR sum(resolved) <> 0 OR
                    sum(unsubstantiated) <> 0 OR sum(callbacks) <> 0 OR sum(answered) <> 0 OR
@@ -359,7 +361,7 @@ BEGIN
                    sum(replies_overdue) <> 0 OR sum(overdue_first_any) <> 0 OR
                    sum(overdue_first_unit) <> 0 OR sum(extended_first_any) <> 0 OR
                    sum(extended_first_unit) <> 0
-        ORDER BY center, g.grain, g.day, unit, category, channel
+        ORDER BY center, g.grain, g.day, unit, g.category, g.channel
         ON CONFLICT (center, grain, day, unit, category, channel) DO UPDATE SET
             registered = r.registered + EXCLUDED.registered,
             accepted = r.accepted + EXCLUDED.accepted,
@@ -397,14 +399,16 @@ BEGIN
 
     FOR x IN
         INSERT INTO figure_clocks AS r
-        SELECT center, g.grain, g.day, unit, category, channel, kind,
+        SELECT center, g.grain, g.day, unit, g.category, g.channel, kind,
            sum(due), sum(on_time), sum(open_unmarked)
         FROM figure_clocks_pending p
-        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-            g(grain, day)
-        GROUP BY center, g.grain, g.day, unit, category, channel, kind
+        CROSS JOIN LATERAL (VALUES
+            ('d', p.day, p.category, p.channel),
+            ('m', date_trunc('month', p.day)::date, p.category, p.channel),
+            ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
+        GROUP BY center, g.grain, g.day, unit, g.category, g.channel, kind
         HAVING sum(due) <> 0 OR sum(on_time) <> 0 OR sum(open_unmarked) <> 0
-        ORDER BY center, g.grain, g.day, unit, category, channel, kind
+        ORDER BY center, g.grain, g.day, unit, g.category, g.channel, kind
         ON CONFLICT (center, grain, day, unit, category, channel, kind) DO UPDATE SET
             due = r.due + EXCLUDED.due,
             on_time = r.on_time + EXCLUDED.on_time,
@@ -422,14 +426,16 @@ BEGIN
 
     FOR x IN
         INSERT INTO figure_days AS r
-        SELECT center, g.grain, g.day, unit, category, channel, wd,
+        SELECT center, g.grain, g.day, unit, g.category, g.channel, wd,
            sum(cases)
         FROM figure_days_pending p
-        CROSS JOIN LATERAL (VALUES ('d', p.day), ('m', date_trunc('month', p.day)::date))
-            g(grain, day)
-        GROUP BY center, g.grain, g.day, unit, category, channel, wd
+        CROSS JOIN LATERAL (VALUES
+            ('d', p.day, p.category, p.channel),
+            ('m', date_trunc('month', p.day)::date, p.category, p.channel),
+            ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
+        GROUP BY center, g.grain, g.day, unit, g.category, g.channel, wd
         HAVING sum(cases) <> 0
-        ORDER BY center, g.grain, g.day, unit, category, channel, wd
+        ORDER BY center, g.grain, g.day, unit, g.category, g.channel, wd
         ON CONFLICT (center, grain, day, unit, category, channel, wd) DO UPDATE SET
             cases = r.cases + EXCLUDED.cases
         RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel, r.wd,

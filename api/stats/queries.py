@@ -40,8 +40,9 @@ WORKDAYS_LOCK_KEY = 0x776F726B64617973
 # The figures read the rollups of migration 0017 (`figure_cases`, `figure_clocks`, `figure_days`,
 # `figure_repeats`), which triggers keep equal to the raw computation over `case_figures`,
 # `case_deadlines` and `case_events` in the same transaction as every projection. A period is
-# read as whole months (grain 'm', months before the current Beijing month) plus single days
-# (grain 'd') at its edges. Parameters of every rollup query: $1 center, $2 handling unit
+# read as whole months (months before the current Beijing month: grain 'u', all categories and
+# channels together, or 'm' when grouped by one of them) plus single days (grain 'd') at its
+# edges. Parameters of every rollup query: $1 center, $2 handling unit
 # ('' = the complaint office) or NULL (all), $3 grouping (`GroupBy` value), $4..$5 the first and
 # last month read as months, $6..$7 and $8..$9 the day ranges read as days (empty when
 # reversed).
@@ -58,7 +59,8 @@ def _key(row: str = "r", unit: str = "r.unit", month: str = "to_char(r.day, 'YYY
 
 
 _PERIOD = """r.center = $1 AND ($2::text IS NULL OR r.unit = $2)
-  AND ((r.grain = 'm' AND r.day BETWEEN $4 AND $5)
+  AND ((r.grain = CASE WHEN $3 IN ('category', 'channel') THEN 'm' ELSE 'u' END
+        AND r.day BETWEEN $4 AND $5)
        OR (r.grain = 'd' AND (r.day BETWEEN $6 AND $7 OR r.day BETWEEN $8 AND $9)))"""
 
 #: The case and event counts per group (R-37..R-39): a group is listed when any case or event

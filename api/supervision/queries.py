@@ -84,11 +84,10 @@ SELECT CASE WHEN $5::text IS NULL AND $6::text IS NULL
 
 def _segment(seg: int, where: str) -> str:
     """One stretch of the board's order, walked along the open-case index (center, next_due)."""
-    order = "f.number" if seg == 3 else "f.next_due, f.number"
     return f"""(SELECT f.number, {seg} AS seg, f.next_due
       {_BOARD_FILTER}{_LEVEL_FILTER}
       AND {where}
-      ORDER BY {order} LIMIT $7::int + $8::int)"""
+      ORDER BY f.next_due, f.number LIMIT $7::int + $8::int)"""
 
 
 #: The page: red (by due instant), then yellow (reminded; not past, so due after now less the
