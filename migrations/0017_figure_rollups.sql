@@ -332,97 +332,119 @@ END $$;
 
 -- Apply every pending difference of this transaction to the rollups (day and month rows) in
 -- key order: only the keys whose sums change; a row left at zero is removed (by its key).
-CREATE FUNCTION figure_apply() RETURNS void LANGUAGE plpgsql AS $$
+CREATE FUNCTION figure_apply(scope text DEFAULT 'all') RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     x record;
 BEGIN
-    FOR x IN
-        INSERT INTO figure_cases AS r
-        SELECT center, g.grain, g.day, unit, g.category, g.channel,
-           sum(registered), sum(accepted), sum(concluded), sum(substantiated), sum(resolved),
-           sum(unsubstantiated), sum(callbacks), sum(answered), sum(satisfied),
-           sum(basically_satisfied), sum(dissatisfied), sum(events), sum(overdue_deadlines),
-           sum(extension_days), sum(replies), sum(late_replies), sum(replies_overdue),
-           sum(overdue_first_any), sum(overdue_first_unit), sum(extended_first_any),
-           sum(extended_first_unit)
-        FROM figure_cases_pending p
-        CROSS JOIN LATERAL (VALUES
-            ('d', p.day, p.category, p.channel),
-            ('m', date_trunc('month', p.day)::date, p.category, p.channel),
-            ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
-        GROUP BY center, g.grain, g.day, unit, g.category, g.channel
-        HAVING sum(registered) <> 0 OR sum(accepted) <> 0 OR sum(concluded) <> 0 OR
-                   sum(substantiated) <> 0 OR sum(resolved) <> 0 OR
-                   sum(unsubstantiated) <> 0 OR sum(callbacks) <> 0 OR sum(answered) <> 0 OR
-                   sum(satisfied) <> 0 OR sum(basically_satisfied) <> 0 OR
-                   sum(dissatisfied) <> 0 OR sum(events) <> 0 OR
-                   sum(overdue_deadlines) <> 0 OR sum(extension_days) <> 0 OR
-                   sum(replies) <> 0 OR sum(late_replies) <> 0 OR
-                   sum(replies_overdue) <> 0 OR sum(overdue_first_any) <> 0 OR
-                   sum(overdue_first_unit) <> 0 OR sum(extended_first_any) <> 0 OR
-                   sum(extended_first_unit) <> 0
-        ORDER BY center, g.grain, g.day, unit, g.category, g.channel
-        ON CONFLICT (center, grain, day, unit, category, channel) DO UPDATE SET
-            registered = r.registered + EXCLUDED.registered,
-            accepted = r.accepted + EXCLUDED.accepted,
-            concluded = r.concluded + EXCLUDED.concluded,
-            substantiated = r.substantiated + EXCLUDED.substantiated,
-            resolved = r.resolved + EXCLUDED.resolved,
-            unsubstantiated = r.unsubstantiated + EXCLUDED.unsubstantiated,
-            callbacks = r.callbacks + EXCLUDED.callbacks,
-            answered = r.answered + EXCLUDED.answered,
-            satisfied = r.satisfied + EXCLUDED.satisfied,
-            basically_satisfied = r.basically_satisfied + EXCLUDED.basically_satisfied,
-            dissatisfied = r.dissatisfied + EXCLUDED.dissatisfied,
-            events = r.events + EXCLUDED.events,
-            overdue_deadlines = r.overdue_deadlines + EXCLUDED.overdue_deadlines,
-            extension_days = r.extension_days + EXCLUDED.extension_days,
-            replies = r.replies + EXCLUDED.replies,
-            late_replies = r.late_replies + EXCLUDED.late_replies,
-            replies_overdue = r.replies_overdue + EXCLUDED.replies_overdue,
-            overdue_first_any = r.overdue_first_any + EXCLUDED.overdue_first_any,
-            overdue_first_unit = r.overdue_first_unit + EXCLUDED.overdue_first_unit,
-            extended_first_any = r.extended_first_any + EXCLUDED.extended_first_any,
-            extended_first_unit = r.extended_first_unit + EXCLUDED.extended_first_unit
-        RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel,
-                  r.registered + r.accepted + r.concluded + r.callbacks + r.events
-                  + r.overdue_first_any + r.overdue_first_unit + r.extended_first_any
-                  + r.extended_first_unit AS presence
-    LOOP
-        IF x.presence = 0 THEN
-            DELETE FROM figure_cases
-            WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
-              category = x.category AND channel = x.channel;
-        END IF;
-    END LOOP;
-    DELETE FROM figure_cases_pending;
+    IF scope = 'all' THEN
+        FOR x IN
+            INSERT INTO figure_cases AS r
+            SELECT center, g.grain, g.day, unit, g.category, g.channel,
+               sum(registered), sum(accepted), sum(concluded), sum(substantiated), sum(resolved),
+               sum(unsubstantiated), sum(callbacks), sum(answered), sum(satisfied),
+               sum(basically_satisfied), sum(dissatisfied), sum(events), sum(overdue_deadlines),
+               sum(extension_days), sum(replies), sum(late_replies), sum(replies_overdue),
+               sum(overdue_first_any), sum(overdue_first_unit), sum(extended_first_any),
+               sum(extended_first_unit)
+            FROM figure_cases_pending p
+            CROSS JOIN LATERAL (VALUES
+                ('d', p.day, p.category, p.channel),
+                ('m', date_trunc('month', p.day)::date, p.category, p.channel),
+                ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
+            GROUP BY center, g.grain, g.day, unit, g.category, g.channel
+            HAVING sum(registered) <> 0 OR sum(accepted) <> 0 OR sum(concluded) <> 0 OR
+                       sum(substantiated) <> 0 OR sum(resolved) <> 0 OR
+                       sum(unsubstantiated) <> 0 OR sum(callbacks) <> 0 OR sum(answered) <> 0 OR
+                       sum(satisfied) <> 0 OR sum(basically_satisfied) <> 0 OR
+                       sum(dissatisfied) <> 0 OR sum(events) <> 0 OR
+                       sum(overdue_deadlines) <> 0 OR sum(extension_days) <> 0 OR
+                       sum(replies) <> 0 OR sum(late_replies) <> 0 OR
+                       sum(replies_overdue) <> 0 OR sum(overdue_first_any) <> 0 OR
+                       sum(overdue_first_unit) <> 0 OR sum(extended_first_any) <> 0 OR
+                       sum(extended_first_unit) <> 0
+            ORDER BY center, g.grain, g.day, unit, g.category, g.channel
+            ON CONFLICT (center, grain, day, unit, category, channel) DO UPDATE SET
+                registered = r.registered + EXCLUDED.registered,
+                accepted = r.accepted + EXCLUDED.accepted,
+                concluded = r.concluded + EXCLUDED.concluded,
+                substantiated = r.substantiated + EXCLUDED.substantiated,
+                resolved = r.resolved + EXCLUDED.resolved,
+                unsubstantiated = r.unsubstantiated + EXCLUDED.unsubstantiated,
+                callbacks = r.callbacks + EXCLUDED.callbacks,
+                answered = r.answered + EXCLUDED.answered,
+                satisfied = r.satisfied + EXCLUDED.satisfied,
+                basically_satisfied = r.basically_satisfied + EXCLUDED.basically_satisfied,
+                dissatisfied = r.dissatisfied + EXCLUDED.dissatisfied,
+                events = r.events + EXCLUDED.events,
+                overdue_deadlines = r.overdue_deadlines + EXCLUDED.overdue_deadlines,
+                extension_days = r.extension_days + EXCLUDED.extension_days,
+                replies = r.replies + EXCLUDED.replies,
+                late_replies = r.late_replies + EXCLUDED.late_replies,
+                replies_overdue = r.replies_overdue + EXCLUDED.replies_overdue,
+                overdue_first_any = r.overdue_first_any + EXCLUDED.overdue_first_any,
+                overdue_first_unit = r.overdue_first_unit + EXCLUDED.overdue_first_unit,
+                extended_first_any = r.extended_first_any + EXCLUDED.extended_first_any,
+                extended_first_unit = r.extended_first_unit + EXCLUDED.extended_first_unit
+            RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel,
+                      r.registered + r.accepted + r.concluded + r.callbacks + r.events
+                      + r.overdue_first_any + r.overdue_first_unit + r.extended_first_any
+                      + r.extended_first_unit AS presence
+        LOOP
+            IF x.presence = 0 THEN
+                DELETE FROM figure_cases
+                WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
+                  category = x.category AND channel = x.channel;
+            END IF;
+        END LOOP;
+        DELETE FROM figure_cases_pending;
 
-    FOR x IN
-        INSERT INTO figure_clocks AS r
-        SELECT center, g.grain, g.day, unit, g.category, g.channel, kind,
-           sum(due), sum(on_time), sum(open_unmarked)
-        FROM figure_clocks_pending p
-        CROSS JOIN LATERAL (VALUES
-            ('d', p.day, p.category, p.channel),
-            ('m', date_trunc('month', p.day)::date, p.category, p.channel),
-            ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
-        GROUP BY center, g.grain, g.day, unit, g.category, g.channel, kind
-        HAVING sum(due) <> 0 OR sum(on_time) <> 0 OR sum(open_unmarked) <> 0
-        ORDER BY center, g.grain, g.day, unit, g.category, g.channel, kind
-        ON CONFLICT (center, grain, day, unit, category, channel, kind) DO UPDATE SET
-            due = r.due + EXCLUDED.due,
-            on_time = r.on_time + EXCLUDED.on_time,
-            open_unmarked = r.open_unmarked + EXCLUDED.open_unmarked
-        RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel, r.kind,
-                  r.due + r.on_time + r.open_unmarked AS presence
-    LOOP
-        IF x.presence = 0 THEN
-            DELETE FROM figure_clocks
-            WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
-              category = x.category AND channel = x.channel AND kind = x.kind;
-        END IF;
-    END LOOP;
-    DELETE FROM figure_clocks_pending;
+        FOR x IN
+            INSERT INTO figure_clocks AS r
+            SELECT center, g.grain, g.day, unit, g.category, g.channel, kind,
+               sum(due), sum(on_time), sum(open_unmarked)
+            FROM figure_clocks_pending p
+            CROSS JOIN LATERAL (VALUES
+                ('d', p.day, p.category, p.channel),
+                ('m', date_trunc('month', p.day)::date, p.category, p.channel),
+                ('u', date_trunc('month', p.day)::date, '*', '*')) g(grain, day, category, channel)
+            GROUP BY center, g.grain, g.day, unit, g.category, g.channel, kind
+            HAVING sum(due) <> 0 OR sum(on_time) <> 0 OR sum(open_unmarked) <> 0
+            ORDER BY center, g.grain, g.day, unit, g.category, g.channel, kind
+            ON CONFLICT (center, grain, day, unit, category, channel, kind) DO UPDATE SET
+                due = r.due + EXCLUDED.due,
+                on_time = r.on_time + EXCLUDED.on_time,
+                open_unmarked = r.open_unmarked + EXCLUDED.open_unmarked
+            RETURNING r.center, r.grain, r.day, r.unit, r.category, r.channel, r.kind,
+                      r.due + r.on_time + r.open_unmarked AS presence
+        LOOP
+            IF x.presence = 0 THEN
+                DELETE FROM figure_clocks
+                WHERE center = x.center AND grain = x.grain AND day = x.day AND unit = x.unit AND
+                  category = x.category AND channel = x.channel AND kind = x.kind;
+            END IF;
+        END LOOP;
+        DELETE FROM figure_clocks_pending;
+
+        FOR x IN
+            INSERT INTO figure_open AS r
+            SELECT center, unit, status, overdue, supervised, day,
+               sum(cases)
+            FROM figure_open_pending p
+            GROUP BY center, unit, status, overdue, supervised, day
+            HAVING sum(cases) <> 0
+            ORDER BY center, unit, status, overdue, supervised, day
+            ON CONFLICT (center, unit, status, overdue, supervised, day) DO UPDATE SET
+                cases = r.cases + EXCLUDED.cases
+            RETURNING r.center, r.unit, r.status, r.overdue, r.supervised, r.day, r.cases AS presence
+        LOOP
+            IF x.presence = 0 THEN
+                DELETE FROM figure_open
+                WHERE center = x.center AND unit = x.unit AND status = x.status AND
+                  overdue = x.overdue AND supervised = x.supervised AND day = x.day;
+            END IF;
+        END LOOP;
+        DELETE FROM figure_open_pending;
+    END IF;
 
     FOR x IN
         INSERT INTO figure_days AS r
@@ -449,25 +471,18 @@ BEGIN
     END LOOP;
     DELETE FROM figure_days_pending;
 
-    FOR x IN
-        INSERT INTO figure_open AS r
-        SELECT center, unit, status, overdue, supervised, day,
-           sum(cases)
-        FROM figure_open_pending p
-        GROUP BY center, unit, status, overdue, supervised, day
-        HAVING sum(cases) <> 0
-        ORDER BY center, unit, status, overdue, supervised, day
-        ON CONFLICT (center, unit, status, overdue, supervised, day) DO UPDATE SET
-            cases = r.cases + EXCLUDED.cases
-        RETURNING r.center, r.unit, r.status, r.overdue, r.supervised, r.day, r.cases AS presence
-    LOOP
-        IF x.presence = 0 THEN
-            DELETE FROM figure_open
-            WHERE center = x.center AND unit = x.unit AND status = x.status AND
-              overdue = x.overdue AND supervised = x.supervised AND day = x.day;
-        END IF;
-    END LOOP;
-    DELETE FROM figure_open_pending;
+END $$;
+
+-- The same over every case straight from `*_rows_all()` (rebuilds): no pending rows.
+DO $$
+BEGIN
+    EXECUTE replace(replace(replace(replace(replace(
+        pg_get_functiondef('figure_apply(text)'::regprocedure),
+        'FUNCTION public.figure_apply(', 'FUNCTION public.figure_apply_all('),
+        'FROM figure_cases_pending p', 'FROM figure_case_rows_all() p'),
+        'FROM figure_clocks_pending p', 'FROM figure_clock_rows_all() p'),
+        'FROM figure_days_pending p', 'FROM figure_day_rows_all() p'),
+        'FROM figure_open_pending p', 'FROM figure_open_rows_all() p');
 END $$;
 
 -- The repeats of the cases `nums`, replaced.
@@ -490,22 +505,18 @@ ALTER FUNCTION figure_repeats_refresh(text[]) SET plan_cache_mode = force_generi
 CREATE FUNCTION figure_rebuild(scope text DEFAULT 'all') RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     DELETE FROM figure_days;
-    INSERT INTO figure_days_pending SELECT * FROM figure_day_rows_all();
     IF scope = 'all' THEN
         DELETE FROM figure_cases;
         DELETE FROM figure_clocks;
         DELETE FROM figure_open;
         DELETE FROM figure_repeats;
-        INSERT INTO figure_cases_pending SELECT * FROM figure_case_rows_all();
-        INSERT INTO figure_clocks_pending SELECT * FROM figure_clock_rows_all();
-        INSERT INTO figure_open_pending SELECT * FROM figure_open_rows_all();
         INSERT INTO figure_repeats (number, what, day, unit, center, category, channel, rep,
                                     prev_any, prev_unit)
         SELECT number, what, day, unit, center, category, channel, rep, prev_any, prev_unit
         FROM figure_flag_rows_all()
         WHERE (rep AND prev_any IS NOT NULL) OR prev_unit IS NOT NULL;
     END IF;
-    PERFORM figure_apply();
+    PERFORM figure_apply_all(scope);
 END $$;
 
 -- The key of the calendar's advisory lock (api/stats/queries.py WORKDAYS_LOCK_KEY, "workdays").
