@@ -1,7 +1,9 @@
 """A month end to end (issue 15), on the time-skipping server with the real workers, activities,
 PostgreSQL and the API: an inspection round draws, a finding becomes a case, a complaint is
-handled to the callback; the month passes (its clocks fall due and escalate); the scheduled
-run reports it, and the parent center opens the report, its workbook and the roll-up."""
+handled to the callback, one decided with measures is rectified (整改落实) and accepted, another's
+rectification is never reported; the month passes (its clocks fall due and escalate); the
+scheduled run reports it — resolved counts only the accepted rectification (R-37) — and the
+parent center opens the report, its workbook and the roll-up."""
 
 from __future__ import annotations
 
@@ -99,6 +101,22 @@ async def test_a_month_rounds_findings_cases_and_the_report_to_the_parent(rig: R
                                               "appeal_route": "可向上级投诉中心申诉"}),
             ("record-satisfaction", "dev-handler", {"rating": "satisfied"})):
         await rig.post(f"/v1/complaints/{n}/actions/{action}", token, body)
+    # Two substantiated with measures: the tax bureau carries out one's (accepted), not the other's.
+    done = (await rig.post("/v1/complaints", "dev-intake", intake_body(), status=201))["number"]
+    owed = (await rig.post("/v1/complaints", "dev-intake", intake_body(), status=201))["number"]
+    for number, measure in ((done, "written_warning"), (owed, "order_to_correct")):
+        await rig.post(f"/v1/complaints/{number}/actions/accept", "dev-handler", {"route": "self"})
+        await rig.post(f"/v1/complaints/{number}/actions/report-result", "dev-handler",
+                       {"finding": "substantiated", "measures": [measure], "report": "经查属实"})
+    for action, token, body in (
+            ("report-rectification", "dev-unit-tax", {"measures": ["written_warning"],
+                                                      "report": "已书面警告并通报"}),
+            ("review-rectification", "dev-handler", {"accepted": True}),
+            ("give-feedback", "dev-handler", {"message": "经查属实，已书面警告",
+                                              "appeal_route": "可向上级投诉中心申诉"}),
+            ("record-satisfaction", "dev-handler", {"rating": "satisfied"})):
+        await rig.post(f"/v1/complaints/{done}/actions/{action}", token, body)
+    assert (await rig.get(f"/v1/complaints/{done}", "dev-handler"))["status"] == "archived"
 
     # The month passes: the finding's case is never accepted, its clock falls due and escalates.
     await rig.env.sleep(timedelta(days=32))
@@ -113,13 +131,15 @@ async def test_a_month_rounds_findings_cases_and_the_report_to_the_parent(rig: R
     report = await rig.get(f"/v1/reports/{ids['default']}", "dev-leader")
     c = report["content"]
     t = c["total"]
-    assert (t["registered"], t["accepted"], t["concluded"]) == (2, 1, 1)
-    assert t["resolution"] == {"substantiated": 1, "resolved": 0, "unresolved": 1,
-                               "unsubstantiated": 0, "rate": 0.0}
-    assert t["satisfaction"] == {"answered": 1, "satisfied": 1, "basically_satisfied": 0,
+    assert (t["registered"], t["accepted"], t["concluded"]) == (4, 3, 3)
+    resolution = t["resolution"]  # only the accepted rectification is a resolved case (R-37)
+    assert (resolution["substantiated"], resolution["resolved"], resolution["unresolved"],
+            resolution["unsubstantiated"]) == (3, 1, 2, 0)
+    assert resolution["rate"] == 0.3333  # 1 of 3, to four places
+    assert t["satisfaction"] == {"answered": 2, "satisfied": 2, "basically_satisfied": 0,
                                  "dissatisfied": 0, "rate": 1.0}
     assert {g["key"]: g["figures"]["registered"] for g in c["by_channel"]} == {
-        "hotline": 1, "inspection": 1}
+        "hotline": 3, "inspection": 1}
     stats = await rig.get("/v1/stats", "dev-leader", **{"from": str(month.first),
                                                         "to": str(month.last)})
     for figure in ("registered", "accepted", "concluded", "resolution", "satisfaction",
@@ -128,9 +148,9 @@ async def test_a_month_rounds_findings_cases_and_the_report_to_the_parent(rig: R
     assert c["inspections"] == {
         "rounds": 1, "rounds_closed": 1, "units_drawn": 3, "findings": 1,
         "units_with_findings": [{"unit": "tax-bureau", "findings": 1, "unresolved": 1}]}
-    board = c["supervision"]
-    assert [x["number"] for x in board["data"]] == [finding["number"]]
-    assert board["data"][0]["level"] == "red" and board["counts"]["red"] == 1
+    board = c["supervision"]  # the finding's case not accepted, the rectification not reported
+    assert sorted(x["number"] for x in board["data"]) == sorted([finding["number"], owed])
+    assert {x["level"] for x in board["data"]} == {"red"} and board["counts"]["red"] == 2
 
     # Delivered to the province; the province opens it, its workbook and the roll-up.
     sent = await rig.pool.fetch(
@@ -144,11 +164,11 @@ async def test_a_month_rounds_findings_cases_and_the_report_to_the_parent(rig: R
     assert hashlib.sha256(r.content).hexdigest() == report["sha256"]
     summary = {row[0]: row for row in openpyxl.load_workbook(io.BytesIO(r.content))[
         "概况 Summary"].iter_rows(values_only=True) if row[0]}
-    assert summary["registered"][2] == 2 and summary["concluded"][2] == 1
+    assert summary["registered"][2] == 4 and summary["concluded"][2] == 3
     rollup = await rig.get("/v1/reports/rollup", "prov-supervisor", period=month.label)
     assert [(x["center"], x["report_id"]) for x in rollup["children"]] == [
         ("default", ids["default"])]
-    assert rollup["total"]["registered"] == 2 and rollup["missing"] == []
+    assert rollup["total"]["registered"] == 4 and rollup["missing"] == []
     # The city center (default) sees the district's report too; the district not the city's.
     listed = await rig.get("/v1/reports", "dev-leader")
     assert {x["id"] for x in listed["data"]} == set(ids.values())
