@@ -70,17 +70,6 @@ async def create_report(body: ReportCreate, user: MakerUser, pool: PoolDep) -> A
     return out
 
 
-@router.get("/{report_id:int}.xlsx", summary="The report's workbook", response_class=Response,
-            responses={200: {"content": {XLSX: {}}, "description": "The archived bytes; "
-                             "`ETag` is their SHA-256."}, **READ_ERRORS})
-async def get_xlsx(report_id: ReportId, user: ReaderUser, pool: PoolDep) -> Response:
-    """The `.xlsx` exactly as archived; leader, supervisor (of the center or its parent)."""
-    name, sha256, data = await service.get_xlsx(pool, user, report_id)
-    return Response(data, media_type=XLSX, headers={
-        "Content-Disposition": f'attachment; filename="{name}"', "ETag": f'"{sha256}"',
-        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
-
-
 async def page_user(request: Request, res: ResourcesDep) -> User:
     """A bearer token, or the workbench's signed-in session (a browser prints the page)."""
     header = request.headers.get("authorization", "")
@@ -93,6 +82,20 @@ async def page_user(request: Request, res: ResourcesDep) -> User:
     if user.role not in service.READER_ROLES:
         raise ApiError(403, "forbidden", "leaders and supervisors read reports")
     return user
+
+
+@router.get("/{report_id:int}.xlsx", summary="The report's workbook", response_class=Response,
+            responses={200: {"content": {XLSX: {}}, "description": "The archived bytes; "
+                             "`ETag` is their SHA-256."}, **READ_ERRORS})
+async def get_xlsx(
+    report_id: ReportId, user: Annotated[User, Depends(page_user)], pool: PoolDep,
+) -> Response:
+    """The `.xlsx` exactly as archived; bearer token or the workbench's sign-in (its 上报报告
+    page links here); leader, supervisor (of the center or its parent)."""
+    name, sha256, data = await service.get_xlsx(pool, user, report_id)
+    return Response(data, media_type=XLSX, headers={
+        "Content-Disposition": f'attachment; filename="{name}"', "ETag": f'"{sha256}"',
+        "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/{report_id:int}.html", summary="The report as a printable page",

@@ -22,6 +22,7 @@ from api.auth import User
 from api.complaints.service import CaseService
 from api.deps import Resources
 from api.errors import DB_DOWN, ApiError
+from api.reports.service import READER_ROLES as REPORT_READERS
 from api.stats.service import FIGURE_ROLES
 from api.web import forms, queue
 from api.web.session import CSRF_FIELD, Session, load, save, user_of
@@ -130,7 +131,8 @@ class Page:
         out = templates.TemplateResponse(self.request, name, {
             "user": self.user, "csrf": self.session.csrf, "csrf_field": CSRF_FIELD, "nav": nav,
             "sso": bool(self.res.settings.oidc_authorize_url),
-            "figures": self.user is not None and self.user.role in FIGURE_ROLES, **ctx,
+            "figures": self.user is not None and self.user.role in FIGURE_ROLES,
+            "reports": self.user is not None and self.user.role in REPORT_READERS, **ctx,
         }, status_code=status)
         return self.finish(out)
 

@@ -1,10 +1,12 @@
-"""待办 The work queue of the signed-in role, and the supervision board."""
+"""待办 The work queue of the signed-in role, the supervision board and the reports to the level
+above."""
 
 from __future__ import annotations
 
 from fastapi.responses import Response
 
 from api.errors import ApiError
+from api.reports.service import READER_ROLES, list_reports
 from api.stats.service import FIGURE_ROLES
 from api.supervision.service import load_board
 from api.web import queue
@@ -48,3 +50,17 @@ async def board(page: Viewing, page_no: int = 1) -> Response:
         return await page.failed(e)
     return await page.render("board.html", board=b, page_no=page_no,
                              pages=max(1, -(-b.count // 50)))
+
+
+@router.get("/reports", dependencies=[only(READER_ROLES, "无权查看",
+                                            "上报报告供投诉中心领导和督办人员查看。")])
+async def reports(page: Viewing) -> Response:
+    """上报报告 This center's reports to the level above and those its child centers sent it
+    (`api.reports.service.list_reports`, as `GET /v1/reports`), newest period first, each with
+    its printable page and its workbook."""
+    try:
+        rows = await list_reports(await page.res.get_pool(), page.user, center=None, kind=None,
+                                  limit=100)
+    except ApiError as e:
+        return await page.failed(e)
+    return await page.render("reports.html", rows=rows)

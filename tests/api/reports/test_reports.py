@@ -332,6 +332,35 @@ async def test_the_printable_page_opens_with_the_workbench_sign_in(
         assert r.status_code == status, (jar, r.text)
 
 
+async def test_the_workbench_lists_the_reports_with_their_page_and_workbook(
+    app: FastAPI, q1: dict[str, Any],
+) -> None:
+    """上报报告 in the workbench: a leader's list links the printable page and the workbook,
+    which the signed session downloads as archived; other roles get the page's 403."""
+
+    def browser(token: str) -> httpx.AsyncClient:
+        jar = {session.COOKIE: session.serializer(app.state.resources).dumps({"token": token})}
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                 base_url="http://test", cookies=jar)
+
+    async with browser("dev-leader") as leader:
+        page = await leader.get("/reports")
+        assert page.status_code == 200
+        assert f'<tr data-report="{q1["id"]}">' in page.text
+        assert f'href="/v1/reports/{q1["id"]}.xlsx"' in page.text
+        assert f'href="/v1/reports/{q1["id"]}.html"' in page.text
+        assert '<a href="/reports">上报报告</a>' in page.text
+        xlsx = await leader.get(f"/v1/reports/{q1['id']}.xlsx")
+        assert xlsx.status_code == 200
+        assert hashlib.sha256(xlsx.content).hexdigest() == q1["sha256"]
+    for token in ("dev-handler", "dev-unit-tax"):
+        async with browser(token) as other:
+            refused = await other.get("/reports")
+            assert refused.status_code == 403 and "无权查看" in refused.text
+            assert (await other.get(f"/v1/reports/{q1['id']}.xlsx")).status_code == 403
+            assert '<a href="/reports">' not in (await other.get("/")).text
+
+
 @pytest.mark.parametrize(("period", "message"), [
     ("2026-13", "the month must be 01..12"), ("2026-Q5", "should match pattern"),
     ("26-01", "should match pattern"), ("1999", "the year must lie between"),
