@@ -5,7 +5,10 @@ and `GET /dashboard` draws it. Every figure is defined next to its field in `sch
 docs/figures.md); in short, each figure counts what happened in the period, dated by its own
 instant: a case is *registered* when received, *accepted* when accepted, *concluded* when the
 decision is made; a clock counts when it was met or fell due; a callback when it was answered.
-Working days are counted with the `workdays` table (`calendar.py`).
+Working days are counted with the `workdays` table (`calendar.py`). The sums come from the
+rollups of migration 0017, equal to the raw computation by construction (triggers in the
+projection's transaction) and by test (tests/api/stats/test_rollups.py); only what depends on
+"now" is read live (the clocks due today, the open cases due between today and "soon").
 """
 
 from __future__ import annotations
