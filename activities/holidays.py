@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from domain import workdays
+from domain import holiday_data, workdays
 
 WEEKDAYS = "一二三四五六日"
 _NUMBERED = re.compile(r"^\s*[一二三四五六七八九十]+\s*[、.．]\s*(?P<name>[^：:]+?)\s*[：:]\s*(?P<body>.+)$")
@@ -225,7 +225,7 @@ def write(notice: Notice, folder: Path, *, force: bool = False) -> Path:
         f.write(text)
         tmp = Path(f.name)
     try:
-        parsed = workdays._parse(tmp, notice.year)  # the loader's own validation
+        parsed = holiday_data.parse(tmp, notice.year)  # the loader's own validation
         if (sorted(parsed["holidays"]), sorted(parsed["workdays"])) != (
             notice.holidays, notice.workdays
         ):
