@@ -8,12 +8,11 @@ Temporal or the worker is down. Registration is in `api/complaints/intake.py`.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -24,7 +23,7 @@ from activities import intake as starting
 from activities import registration
 from api.auth import User
 from api.centers import service as centers
-from api.complaints import intake
+from api.complaints import intake, screening
 from api.complaints import queries as q
 from api.complaints.schemas import (
     AnyCaseView,
@@ -42,7 +41,6 @@ from api.errors import (
     from_not_allowed,
     not_found,
     temporal_call,
-    validation_error,
 )
 from config import Settings
 from domain import lifecycle, policies
@@ -67,15 +65,6 @@ T = TypeVar("T")
 
 #: Roles that see the complainant's identity and the original facts (every read is logged).
 FILE_ROLES = frozenset({Role.HANDLER, Role.LEADER, Role.SUPERVISOR, Role.AUDITOR})
-
-#: The complainant's own words (R-27, R-28), whoever enters them (the complainant on the public
-#: page, a handler at the callback): kept whole in PostgreSQL (`complainant_texts`), sent to the
-#: workflow and shown to units redacted. Every other text of an action or signal is staff text:
-#: refused (422) when it carries personal data (`domain.personal_data`).
-COMPLAINANT_TEXTS: dict[Action, tuple[str, ...]] = {
-    Action.APPEAL: ("reason",),
-    Action.RECORD_SATISFACTION: ("comment",),
-}
 
 #: Complaint numbers as the API issues them, and anything else a workflow id may look like;
 #: whatever does not match is an unknown complaint (404), never sent to Temporal.
@@ -279,7 +268,7 @@ class CaseService:
         # when it says no, the workflow (the source of truth: the copy may lag) is asked again.
         state = await self.projected(number, user) or await self.load(number, user)
         data = await centers.action_fields(self.pool, action, state, body.model_dump(), user)
-        kept = await self.screen(action, number, body.model_dump(), data)
+        kept = await screening.screen(self.pool, action, number, body.model_dump(), data)
         inp = ACTION_INPUTS[action].model_validate({**data, "actor": user.actor().model_dump()})
         if isinstance(inp, LinkDuplicateInput):
             await self._check_primary(state, inp.primary, user)
@@ -391,8 +380,9 @@ class CaseService:
         row = await self.visible_row(number, user)
         if not row.workflow_started:
             raise not_found()
-        await self.refuse_personal_data(
-            number, pd.text_fields({k: v for k, v in inp.model_dump().items() if k != "actor"}))
+        await screening.refuse_personal_data(
+            self.pool, number,
+            pd.text_fields({k: v for k, v in inp.model_dump().items() if k != "actor"}))
         closed = ApiError(409, "invalid_status", f"case {number} is archived; no signal applies",
                           status=Status.ARCHIVED.value, allowed_actions=[])
         if row.status == Status.ARCHIVED:
@@ -405,45 +395,3 @@ class CaseService:
             if e.http_status == 404:  # the read model lagged: the workflow has already completed
                 raise closed from None
             raise
-
-    # ------------------------------------------------------------------ personal data
-
-    async def identity(self, number: str) -> pd.Identity:
-        """The complainant's and agent's own data of the case, for the guard (not logged: they
-        are only compared, never shown)."""
-        return pd.Identity.of(await q.read_identity(self.pool, number))
-
-    async def refuse_personal_data(self, number: str, texts: Mapping[str, str]) -> None:
-        """422 naming each field of staff text that carries personal data, and what kind
-        (never the value); nothing is applied (R-32, R-33)."""
-        if not texts:
-            return
-        problems = await _off_loop(pd.problems, texts, await self.identity(number))
-        if problems:
-            raise validation_error(problems)
-
-    async def screen(
-        self, action: Action, number: str, body: Mapping[str, Any], data: dict[str, Any]
-    ) -> dict[str, str]:
-        """Before an action's Update: staff text with personal data is refused (422); the
-        complainant's own words (`COMPLAINANT_TEXTS`) are redacted in `data` (in place).
-        Returns those words as given, to be kept in PostgreSQL."""
-        own = {f for f in COMPLAINANT_TEXTS.get(action, ()) if isinstance(data.get(f), str)}
-        texts = pd.text_fields({k: v for k, v in body.items() if k not in own})
-        if not texts and not any(data[f] for f in own):
-            return {}
-        identity = await self.identity(number)
-        problems = await _off_loop(pd.problems, texts, identity)
-        if problems:
-            raise validation_error(problems)
-        kept: dict[str, str] = {}
-        for f in own:
-            if data[f]:
-                kept[f], data[f] = data[f], await _off_loop(pd.redact, data[f], identity)
-        return kept
-
-
-async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
-    """Run the guard (pure Python, up to ~0.1 s on 8,000 characters stuffed with numbers) in a
-    thread, so that the event loop keeps answering other requests."""
-    return await asyncio.to_thread(fn, *args)

@@ -11,6 +11,7 @@ from asyncpg import Pool
 from api.auth import User
 from api.centers import service as centers
 from api.complaints import queries as q
+from api.complaints import screening
 from api.complaints.intake import hash_code, new_access_code
 from api.complaints.service import NUMBER_RE, CaseService, utcnow
 from api.errors import not_found
@@ -69,7 +70,7 @@ async def public_act(
     await check_complainant(cases.pool, cases.settings, number)
     data = await centers.action_fields(cases.pool, action, state, body.model_dump(), None)
     # The complainant's own words: whole in PostgreSQL, redacted for the workflow and the units.
-    kept = await cases.screen(action, number, body.model_dump(), data)
+    kept = await screening.screen(cases.pool, action, number, body.model_dump(), data)
     inp = ACTION_INPUTS[action].model_validate({**data, "actor": COMPLAINANT.model_dump()})
     cases.check(action, state, inp)
     return public_view(await cases.update(number, action, inp, None, kept=kept))
