@@ -45,7 +45,10 @@ def captured(level: int = logging.INFO) -> Iterator[io.StringIO]:
 async def test_a_case_logs_json_lines_with_its_ids_and_no_personal_data(
     pg_pool: asyncpg.Pool, env: WorkflowEnvironment
 ) -> None:
-    async with running_stack(pg_pool, env, prefix="logs") as stack:
+    # Every line at INFO goes through the JSON formatter here, on a worker whose sandbox is cold:
+    # on a loaded machine an Update took longer than the tests' usual 3 s deadline (a
+    # temporal_timeout, not what this test is about), so this one waits longer.
+    async with running_stack(pg_pool, env, prefix="logs", temporal_rpc_timeout_seconds=15.0) as stack:
         with captured() as out:
             case = await stack.register()
             n = case["number"]

@@ -186,7 +186,7 @@ def periods() -> list[Period]:
            Period(date(2026, 6, 15), date(2026, 6, 15)),   # today only
            Period(date(2026, 2, 10), date(2026, 5, 20)),   # edges of days around months
            Period(date(2025, 12, 1), date(2026, 1, 31))]   # across the year
-    for _ in range(6):
+    for _ in range(2):
         first = date(2026, 1, 1) + timedelta(days=rng.randrange(200))
         out.append(Period(first, first + timedelta(days=rng.randrange(90))))
     return out
@@ -204,7 +204,7 @@ async def test_every_figure_equals_the_raw_computation(loaded: asyncpg.Pool) -> 
                                        group_by=group_by, unit=unit, now=NOW)
                 assert got == want, (period, group_by, center, unit)
                 compared += 1
-    assert compared == 12 * 5 * 5
+    assert compared == 8 * 5 * 5
     # The data is not degenerate: every kind of figure is there to compare.
     t = (await raw_stats(loaded, center="default", period=Period(date(2026, 1, 1),
                          date(2026, 12, 31)), group_by=GroupBy.NONE, unit=None, now=NOW)).total
