@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from fastapi.responses import Response
 
+from api.centers.service import list_centers
 from api.errors import ApiError
 from api.reports.service import READER_ROLES, list_reports
 from api.stats.service import FIGURE_ROLES
@@ -59,8 +60,9 @@ async def reports(page: Viewing) -> Response:
     (`api.reports.service.list_reports`, as `GET /v1/reports`), newest period first, each with
     its printable page and its workbook."""
     try:
-        rows = await list_reports(await page.res.get_pool(), page.user, center=None, kind=None,
-                                  limit=100)
+        pool = await page.res.get_pool()
+        rows = await list_reports(pool, page.user, center=None, kind=None, limit=100)
+        names = {c.code: c.name for c in await list_centers(pool)}
     except ApiError as e:
         return await page.failed(e)
-    return await page.render("reports.html", rows=rows)
+    return await page.render("reports.html", rows=rows, names=names)

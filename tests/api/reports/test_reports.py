@@ -350,6 +350,8 @@ async def test_the_workbench_lists_the_reports_with_their_page_and_workbook(
         assert f'href="/v1/reports/{q1["id"]}.xlsx"' in page.text
         assert f'href="/v1/reports/{q1["id"]}.html"' in page.text
         assert '<a href="/reports">上报报告</a>' in page.text
+        assert "<td>市效能投诉中心</td>" in page.text  # centers by name, not code
+        assert "报 省机关效能投诉中心" in page.text
         xlsx = await leader.get(f"/v1/reports/{q1['id']}.xlsx")
         assert xlsx.status_code == 200
         assert hashlib.sha256(xlsx.content).hexdigest() == q1["sha256"]
