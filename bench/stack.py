@@ -144,6 +144,13 @@ def _search_attributes() -> dict[str, str]:
     return dict(SEARCH_ATTRIBUTES)
 
 
+def _sqlite_args() -> list[str]:
+    """The launcher's SQLite settings (`scripts.run_stack.SQLITE_PRAGMAS`)."""
+    from scripts.run_stack import sqlite_args
+
+    return sqlite_args()
+
+
 @dataclass
 class DevServer:
     """`temporal server start-dev` on its own SQLite file; stop and start keep every workflow."""
@@ -165,7 +172,7 @@ class DevServer:
             "--db-filename", str(self.db_file), "--ip", "127.0.0.1",
             "--port", str(self.port), "--http-port", str(self.http_port),
             "--metrics-port", str(self.metrics_port),
-            "--namespace", "default", "--log-level", "error",
+            "--namespace", "default", "--log-level", "error", *_sqlite_args(),
         ]
         for name, kind in _search_attributes().items():
             cmd += ["--search-attribute", f"{name}={kind}"]

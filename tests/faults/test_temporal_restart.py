@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,10 @@ async def test_cases_and_deadlines_survive_a_server_restart(tmp_path: Path) -> N
             before = {s.number: s for s in states}
 
         server.stop()
+        # `make run`'s SQLite settings (scripts/run_stack.SQLITE_PRAGMAS): the file keeps its
+        # write-ahead log mode, and every commit of before the stop is in it.
+        with contextlib.closing(sqlite3.connect(tmp_path / "t.db")) as db:
+            assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         assert datetime.now(UTC) < soon + timedelta(minutes=2), "restart began too late"
         server.start()  # same SQLite file, same port
         client = await server.client()
