@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
-from bench.common import header, pct, run_numbered
+from bench.common import CpuMeter, header, pct, per_item_ms, postmaster_pid, run_numbered
 from bench.stack import DevServer, stack, wait_until
 from domain.models import Actor, Category, Channel, ComplaintInput, Form, Grade, Role
 
@@ -71,7 +71,7 @@ NOOP_QUEUE = "bench-noop"
 ACCEPTANCE = "detail->>'deadline' = 'acceptance'"
 
 
-async def bare_timers(temporal: DevServer, n: int, lead: float,
+async def bare_timers(temporal: DevServer, n: int, lead: float, pids: dict[str, int],
                       concurrency: int = 32) -> float | None:
     """`n` BenchTimer workflows due at one instant `lead` s ahead; seconds until all completed."""
     client = await temporal.client()
@@ -90,6 +90,7 @@ async def bare_timers(temporal: DevServer, n: int, lead: float,
     if ready < 0:
         print("   WARNING: the bare timers' instant passed while starting them; raise --lead")
     await asyncio.sleep(max(ready, 0))
+    meter = CpuMeter(pids).start()
     query = f'WorkflowType = "BenchTimer" AND WorkflowId STARTS_WITH "timer-{run}-"'
     marks: dict[int, float] = {}
     all_done = None
@@ -106,15 +107,18 @@ async def bare_timers(temporal: DevServer, n: int, lead: float,
             print(f"   baseline gave up after {since:.0f} s: {done}/{n} completed")
             break
         await asyncio.sleep(0.5)  # a visibility count costs the server: not too often
+    used = meter.stop()
     late = [(w.close_time - due).total_seconds() async for w in client.list_workflows(query)
             if w.close_time is not None]
     print("   baseline: bare timers completed, seconds after the instant: "
           + ", ".join(f"{p}% {marks[p]:.1f}" for p in sorted(marks)))
     print(f"   baseline: completed late by p50 {pct(late, 50):.2f} s, p99 {pct(late, 99):.2f} s")
+    print(f"   baseline: CPU ms per bare timer, from the instant until all completed: "
+          f"{per_item_ms(used, n)}")
     return all_done
 
 
-async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
+async def measure(temporal: DevServer, pg_url: str, n: int, lead: float, pids: dict[str, int],
                   baseline: float | None = None) -> None:
     client = await temporal.client()
     pool = await asyncpg.create_pool(pg_url, min_size=1, max_size=2)
@@ -132,6 +136,7 @@ async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
     if ready < 0:
         print("   WARNING: the storm overlaps registration; raise --lead")
     await asyncio.sleep(max(ready, 0))
+    meter = CpuMeter(pids).start()
 
     marks: dict[int, float] = {}
     sa_marks: dict[int, float] = {}
@@ -162,6 +167,7 @@ async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
             print(f"   gave up after {since:.0f} s: {done}/{n} overdue")
             break
         await asyncio.sleep(0.2)
+    used = meter.stop()
     fired = [r["late"] for r in await pool.fetch(
         "SELECT extract(epoch FROM at - $1) AS late FROM case_events WHERE action = 'overdue'"
         f" AND {ACCEPTANCE}", due)]
@@ -186,6 +192,7 @@ async def measure(temporal: DevServer, pg_url: str, n: int, lead: float,
           + ", ".join(f"{p}% {sa_marks[p]:.1f}" for p in sorted(sa_marks)))
     print(f"   timer fired late by: p50 {pct(fired, 50):.2f} s, p99 {pct(fired, 99):.2f} s, "
           f"max {max(fired, default=float('nan')):.2f} s ({len(fired)} overdue actions)")
+    print(f"   CPU ms per case, from the instant until all marked: {per_item_ms(used, n)}")
     print(f"   projection landed late by: p50 {pct(projected, 50):.2f} s, "
           f"p99 {pct(projected, 99):.2f} s, max {max(projected, default=float('nan')):.2f} s")
     print(f"   exactly once: cases without exactly one overdue action {once['not_once']}; "
@@ -223,8 +230,10 @@ def main() -> None:
     args = parser.parse_args()
     header(f"bench.storm: {args.cases} cases due at the same instant, {args.workers} worker(s)")
     with stack(policy="bench", bytecode_cache=args.bytecode_cache) as s:
-        for i in range(args.workers):
-            s.worker("worker" if i == 0 else f"worker-{i + 1}")
+        workers = [s.worker("worker" if i == 0 else f"worker-{i + 1}") for i in range(args.workers)]
+        common = {"temporal": s.temporal.child.pid,  # type: ignore[union-attr]
+                  "postgres": postmaster_pid(s.pg.data)}
+        case_pids = {**common, **{w.name: w.pid for w in workers}}
         baseline = None
         if not args.no_baseline:
             noops = [s.worker(f"noop-worker-{i + 1}", {"BENCH_NOOP_TASK_QUEUE": NOOP_QUEUE},
@@ -232,8 +241,9 @@ def main() -> None:
                      for i in range(args.workers)]
             wait_until(lambda: all(n.running() for n in noops), timeout=5,
                        what="the no-op workers")
-            baseline = asyncio.run(bare_timers(s.temporal, args.cases, args.baseline_lead))
-        asyncio.run(measure(s.temporal, s.pg.url, args.cases, args.lead, baseline))
+            baseline = asyncio.run(bare_timers(s.temporal, args.cases, args.baseline_lead,
+                                               {**common, **{w.name: w.pid for w in noops}}))
+        asyncio.run(measure(s.temporal, s.pg.url, args.cases, args.lead, case_pids, baseline))
     header("bench.storm done")
 
 
