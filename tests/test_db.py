@@ -5,6 +5,7 @@ the archive and the access log other than by INSERT."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import asyncpg
@@ -77,6 +78,49 @@ async def test_create_pool_maps_jsonb_to_python_objects(pg_admin_url: str) -> No
             )
         finally:
             await pool.close()
+
+
+async def test_a_released_connection_keeps_no_transaction_and_costs_no_reset_query(
+    pg_admin_url: str,
+) -> None:
+    """`db.keep_session`: release skips asyncpg's reset query, yet a transaction left open by
+    a failed caller is rolled back before the connection serves anyone else."""
+    async with fresh_database(pg_admin_url) as url:
+        pool = await db.open_pool(url, min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as conn:
+                await conn.execute("BEGIN")
+                await conn.execute("SET LOCAL statement_timeout = 1234")
+                await conn.execute("INSERT INTO complainants (ref) VALUES ('cref-left-open')")
+            async with pool.acquire() as conn:
+                assert not conn.is_in_transaction()
+                assert await conn.fetchval(
+                    "SELECT count(*) FROM complainants WHERE ref = 'cref-left-open'") == 0
+                assert await conn.fetchval("SHOW statement_timeout") == "0"
+                log: list[str] = []
+                conn.add_query_logger(lambda q: log.append(q.query))
+            assert log == [], log  # nothing ran on release: no RESET ALL, no UNLISTEN
+        finally:
+            await pool.close()
+
+
+SESSION_STATE = re.compile(
+    r"[\"';]\s*SET\s+(?!LOCAL\b)(SESSION\s+)?[a-z_.]+\s*(=|TO\b)|\bLISTEN\b|\bWITH\s+HOLD\b"
+    r"|pg_advisory_lock\(|pg_try_advisory_lock\(|set_config\([^)]*,\s*false\)",
+    re.IGNORECASE)
+
+
+def test_no_code_leaves_session_state_on_a_pooled_connection() -> None:
+    """What `db.keep_session` relies on: no session-level SET, LISTEN, held cursor, session
+    advisory lock or set_config(..., false) in the code that uses the pool."""
+    root = Path(db.__file__).parent
+    found = []
+    for sub in ("activities", "api", "domain", "workflows"):
+        for path in sorted((root / sub).rglob("*.py")):
+            for i, line in enumerate(path.read_text().splitlines(), 1):
+                if SESSION_STATE.search(line):
+                    found.append(f"{path.relative_to(root)}:{i}: {line.strip()}")
+    assert found == []
 
 
 @pytest.mark.slow  # a subprocess or an embedded server
