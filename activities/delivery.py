@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 
 from temporalio import activity
 
-from activities.notify import enqueue
-from activities.read_model import project
+from activities.notify import insert_notifications
+from activities.read_model import write_projection
 from domain.models import DeliverInput
 
 if TYPE_CHECKING:
@@ -43,9 +43,11 @@ class DeliveryActivities:
             v = inp.project.state.version if inp.project else None
             log.info("deliver %d notifications, projection v%s", n, v)
         else:
-            async with self.pool.acquire() as conn:
+            # One transaction: the batch and the projection land together or not at all (the
+            # fallback activities then write both), in as few round trips as it takes.
+            async with self.pool.acquire() as conn, conn.transaction():
                 if inp.notify:
-                    await enqueue(conn, inp.notify.notifications)
+                    await insert_notifications(conn, inp.notify.notifications)
                 if inp.project:
-                    await project(conn, inp.project)
+                    await write_projection(conn, inp.project)
         return DeliverInput(project=inp.project)

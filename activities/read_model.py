@@ -137,6 +137,16 @@ def event_args(number: str, e: ActionRecord) -> tuple[Any, ...]:
     )
 
 
+async def write_projection(conn: Connection, inp: ProjectInput) -> bool:
+    """Write one projection in the caller's transaction; True if the row took this version."""
+    s = inp.state
+    await conn.execute(ENSURE_COMPLAINANT, s.complainant_ref, s.number)
+    status = await conn.execute(UPSERT_COMPLAINT, *registration_args(s), *projection_args(s))
+    if inp.events:
+        await conn.executemany(INSERT_EVENT, [event_args(s.number, e) for e in inp.events])
+    return status.endswith(" 1")
+
+
 async def project(conn: Connection, inp: ProjectInput) -> bool:
     """Write one projection in one transaction.
 
@@ -147,15 +157,8 @@ async def project(conn: Connection, inp: ProjectInput) -> bool:
     Returns:
         True if the complaints row took this version; False if it already had a newer one.
     """
-    s = inp.state
     async with conn.transaction():
-        await conn.execute(ENSURE_COMPLAINANT, s.complainant_ref, s.number)
-        status = await conn.execute(
-            UPSERT_COMPLAINT, *registration_args(s), *projection_args(s)
-        )
-        if inp.events:
-            await conn.executemany(INSERT_EVENT, [event_args(s.number, e) for e in inp.events])
-    return status.endswith(" 1")
+        return await write_projection(conn, inp)
 
 
 class ReadModelActivities:

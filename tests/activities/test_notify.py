@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import asyncpg
+import pytest
 from temporalio.testing import ActivityEnvironment
 
+import activities.delivery
+from activities.delivery import DeliveryActivities
 from activities.notify import NotifyActivities
-from domain.models import NotificationKind, NotifyInput, Recipient
-from tests.activities.pg_cases import new_number, note
+from domain.models import DeliverInput, NotificationKind, NotifyInput, ProjectInput, Recipient
+from tests.activities.pg_cases import T0, case, event, new_number, note
 
 
 async def notify(pool: asyncpg.Pool | None, inp: NotifyInput) -> int:
@@ -51,3 +56,54 @@ async def test_outbox_rows_hold_a_reference_never_a_contact(pg_pool: asyncpg.Poo
 async def test_without_a_pool_it_only_logs() -> None:
     inp = NotifyInput(notifications=[note(new_number(), 1, complainant_ref="c")])
     assert await notify(None, inp) == 1
+
+
+async def deliver(pool: asyncpg.Pool, inp: DeliverInput) -> DeliverInput:
+    result: DeliverInput = await ActivityEnvironment().run(DeliveryActivities(pool).deliver, inp)
+    return result
+
+
+async def test_deliver_writes_the_batch_and_the_projection_as_they_were(
+    pg_pool: asyncpg.Pool,
+) -> None:
+    s = case()
+    batch = [note(s.number, 1, recipient=Recipient.UNIT, unit="tax-bureau",
+                  kind=NotificationKind.OVERDUE, deadline="acceptance"),
+             note(s.number, 2, recipient=Recipient.SUPERVISOR, kind=NotificationKind.ESCALATED,
+                  source="overdue")]
+    inp = DeliverInput(notify=NotifyInput(notifications=batch),
+                       project=ProjectInput(state=s, events=[event(1)]))
+    assert await deliver(pg_pool, inp) == DeliverInput(project=inp.project)
+    assert await deliver(pg_pool, inp) == DeliverInput(project=inp.project)  # a retry: no more
+    rows = await pg_pool.fetch(
+        "SELECT key, kind, recipient, unit, data, created_at FROM notifications "
+        "WHERE number = $1 ORDER BY id", s.number)
+    assert [tuple(r.values()) for r in rows] == [
+        (f"{s.number}:1", "overdue", "unit", "tax-bureau", {"deadline": "acceptance"},
+         T0 + timedelta(seconds=1)),
+        (f"{s.number}:2", "escalated", "supervisor", None, {"source": "overdue"},
+         T0 + timedelta(seconds=2)),
+    ]
+    assert await pg_pool.fetchval(
+        "SELECT version FROM complaints WHERE number = $1", s.number) == s.version
+    assert await pg_pool.fetchval(
+        "SELECT count(*) FROM case_events WHERE number = $1", s.number) == 1
+
+
+async def test_deliver_is_one_transaction(
+    pg_pool: asyncpg.Pool, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A projection that fails takes the flush's notifications with it: the fallback
+    activities then write both, never a warning about a state the read model lacks."""
+
+    async def broken(*_: object) -> bool:
+        raise RuntimeError("projection failed")
+
+    monkeypatch.setattr(activities.delivery, "write_projection", broken)
+    s = case()
+    inp = DeliverInput(notify=NotifyInput(notifications=[note(s.number, 1)]),
+                       project=ProjectInput(state=s))
+    with pytest.raises(RuntimeError, match="projection failed"):
+        await deliver(pg_pool, inp)
+    assert await pg_pool.fetchval(
+        "SELECT count(*) FROM notifications WHERE number = $1", s.number) == 0
