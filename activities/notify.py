@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from temporalio import activity
@@ -48,9 +49,15 @@ async def insert_notifications(conn: Connection, notifications: list[Notificatio
     """Insert the batch in the caller's transaction; how many rows are new."""
     if not notifications:
         return 0
-    rows = await conn.fetch(INSERT_NOTIFICATIONS,
-                            [n.model_dump(mode="json") for n in notifications])
-    return len(rows)
+    return len(await conn.fetch(INSERT_NOTIFICATIONS, [_row(n) for n in notifications]))
+
+
+def _row(n: Notification) -> dict[str, object]:
+    """The entry as JSON; a naive `created_at` read as UTC, as asyncpg reads a parameter."""
+    row = n.model_dump(mode="json")
+    if n.created_at.tzinfo is None:
+        row["created_at"] = n.created_at.replace(tzinfo=UTC).isoformat()
+    return row
 
 
 async def enqueue(conn: Connection, notifications: list[Notification]) -> int:

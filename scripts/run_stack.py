@@ -30,9 +30,9 @@ SEARCH_ATTRIBUTES = {k.name: _CLI_TYPES[k.indexed_value_type] for k in KEYS}
 
 #: The dev server's SQLite file in write-ahead-log mode, every commit still synced to disk
 #: (`synchronous=full`: a committed history survives a crash of the machine, not only of the
-#: process). SQLite's default rollback journal writes each commit twice and syncs both; with
-#: the log, 1,000 timers falling due at one instant completed in 20.9 s instead of 29.0 s on
-#: the same machine (docs/performance.md, issue 11).
+#: process). With the log instead of SQLite's default rollback journal, 1,000 timers falling
+#: due at one instant completed in 20.9 s instead of 29.0 s on the same machine
+#: (docs/performance.md, issue 11).
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=full")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -10,7 +10,7 @@ from temporalio.testing import ActivityEnvironment
 
 import activities.delivery
 from activities.delivery import DeliveryActivities
-from activities.notify import NotifyActivities
+from activities.notify import NotifyActivities, insert_notifications
 from domain.models import DeliverInput, NotificationKind, NotifyInput, ProjectInput, Recipient
 from tests.activities.pg_cases import T0, case, event, new_number, note
 
@@ -107,3 +107,14 @@ async def test_deliver_is_one_transaction(
         await deliver(pg_pool, inp)
     assert await pg_pool.fetchval(
         "SELECT count(*) FROM notifications WHERE number = $1", s.number) == 0
+
+
+async def test_a_naive_instant_is_stored_as_utc(pg_pool: asyncpg.Pool) -> None:
+    number = new_number()
+    naive = note(number, 1).model_copy(update={"created_at": datetime(2026, 11, 27, 1, 30)})
+    async with pg_pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL timezone = 'Asia/Shanghai'")  # not the server's UTC
+        assert await insert_notifications(conn, [naive]) == 1
+    assert await pg_pool.fetchval(
+        "SELECT created_at FROM notifications WHERE number = $1", number
+    ) == datetime(2026, 11, 27, 1, 30, tzinfo=UTC)
