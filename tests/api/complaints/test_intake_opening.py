@@ -24,7 +24,7 @@ from activities.reconciler import reconcile_once, start_reconciler
 from api.main import create_app
 from config import Settings
 from domain import policies
-from domain.models import Actor, ComplaintInput, DeadlineKind, DeadlineSpec, Role
+from domain.models import Actor, CaseState, ComplaintInput, DeadlineKind, DeadlineSpec, Role
 from domain.workdays import BEIJING
 from tests.stack import Stack, api_settings, asgi_client, auth, eventually, intake_body
 
@@ -139,7 +139,11 @@ async def test_intake_while_temporal_is_unreachable_registers_and_the_reconciler
     # Twice starts nothing twice.
     assert await reconcile_once(stack.pool, stack.client, settings) == 0
     # A row whose mark was lost (a crash between start and mark) is found started for the
-    # same row: counted as started, no second run.
+    # same row: counted as started, no second run. First the run's registration projection
+    # lands: it sets `workflow_started`, and one landing after the UPDATE below would undo it.
+    version = (await handle.query("state", result_type=CaseState)).version
+    projected = await eventually(lambda: stack.row(n), lambda r: r["version"] >= version)
+    assert projected["version"] >= version
     await stack.pool.execute(
         "UPDATE complaints SET workflow_started = false, next_start_at = NULL WHERE number = $1", n)
     assert await reconcile_once(stack.pool, stack.client, settings) == 1
